@@ -1,0 +1,2 @@
+//! daftar: placeholder.
+pub mod record;

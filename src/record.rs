@@ -1,0 +1,445 @@
+//! The insurer's records as daftar holds them: a [`Person`] and the [`Change`]s of the feed.
+//!
+//! One shape serves the feed (JSON, SPEC §5) and the store (postcard in sled): dates are
+//! [`jiff::civil::Date`] written as ISO strings, amounts are `i64` minor units (millimes for
+//! dinars) written as decimal strings, so neither format ever sees a float. Fields an insurer
+//! does not use are simply absent (`null` when written back: postcard needs every field in
+//! place, so nothing is skipped on serialisation). Unknown feed fields are accepted and ignored, so an insurer
+//! can add fields to its export without breaking the sync.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// One change of the feed: a line of NDJSON.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Change {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub op: ChangeOp,
+}
+
+/// What a change does.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ChangeOp {
+    /// Replaces the whole record of `(person.insurer, person.person_id)`.
+    Upsert { person: Box<Person> },
+    /// Removes the record (and its index entries).
+    Delete { insurer: String, person_id: String },
+    /// Something that happened to a person (alerts, `cnam`); kept as its JSON.
+    Event {
+        insurer: String,
+        person_id: String,
+        event: serde_json::Value,
+    },
+}
+
+/// A person as the insurer records them (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+pub struct Person {
+    pub insurer: String,
+    pub person_id: String,
+    #[serde(default)]
+    pub member_no: Option<String>,
+    #[serde(default)]
+    pub scheme: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, with = "opt_date")]
+    pub birth_date: Option<Date>,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(default)]
+    pub msisdns: Vec<String>,
+    #[serde(default)]
+    pub coverage: Option<Coverage>,
+    #[serde(default)]
+    pub holder: Option<HolderLink>,
+    #[serde(default)]
+    pub facts: Option<Facts>,
+    /// `YYYY-MM` → paid (osms).
+    #[serde(default, with = "month_map")]
+    pub contributions: Vec<(MonthKey, bool)>,
+    #[serde(default)]
+    pub ceilings: Vec<Ceiling>,
+    #[serde(default)]
+    pub chronic: Vec<Chronic>,
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    F,
+    M,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoverageStatus {
+    Active,
+    Suspended,
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Coverage {
+    pub status: CoverageStatus,
+    #[serde(default, with = "opt_date")]
+    pub from: Option<Date>,
+    /// `None`: open-ended.
+    #[serde(default, with = "opt_date")]
+    pub until: Option<Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    Spouse,
+    Son,
+    Daughter,
+    Father,
+    Mother,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct HolderLink {
+    pub person_id: String,
+    pub relation: Relation,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+pub struct Facts {
+    #[serde(default)]
+    pub married: bool,
+    #[serde(default)]
+    pub divorced: bool,
+    #[serde(default)]
+    pub custody: bool,
+    #[serde(default)]
+    pub income: bool,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub other_cover: bool,
+    #[serde(default, with = "opt_date")]
+    pub student_until: Option<Date>,
+    #[serde(default)]
+    pub documents: Vec<String>,
+}
+
+impl Facts {
+    /// Whether a document of this kind is on file.
+    pub fn has_document(&self, kind: &str) -> bool {
+        self.documents.iter().any(|d| d == kind)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Ceiling {
+    pub kind: String,
+    pub year: i32,
+    #[serde(default, with = "opt_amount")]
+    pub limit: Option<i64>,
+    #[serde(default, with = "amount")]
+    pub used: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Chronic {
+    pub code: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default, with = "opt_date")]
+    pub until: Option<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Attachment {
+    pub provider: String,
+    #[serde(default, with = "opt_date")]
+    pub since: Option<Date>,
+}
+
+/// A calendar month, `YYYY-MM` in the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MonthKey {
+    pub year: i16,
+    pub month: i8,
+}
+
+impl MonthKey {
+    pub fn parse(s: &str) -> Option<MonthKey> {
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 {
+            return None;
+        }
+        let year: i16 = y.parse().ok()?;
+        let month: i8 = m.parse().ok()?;
+        (1..=12).contains(&month).then_some(MonthKey { year, month })
+    }
+
+    pub fn of(date: Date) -> MonthKey {
+        MonthKey {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    /// The month before this one.
+    pub fn previous(self) -> MonthKey {
+        if self.month == 1 {
+            MonthKey {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            MonthKey {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for MonthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// Parses an ISO `YYYY-MM-DD` date, strictly.
+pub fn parse_date(s: &str) -> Option<Date> {
+    if s.len() != 10 {
+        return None;
+    }
+    s.parse::<Date>().ok()
+}
+
+/// Parses a decimal amount (`"120.500"`, `"450"`) into minor units with `scale` decimals.
+/// More decimals than `scale`, a sign, or anything but digits and one dot is refused.
+pub fn parse_amount(s: &str, scale: u32) -> Option<i64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || frac.len() > scale as usize {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = int.parse().ok()?;
+    let mut minor: i64 = 0;
+    for i in 0..scale as usize {
+        let d = frac.as_bytes().get(i).map_or(0, |b| (b - b'0') as i64);
+        minor = minor * 10 + d;
+    }
+    whole.checked_mul(10_i64.pow(scale))?.checked_add(minor)
+}
+
+/// Writes minor units as a decimal string with `scale` decimals.
+pub fn format_amount(minor: i64, scale: u32) -> String {
+    let unit = 10_i64.pow(scale);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    if scale == 0 {
+        return format!("{sign}{abs}");
+    }
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / unit as u64,
+        abs % unit as u64,
+        width = scale as usize
+    )
+}
+
+/// Amounts in the feed are dinars with three decimals (millimes).
+pub const AMOUNT_SCALE: u32 = 3;
+
+mod opt_date {
+    use super::parse_date;
+    use jiff::civil::Date;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => parse_date(&s)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("not a YYYY-MM-DD date: {s:?}"))),
+        }
+    }
+}
+
+mod amount {
+    use super::{format_amount, parse_amount, AMOUNT_SCALE};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_amount(*v, AMOUNT_SCALE))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_amount(&s, AMOUNT_SCALE)
+            .ok_or_else(|| D::Error::custom(format!("not an amount: {s:?}")))
+    }
+}
+
+mod opt_amount {
+    use super::{format_amount, parse_amount, AMOUNT_SCALE};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_some(&format_amount(*v, AMOUNT_SCALE)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => parse_amount(&s, AMOUNT_SCALE)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("not an amount: {s:?}"))),
+        }
+    }
+}
+
+/// `{"2025-12": true}` in JSON; a sorted list of pairs in the store (postcard has no maps of
+/// unknown length problems, but a list keeps the order and the size small).
+mod month_map {
+    use super::MonthKey;
+    use serde::{
+        de::{Error, MapAccess, SeqAccess, Visitor},
+        ser::SerializeMap,
+        Deserializer, Serializer,
+    };
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &[(MonthKey, bool)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(v.len()))?;
+        for (k, paid) in v {
+            map.serialize_entry(&k.to_string(), paid)?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(MonthKey, bool)>, D::Error> {
+        struct Months;
+        impl<'de> Visitor<'de> for Months {
+            type Value = Vec<(MonthKey, bool)>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of YYYY-MM to true/false")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, paid)) = map.next_entry::<String, bool>()? {
+                    let month = MonthKey::parse(&k)
+                        .ok_or_else(|| A::Error::custom(format!("not a YYYY-MM month: {k:?}")))?;
+                    out.push((month, paid));
+                }
+                out.sort_by_key(|(m, _)| *m);
+                out.dedup_by_key(|(m, _)| *m);
+                Ok(out)
+            }
+            // postcard has no self-description: a map arrives as a map, but keep a sequence form too.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, paid)) = seq.next_element::<(String, bool)>()? {
+                    let month = MonthKey::parse(&k)
+                        .ok_or_else(|| A::Error::custom(format!("not a YYYY-MM month: {k:?}")))?;
+                    out.push((month, paid));
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Months)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_and_format_exactly() {
+        let cases = [
+            ("120.500", Some(120_500)),
+            ("450", Some(450_000)),
+            ("0.001", Some(1)),
+            ("1.5", Some(1_500)),
+            ("1.2345", None),
+            ("-1.000", None),
+            ("", None),
+            ("1e3", None),
+            (".5", None),
+            ("99999999999999999999", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_amount(s, AMOUNT_SCALE), want, "{s:?}");
+        }
+        assert_eq!(format_amount(120_500, 3), "120.500");
+        assert_eq!(format_amount(5, 3), "0.005");
+        assert_eq!(format_amount(-1_500, 3), "-1.500");
+    }
+
+    #[test]
+    fn months_parse_strictly() {
+        assert_eq!(
+            MonthKey::parse("2025-12"),
+            Some(MonthKey {
+                year: 2025,
+                month: 12
+            })
+        );
+        for bad in ["2025-13", "2025-1", "25-01", "", "2025/01", "abcd-ef"] {
+            assert_eq!(MonthKey::parse(bad), None, "{bad:?}");
+        }
+        let jan = MonthKey {
+            year: 2026,
+            month: 1,
+        };
+        assert_eq!(jan.previous().to_string(), "2025-12");
+    }
+
+    #[test]
+    fn a_person_survives_json_and_postcard() {
+        let line = r#"{"seq": 7, "op": "upsert", "person": {"insurer": "cnam", "person_id": "08123456",
+            "birth_date": "1988-04-02", "sex": "f", "msisdns": ["21698123456"],
+            "coverage": {"status": "active", "from": "2024-01-01"},
+            "facts": {"student_until": "2027-06-30", "documents": ["birth_certificate"]},
+            "contributions": {"2026-01": false, "2025-12": true},
+            "ceilings": [{"kind": "ordinary", "year": 2026, "limit": "450.000", "used": "120.500"}],
+            "unknown_field": {"kept": "and ignored"}}}"#;
+        let change: Change = serde_json::from_str(line).expect("parses");
+        assert_eq!(change.seq, 7);
+        let ChangeOp::Upsert { person } = change.op else {
+            panic!("an upsert")
+        };
+        assert_eq!(person.contributions[0].0.to_string(), "2025-12");
+        assert_eq!(person.ceilings[0].used, 120_500);
+        let bytes = postcard::to_allocvec(&person).expect("encodes");
+        let back: Person = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(*person, back);
+    }
+
+    #[test]
+    fn bad_dates_and_ops_are_refused() {
+        for line in [
+            r#"{"seq": 1, "op": "upsert", "person": {"insurer": "tamin", "person_id": "1", "birth_date": "1988-02-30"}}"#,
+            r#"{"seq": 1, "op": "rename", "insurer": "tamin", "person_id": "1"}"#,
+            r#"{"seq": -1, "op": "delete", "insurer": "tamin", "person_id": "1"}"#,
+            r#"{"op": "delete", "insurer": "tamin", "person_id": "1"}"#,
+        ] {
+            assert!(serde_json::from_str::<Change>(line).is_err(), "{line}");
+        }
+    }
+}
