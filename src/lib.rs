@@ -1,2 +1,38 @@
-//! daftar: placeholder.
+//! daftar: the USSD service that health insurers put behind a short code, so that any member
+//! with any phone, and any doctor or pharmacy, can check entitlement in seconds.
+//!
+//! The path of a step, one way through the house:
+//!
+//! ```text
+//! request ─► dialect ─► engine (session table) ─► flow (menu tree) ─► actions ─► rules / store
+//! response ◄─ dialect ◄─ reply (rendered, paged by encoding) ◄─ flow ◄─────────────┘
+//! feed ─► sync ─► store          (a separate path; never through the request path)
+//! ```
+//!
+//! `dialect` turns an aggregator's request into a [`turn::Turn`]; `engine` finds the session
+//! (replaying a cumulative path it no longer holds); `flow` walks the service's menu (`menu`,
+//! data from `menus/`); `actions` look people up in `store`, apply `rules`, and write `audit`;
+//! the reply is rendered in the caller's locale (`locale`) and cut into pages (`text`).
+
+pub mod actions;
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod dialect;
+pub mod engine;
+pub mod feed;
+pub mod flow;
+pub mod gen;
+pub mod ids;
+pub mod locale;
+pub mod menu;
+pub mod metrics;
 pub mod record;
+pub mod rules;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod sync;
+pub mod text;
+pub mod turn;

@@ -1,1 +1,190 @@
-fn main() {}
+//! The `daftar` command line (clap) and nothing else: each command reads its flags over the
+//! configuration and calls into the library.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use daftar::config::{Config, DEFAULT_DB, DEFAULT_FEED};
+
+#[derive(Parser)]
+#[command(
+    name = "daftar",
+    version,
+    about = "USSD entitlement service for health insurers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the USSD dialects, health, metrics and admin endpoints.
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Store directory (default ./var/db, which also follows the sample feed).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        menus: Option<PathBuf>,
+        /// A feed to apply before ready and then follow: a file or a directory of *.ndjson.
+        #[arg(long)]
+        feed: Option<String>,
+    },
+    /// Apply a feed to a store that no server holds. Exit 0: clean; 3: lines rejected; 1: failed.
+    Sync {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        feed: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate menus: links, reachability, translations, length budgets.
+    Check {
+        #[arg(long)]
+        menus: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// A phone in the terminal, against a running server or a store no server holds.
+    Simulate {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value = "989121110001")]
+        msisdn: String,
+        #[arg(long, conflicts_with = "db")]
+        server: Option<String>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        menus: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// What the audit trail holds for a tracking code (Persian digits accepted).
+    Track {
+        code: String,
+        #[arg(long, conflicts_with = "db")]
+        server: Option<String>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Write a synthetic feed for benchmarks.
+    GenFeed {
+        #[arg(long)]
+        people: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logs();
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("daftar: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve {
+            config,
+            listen,
+            db,
+            menus,
+            feed,
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            if let Some(menus) = menus {
+                config.menus.dir = menus;
+            }
+            let db_given = db.is_some();
+            if let Some(db) = db {
+                config.store.db = db;
+            }
+            if let Some(feed) = feed {
+                config.feed.source = Some(feed);
+            } else if config.feed.source.is_none()
+                && !db_given
+                && config.store.db == std::path::Path::new(DEFAULT_DB)
+            {
+                // SPEC §7: the sample feed is the default only with the default store.
+                config.feed.source = Some(DEFAULT_FEED.to_string());
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(daftar::app::run_server(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { db, feed, config } => {
+            let mut config = Config::load(config.as_deref())?;
+            config.store.db = db;
+            daftar::cli::sync(&config, &feed)
+        }
+        Command::Check { menus, config } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(menus) = menus {
+                config.menus.dir = menus;
+            }
+            daftar::cli::check(&config)
+        }
+        Command::Simulate {
+            service,
+            msisdn,
+            server,
+            db,
+            menus,
+            config,
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(menus) = menus {
+                config.menus.dir = menus;
+            }
+            if let Some(db) = db {
+                config.store.db = db;
+            }
+            daftar::cli::simulate(&config, service.as_deref(), &msisdn, server.as_deref())
+        }
+        Command::Track {
+            code,
+            server,
+            db,
+            config,
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(db) = db {
+                config.store.db = db;
+            }
+            daftar::cli::track(&config, &code, server.as_deref())
+        }
+        Command::GenFeed { people, out, seed } => daftar::cli::gen_feed(people, out, seed),
+    }
+}

@@ -177,7 +177,9 @@ impl MonthKey {
         }
         let year: i16 = y.parse().ok()?;
         let month: i8 = m.parse().ok()?;
-        (1..=12).contains(&month).then_some(MonthKey { year, month })
+        (1..=12)
+            .contains(&month)
+            .then_some(MonthKey { year, month })
     }
 
     pub fn of(date: Date) -> MonthKey {

@@ -1,0 +1,317 @@
+//! Putting the house together: from a configuration to a running server. Opens the store,
+//! loads and checks the menus, builds the engine, applies the feed before `/readyz` turns
+//! ready and then follows it, runs the session sweeper, and shuts all of it down in order on
+//! SIGTERM or SIGINT.
+
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::actions::{Actions, Clock};
+use crate::audit::{KeyedHasher, Tracker};
+use crate::config::Config;
+use crate::engine::{Engine, EngineSettings};
+use crate::feed::FeedSource;
+use crate::menu::{check, load_menus, Menus};
+use crate::metrics::Metrics;
+use crate::server::{serve, App};
+use crate::session::Sessions;
+use crate::store::Store;
+use crate::sync::Follower;
+
+/// The feed as the admin API reports it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FeedStatus {
+    pub source: Option<String>,
+    pub watermark: u64,
+    pub applied: u64,
+    pub rejected: u64,
+    pub last_rejects: Vec<String>,
+    /// Seconds since the feed was last read to its end.
+    pub caught_up_secs_ago: Option<u64>,
+    #[serde(skip)]
+    pub caught_up_at: Option<Instant>,
+}
+
+/// The parts every command that touches the store shares.
+pub struct Parts {
+    pub store: Store,
+    pub tracker: Arc<Tracker>,
+    pub hasher: KeyedHasher,
+}
+
+/// Opens the store of `config` with its audit trail and keyed hasher.
+pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
+    let store = Store::open(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
+    let meta = store.tree("audit_meta")?;
+    let tracker = Tracker::open(
+        store.tree("audit")?,
+        meta.clone(),
+        config.audit.node,
+        config.audit.retention_days,
+    )?;
+    let hasher = KeyedHasher::from_meta(&meta, config.audit.hash_key.as_deref())?;
+    Ok(Parts {
+        store,
+        tracker: Arc::new(tracker),
+        hasher,
+    })
+}
+
+/// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
+pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
+    let mut menus = load_menus(&config.menus.dir)?;
+    for (id, overrides) in &config.services {
+        if overrides.disabled {
+            menus.services.remove(id);
+            continue;
+        }
+        if let (Some(service), Some(codes)) = (menus.services.get_mut(id), &overrides.codes) {
+            service.spec.codes = codes.clone();
+        }
+    }
+    let faults = check::check(&menus, config.screen);
+    if let Some(first) = faults.first() {
+        anyhow::bail!(
+            "the menus have {} fault(s); `daftar check` lists them; the first: {first}",
+            faults.len()
+        );
+    }
+    Ok(menus)
+}
+
+/// The engine over `parts` and `menus`.
+pub fn build_engine(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Result<Engine> {
+    let sessions = Sessions::new(
+        config.sessions.max,
+        Duration::from_secs(config.sessions.idle_s),
+    );
+    let actions = Actions {
+        store: parts.store.clone(),
+        tracker: parts.tracker.clone(),
+        hasher: parts.hasher.clone(),
+        clock: Clock::System,
+    };
+    let defaults = config
+        .dialects
+        .iter()
+        .filter_map(|(name, d)| Some((name.clone(), d.default_service.clone()?)))
+        .collect();
+    Ok(Engine::new(
+        Arc::new(menus),
+        sessions,
+        actions,
+        parts.store.tree("prefs")?,
+        EngineSettings {
+            budget: config.screen,
+            resume_for: Duration::from_secs(config.sessions.resume_s),
+        },
+        defaults,
+    ))
+}
+
+/// A server started by [`start`]: its address, and the way to stop it.
+pub struct Running {
+    pub address: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, drains in-flight requests, stops the feed and the sweeper, flushes the
+    /// store and releases it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await?
+    }
+}
+
+/// `daftar serve`: runs until SIGTERM or SIGINT, then drains and returns.
+pub async fn run_server(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+/// Starts the server of `config` and returns once it listens.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let menus = load_checked_menus(&config)?;
+    let parts = open_parts(&config)?;
+    let engine = Arc::new(build_engine(&config, &parts, menus)?);
+    let metrics = Arc::new(Metrics::new());
+    let listener = TcpListener::bind(config.server.listen).await?;
+    let address = listener.local_addr()?;
+    if !address.ip().is_loopback() {
+        tracing::warn!(%address, "listening beyond loopback with no source allowlist or secret configured for any dialect");
+    }
+    let feed_status = Arc::new(Mutex::new(FeedStatus {
+        source: config.feed.source.clone(),
+        ..FeedStatus::default()
+    }));
+    let app = Arc::new(App {
+        engine: engine.clone(),
+        metrics,
+        tracker: parts.tracker.clone(),
+        ready: false.into(),
+        feed: feed_status,
+        admin_token: config.admin.token.clone(),
+        body_limit: config.server.body_limit_bytes,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sweeper = tokio::spawn(sweep_sessions(
+        engine,
+        Duration::from_millis(config.sessions.sweep_ms),
+        stop_rx.clone(),
+    ));
+    let follower = tokio::spawn(follow_feed(
+        config.clone(),
+        parts.store.clone(),
+        app.clone(),
+        stop_rx,
+    ));
+    tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        serve(listener, app, &config.server, async {
+            let _ = stopped.await;
+        })
+        .await;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        let _ = follower.await;
+        parts.store.flush()?;
+        Ok(())
+    });
+    Ok(Running {
+        address,
+        stop,
+        task,
+    })
+}
+
+/// Waits for SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn sweep_sessions(engine: Arc<Engine>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => engine.sweep(Instant::now()),
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Applies the feed, marks the server ready, then polls for what is new until stopped.
+async fn follow_feed(config: Config, store: Store, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let Some(source) = config.feed.source.clone() else {
+        publish_watermark(&app, &store);
+        app.ready.store(true, Ordering::Release);
+        return;
+    };
+    let source = match FeedSource::parse(&source) {
+        Ok(source) => source,
+        Err(error) => {
+            tracing::error!(%error, "the feed cannot be followed; serving the store as it is");
+            app.ready.store(true, Ordering::Release);
+            return;
+        }
+    };
+    let mut follower = match Follower::new(&store, source) {
+        Ok(follower) => follower,
+        Err(error) => {
+            tracing::error!(%error, "the feed cannot be followed; serving the store as it is");
+            app.ready.store(true, Ordering::Release);
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(config.feed.poll_ms.max(10)));
+    loop {
+        let (store_now, app_now) = (store.clone(), app.clone());
+        let polled = tokio::task::spawn_blocking(move || {
+            let report = follower.poll(&store_now);
+            (follower, report)
+        })
+        .await;
+        let Ok((back, report)) = polled else {
+            tracing::error!("the feed follower panicked; stopping it");
+            app.ready.store(true, Ordering::Release);
+            return;
+        };
+        follower = back;
+        record_poll(&app_now, report);
+        if !app.ready.swap(true, Ordering::AcqRel) {
+            tracing::info!("feed applied; ready");
+        }
+        tokio::select! {
+            _ = tick.tick() => {},
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::SyncError>) {
+    match report {
+        Ok(report) => {
+            app.metrics.feed_applied.inc_by(report.applied);
+            app.metrics.feed_rejected.inc_by(report.rejected_count());
+            app.metrics.feed_watermark.set(report.watermark as i64);
+            for reject in &report.rejected {
+                tracing::warn!(%reject, "feed line rejected");
+            }
+            if let Ok(mut status) = app.feed.lock() {
+                status.watermark = report.watermark;
+                status.applied += report.applied;
+                status.rejected += report.rejected_count();
+                status
+                    .last_rejects
+                    .extend(report.rejected.iter().map(|r| r.to_string()));
+                let keep = status.last_rejects.len().saturating_sub(20);
+                status.last_rejects.drain(..keep);
+                status.caught_up_at = Some(Instant::now());
+            }
+            if report.applied > 0 {
+                tracing::info!(
+                    applied = report.applied,
+                    watermark = report.watermark,
+                    "feed applied"
+                );
+            }
+        }
+        Err(error) => tracing::error!(%error, "feed poll failed"),
+    }
+}
+
+fn publish_watermark(app: &App, store: &Store) {
+    if let Ok(watermark) = store.watermark() {
+        app.metrics.feed_watermark.set(watermark as i64);
+        if let Ok(mut status) = app.feed.lock() {
+            status.watermark = watermark;
+        }
+    }
+}

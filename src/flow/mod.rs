@@ -1,0 +1,331 @@
+//! One step of a session through a menu tree: the caller's input against the screen on display,
+//! and what the phone shows next.
+//!
+//! The walker reads the screens of a [`Service`] and changes a [`Session`]; it never reads a
+//! wire format, the session table or the store. Navigation is the same on every screen: `0`
+//! back (a page, else a screen), `00` home, `98` the next page of a long screen. A wrong answer
+//! is explained and the question asked again; the third wrong answer to one question ends the
+//! session politely (SPEC §3). Actions are reached through [`ActionRunner`], so the walk can be
+//! tested without a store.
+
+pub mod validate;
+
+use crate::ids::normalize_digits;
+use crate::menu::render::{pages, screen_text};
+use crate::menu::{Screen, Service, SWITCH_LOCALE};
+use crate::session::{Phase, Session};
+use crate::text::gsm7::Budget;
+use crate::turn::Reply;
+
+/// The most action screens one step may chain through (a guard against a loop in a menu file).
+const MAX_CHAIN: usize = 8;
+/// The wrong answers to one question that end the session.
+const MAX_TRIES: u8 = 3;
+
+/// What an action is given.
+pub struct ActionCall<'a> {
+    pub service: &'a Service,
+    pub locale: &'a str,
+    pub msisdn: &'a str,
+    pub answers: &'a [(String, String)],
+    /// Where the inquiry came from, for the audit trail (`ussd:africastalking`).
+    pub channel: &'a str,
+}
+
+/// What an action found: the outcome that names the next screen, and words for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub name: &'static str,
+    pub vars: Vec<(String, String)>,
+}
+
+/// An action could not be carried out (the store failed): the caller is told to try later.
+#[derive(Debug, thiserror::Error)]
+#[error("action {action} failed: {reason}")]
+pub struct ActionFailure {
+    pub action: String,
+    pub reason: String,
+}
+
+/// Runs the actions that menu files name.
+pub trait ActionRunner {
+    fn run(&self, action: &str, call: &ActionCall<'_>) -> Result<Outcome, ActionFailure>;
+}
+
+/// A walk through one service's menu tree.
+pub struct Walk<'a> {
+    pub service: &'a Service,
+    pub runner: &'a dyn ActionRunner,
+    pub budget: Budget,
+    pub channel: &'a str,
+}
+
+impl Walk<'_> {
+    /// The first screen of a session: the start screen, or the resume offer when one is set.
+    pub fn open(&self, session: &mut Session) -> Reply {
+        let reply = if session.phase == Phase::Offer {
+            self.show_offer(session)
+        } else {
+            let start = self.service.spec.start.clone();
+            self.enter(session, &start, Vec::new())
+        };
+        session.last = Some(reply.clone());
+        reply
+    }
+
+    /// The caller's `input` on the screen on display.
+    pub fn input(&self, session: &mut Session, input: &str) -> Reply {
+        let reply = self.step(session, input);
+        session.last = Some(reply.clone());
+        reply
+    }
+
+    fn step(&self, session: &mut Session, input: &str) -> Reply {
+        let key = normalize_digits(input);
+        match session.phase {
+            Phase::Ended { .. } => {
+                return session
+                    .last
+                    .clone()
+                    .unwrap_or_else(|| self.unavailable(session))
+            }
+            Phase::Offer => return self.answer_offer(session, &key),
+            Phase::Open => {}
+        }
+        match key.as_str() {
+            "00" => return self.home(session),
+            "0" => return self.back(session),
+            "98" if session.page + 1 < session.pages.len() => {
+                session.page += 1;
+                return self.current_page(session);
+            }
+            _ => {}
+        }
+        let Some(screen) = self.service.screen(&session.place.screen) else {
+            return self.unavailable(session);
+        };
+        match screen {
+            Screen::Menu { options, .. } => match options.iter().find(|o| o.key == key) {
+                Some(o) if o.next == SWITCH_LOCALE => self.switch_locale(session),
+                Some(o) => self.go(session, &o.next),
+                None => self.wrong(session, "error.option"),
+            },
+            Screen::Input {
+                validator,
+                save,
+                next,
+                ..
+            } => match validate::validate(validator, input, &self.service.spec) {
+                Ok(value) => {
+                    set_answer(session, save, value);
+                    self.go(session, next)
+                }
+                Err(message) => self.wrong(session, message),
+            },
+            Screen::End { .. } | Screen::Action { .. } => self.wrong(session, "error.option"),
+        }
+    }
+
+    fn switch_locale(&self, session: &mut Session) -> Reply {
+        session.place.locale = self.service.other_locale(&session.place.locale).to_string();
+        session.locale_chosen = true;
+        self.show(session, &[])
+    }
+
+    /// Leaves the current screen for `next`, remembering the way back.
+    fn go(&self, session: &mut Session, next: &str) -> Reply {
+        let here = session.place.screen.clone();
+        session.place.history.push(here);
+        self.enter(session, next, Vec::new())
+    }
+
+    /// Arrives at `id`, running action screens until one the caller sees.
+    fn enter(&self, session: &mut Session, id: &str, mut vars: Vec<(String, String)>) -> Reply {
+        let mut id = id.to_string();
+        for _ in 0..MAX_CHAIN {
+            let Some(screen) = self.service.screen(&id) else {
+                return self.unavailable(session);
+            };
+            let Screen::Action { action, outcomes } = screen else {
+                session.place.screen = id;
+                session.tries = 0;
+                return self.show(session, &vars);
+            };
+            let call = ActionCall {
+                service: self.service,
+                locale: &session.place.locale,
+                msisdn: &session.msisdn,
+                answers: &session.place.answers,
+                channel: self.channel,
+            };
+            let outcome = match self.runner.run(action, &call) {
+                Ok(outcome) => outcome,
+                Err(failure) => {
+                    tracing::error!(service = %self.service.id(), %failure, "action failed");
+                    return self.unavailable(session);
+                }
+            };
+            vars.extend(outcome.vars);
+            match outcomes.get(outcome.name) {
+                Some(next) => id = next.clone(),
+                None => return self.unavailable(session),
+            }
+        }
+        tracing::error!(service = %self.service.id(), "action screens chain too long");
+        self.unavailable(session)
+    }
+
+    /// Renders the current screen from its first page.
+    fn show(&self, session: &mut Session, vars: &[(String, String)]) -> Reply {
+        let text = self.screen_text(session, vars);
+        self.paged(session, &text)
+    }
+
+    fn screen_text(&self, session: &Session, vars: &[(String, String)]) -> String {
+        let Some(screen) = self.service.screen(&session.place.screen) else {
+            return String::new();
+        };
+        let mut all = self.base_vars();
+        all.extend_from_slice(vars);
+        screen_text(self.service, screen, &session.place.locale, &all)
+    }
+
+    /// Cuts `text` into pages, keeps them when there is more than one, shows the first.
+    fn paged(&self, session: &mut Session, text: &str) -> Reply {
+        let mut cut = pages(self.service, &session.place.locale, text, self.budget);
+        session.page = 0;
+        if cut.len() > 1 {
+            session.pages = cut;
+            return self.current_page(session);
+        }
+        session.pages.clear();
+        let only = cut.pop().unwrap_or_default();
+        self.finish(session, only, true)
+    }
+
+    fn current_page(&self, session: &mut Session) -> Reply {
+        let text = session.pages.get(session.page).cloned().unwrap_or_default();
+        let last = session.page + 1 >= session.pages.len();
+        self.finish(session, text, last)
+    }
+
+    /// A page of the current screen: the session ends on the last page of an end screen.
+    fn finish(&self, session: &mut Session, text: String, last_page: bool) -> Reply {
+        match self.service.screen(&session.place.screen) {
+            Some(Screen::End { result, .. }) if last_page && session.phase == Phase::Open => {
+                session.phase = Phase::Ended { result: *result };
+                session.pages.clear();
+                Reply::End(text)
+            }
+            _ => Reply::Continue(text),
+        }
+    }
+
+    fn back(&self, session: &mut Session) -> Reply {
+        if session.page > 0 {
+            session.page -= 1;
+            return self.current_page(session);
+        }
+        if let Some(previous) = session.place.history.pop() {
+            session.place.screen = previous;
+        }
+        session.tries = 0;
+        self.show(session, &[])
+    }
+
+    fn home(&self, session: &mut Session) -> Reply {
+        session.place.history.clear();
+        session.place.answers.clear();
+        let start = self.service.spec.start.clone();
+        self.enter(session, &start, Vec::new())
+    }
+
+    /// A wrong answer: explained and asked again, or the end after the third.
+    fn wrong(&self, session: &mut Session, message: &str) -> Reply {
+        session.tries += 1;
+        let locale = session.place.locale.clone();
+        let words = self.service.words(&locale);
+        if session.tries >= MAX_TRIES {
+            session.phase = Phase::Ended { result: false };
+            session.pages.clear();
+            let text = words.fill("error.too_many", &self.base_vars());
+            return self.end_text(&locale, &text);
+        }
+        let again = if session.phase == Phase::Offer {
+            words.get("resume.offer").to_string()
+        } else {
+            self.screen_text(session, &[])
+        };
+        let text = format!("{}\n{again}", words.fill(message, &self.base_vars()));
+        let mut cut = pages(self.service, &locale, &text, self.budget);
+        session.page = 0;
+        if cut.len() > 1 {
+            session.pages = cut;
+            return self.current_page(session);
+        }
+        session.pages.clear();
+        Reply::Continue(cut.pop().unwrap_or_default())
+    }
+
+    fn show_offer(&self, session: &mut Session) -> Reply {
+        let locale = session.place.locale.clone();
+        let text = self.service.words(&locale).get("resume.offer").to_string();
+        session.pages.clear();
+        session.page = 0;
+        Reply::Continue(first_page(pages(self.service, &locale, &text, self.budget)))
+    }
+
+    fn answer_offer(&self, session: &mut Session, key: &str) -> Reply {
+        match key {
+            "1" => {
+                if let Some(place) = session.offered.take() {
+                    session.place = place;
+                }
+                session.phase = Phase::Open;
+                session.tries = 0;
+                self.show(session, &[])
+            }
+            "2" => {
+                session.offered = None;
+                session.phase = Phase::Open;
+                self.home(session)
+            }
+            _ => self.wrong(session, "error.option"),
+        }
+    }
+
+    /// The store or a menu failed: a short apology, the session ends.
+    fn unavailable(&self, session: &mut Session) -> Reply {
+        session.phase = Phase::Ended { result: false };
+        session.pages.clear();
+        let locale = session.place.locale.clone();
+        let text = self
+            .service
+            .words(&locale)
+            .fill("error.unavailable", &self.base_vars());
+        self.end_text(&locale, &text)
+    }
+
+    /// A final message, cut to the first page if an author made it too long.
+    fn end_text(&self, locale: &str, text: &str) -> Reply {
+        Reply::End(first_page(pages(self.service, locale, text, self.budget)))
+    }
+
+    fn base_vars(&self) -> Vec<(String, String)> {
+        vec![(
+            "complaints".to_string(),
+            self.service.spec.complaints.clone().unwrap_or_default(),
+        )]
+    }
+}
+
+fn first_page(pages: Vec<String>) -> String {
+    pages.into_iter().next().unwrap_or_default()
+}
+
+fn set_answer(session: &mut Session, name: &str, value: String) {
+    match session.place.answers.iter_mut().find(|(n, _)| n == name) {
+        Some(slot) => slot.1 = value,
+        None => session.place.answers.push((name.to_string(), value)),
+    }
+}

@@ -1,0 +1,657 @@
+//! Identifier validators: the Iranian national code (code-melli), the Kazakh IIN, and the bare
+//! number a foreign national holds in Iran.
+//!
+//! A caller types an identifier on a phone keypad, in Persian or Arabic-Indic digits, with spaces
+//! or dashes (SPEC §3 "Bad input"); [`normalize_digits`] reads that, and each parser turns it into
+//! a newtype that can only hold a valid value, or an [`IdError`] that the flow maps to a localized
+//! explanation. Pure: no IO, no store, no clock. Never logs, and never echoes the input in an
+//! error or a `Debug` (SPEC §8: no identifier in clear in a log).
+
+use jiff::civil::Date;
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a typed identifier was refused. The flow shows a localized message per variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("no identifier was entered")]
+    Empty,
+    #[error("the identifier must contain digits only")]
+    NotDigits,
+    #[error("the identifier has the wrong number of digits")]
+    WrongLength,
+    #[error("an identifier of identical digits is not issued")]
+    RepeatedDigits,
+    #[error("the check digit does not match")]
+    CheckDigit,
+    #[error("the identifier does not hold a real birth date")]
+    BadDate,
+}
+
+/// Longest input, in bytes, that is worth reading: an identifier of 12 digits typed in Persian
+/// digits with a mark between each pair stays far below it. Anything longer is refused before any
+/// work, so a hostile or broken aggregator cannot make a validator slow.
+const MAX_INPUT_BYTES: usize = 256;
+
+/// Reads digits as a phone may send them: Persian (U+06F0–06F9) and Arabic-Indic (U+0660–0669)
+/// digits become ASCII; spaces (ASCII space, tab, no-break spaces U+00A0 and U+202F, the
+/// zero-width non-joiner U+200C and the direction marks U+200E, U+200F, U+061C that RTL keyboards
+/// slip in) and dashes (`-`, U+2010–U+2015, U+2212) are removed wherever they are; the result is
+/// trimmed. Every other character is left in place so that the parser can refuse it.
+pub fn normalize_digits(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !is_ignored(*c))
+        .map(ascii_digit)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+fn is_ignored(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '\u{00A0}'
+            | '\u{202F}'
+            | '\u{200C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '-'
+            | '\u{2010}'..='\u{2015}' | '\u{2212}'
+    )
+}
+
+fn ascii_digit(c: char) -> char {
+    let zero = match c {
+        '\u{06F0}'..='\u{06F9}' => '\u{06F0}',
+        '\u{0660}'..='\u{0669}' => '\u{0660}',
+        _ => return c,
+    };
+    let value = c as u32 - zero as u32;
+    char::from_digit(value, 10).unwrap_or(c)
+}
+
+/// Normalizes and checks that only ASCII digits are left (lengths are the caller's business).
+fn digits_of(input: &str) -> Result<String, IdError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(IdError::WrongLength);
+    }
+    let digits = normalize_digits(input);
+    if digits.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IdError::NotDigits);
+    }
+    Ok(digits)
+}
+
+/// The values of a string already known to be ASCII digits.
+fn values(digits: &str) -> Vec<u32> {
+    digits.bytes().map(|b| u32::from(b - b'0')).collect()
+}
+
+/// An Iranian national code (code-melli): ten digits, the last a check digit.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NationalCode(String);
+
+impl NationalCode {
+    /// Reads a typed national code. Eight or nine digits are a code typed without its leading
+    /// zeros and are padded (SPEC §3). Ten equal digits are refused although their checksum
+    /// holds (CRATES.md §3: `1111111111` passes it).
+    pub fn parse(input: &str) -> Result<NationalCode, IdError> {
+        let digits = digits_of(input)?;
+        let code = match digits.len() {
+            8 | 9 => format!("{digits:0>10}"),
+            10 => digits,
+            _ => return Err(IdError::WrongLength),
+        };
+        let d = values(&code);
+        if d.iter().all(|x| *x == d[0]) {
+            return Err(IdError::RepeatedDigits);
+        }
+        if national_check_digit(&d[..9]) != d[9] {
+            return Err(IdError::CheckDigit);
+        }
+        Ok(NationalCode(code))
+    }
+
+    /// The ten ASCII digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `s = Σ dᵢ·(10−i)` over the first nine digits, `r = s mod 11`; the check digit is `r` when
+/// `r < 2`, else `11 − r`.
+fn national_check_digit(first_nine: &[u32]) -> u32 {
+    let s: u32 = first_nine
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(d, w)| d * w)
+        .sum();
+    let r = s % 11;
+    if r < 2 {
+        r
+    } else {
+        11 - r
+    }
+}
+
+impl fmt::Display for NationalCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Kept out of logs: `{:?}` never shows the digits.
+impl fmt::Debug for NationalCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NationalCode(..)")
+    }
+}
+
+impl FromStr for NationalCode {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NationalCode::parse(s)
+    }
+}
+
+/// A Kazakh individual identification number: `YYMMDD`, a century/sex digit, a serial of four
+/// digits and a control digit.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Iin {
+    digits: String,
+    birth: Date,
+}
+
+const IIN_WEIGHTS: [u32; 11] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+const IIN_WEIGHTS_AGAIN: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
+
+impl Iin {
+    /// Reads a typed IIN: twelve digits, a real birth date in the first seven, a matching control
+    /// digit. A number whose control sum is 10 under both sets of weights is never issued.
+    pub fn parse(input: &str) -> Result<Iin, IdError> {
+        let digits = digits_of(input)?;
+        if digits.len() != 12 {
+            return Err(IdError::WrongLength);
+        }
+        let d = values(&digits);
+        let birth = iin_birth_date(&d).ok_or(IdError::BadDate)?;
+        if iin_control_digit(&d[..11]) != Some(d[11]) {
+            return Err(IdError::CheckDigit);
+        }
+        Ok(Iin { digits, birth })
+    }
+
+    /// The twelve ASCII digits.
+    pub fn as_str(&self) -> &str {
+        &self.digits
+    }
+
+    /// The birth date the number carries.
+    pub fn birth_date(&self) -> Date {
+        self.birth
+    }
+}
+
+/// `YYMMDD` with the century from the seventh digit: 1–2 the 1800s, 3–4 the 1900s, 5–6 the
+/// 2000s (odd for men, even for women); 0 and 7–9 are not issued.
+fn iin_birth_date(d: &[u32]) -> Option<Date> {
+    let century: u32 = match d.get(6)? {
+        1 | 2 => 1800,
+        3 | 4 => 1900,
+        5 | 6 => 2000,
+        _ => return None,
+    };
+    let two = |i: usize| Some(d.get(i)? * 10 + d.get(i + 1)?);
+    let year = i16::try_from(century + two(0)?).ok()?;
+    let month = i8::try_from(two(2)?).ok()?;
+    let day = i8::try_from(two(4)?).ok()?;
+    Date::new(year, month, day).ok()
+}
+
+/// `c = Σ dᵢ·wᵢ mod 11` with weights 1…11; when it is 10, again with weights 3…11, 1, 2; when
+/// that is 10 too there is no valid control digit (`None`).
+fn iin_control_digit(first_eleven: &[u32]) -> Option<u32> {
+    let sum =
+        |w: &[u32; 11]| -> u32 { first_eleven.iter().zip(w).map(|(d, w)| d * w).sum::<u32>() % 11 };
+    [sum(&IIN_WEIGHTS), sum(&IIN_WEIGHTS_AGAIN)]
+        .into_iter()
+        .find(|c| *c != 10)
+}
+
+impl fmt::Display for Iin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.digits)
+    }
+}
+
+/// Kept out of logs: `{:?}` never shows the digits.
+impl fmt::Debug for Iin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Iin(..)")
+    }
+}
+
+impl FromStr for Iin {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Iin::parse(s)
+    }
+}
+
+/// Reads a foreign national's number in Iran (SPEC §2.1 option 2): digits only, exactly `len` of
+/// them, no check digit. Returns the ASCII digits.
+pub fn parse_foreign_number(input: &str, len: usize) -> Result<String, IdError> {
+    let digits = digits_of(input)?;
+    if digits.len() != len {
+        return Err(IdError::WrongLength);
+    }
+    Ok(digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    /// A valid national code from its first nine digits (the rule computed independently).
+    fn ir_code(nine: &str) -> String {
+        let d: Vec<u32> = nine.chars().filter_map(|c| c.to_digit(10)).collect();
+        assert_eq!(d.len(), 9, "{nine}");
+        let s: u32 = (0..9).map(|i| d[i] * (10 - i as u32)).sum();
+        let r = s % 11;
+        let check = if r < 2 { r } else { 11 - r };
+        format!("{nine}{check}")
+    }
+
+    /// A valid IIN from its first eleven digits, or `None` when no control digit exists.
+    fn kz_iin(head: &str) -> Option<String> {
+        let d: Vec<u32> = head.chars().filter_map(|c| c.to_digit(10)).collect();
+        assert_eq!(d.len(), 11, "{head}");
+        let pass = |w: [u32; 11]| (0..11).map(|i| d[i] * w[i]).sum::<u32>() % 11;
+        let mut c = pass([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        if c == 10 {
+            c = pass([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
+        }
+        (c != 10).then(|| format!("{head}{c}"))
+    }
+
+    fn persian(ascii: &str) -> String {
+        ascii
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(v) => char::from_u32(0x06F0 + v).unwrap_or(c),
+                None => c,
+            })
+            .collect()
+    }
+
+    fn arabic_indic(ascii: &str) -> String {
+        ascii
+            .chars()
+            .map(|c| match c.to_digit(10) {
+                Some(v) => char::from_u32(0x0660 + v).unwrap_or(c),
+                None => c,
+            })
+            .collect()
+    }
+
+    const PREFIXES: [&str; 12] = [
+        "001234567",
+        "005123457",
+        "006234561",
+        "008765432",
+        "012345678",
+        "123456789",
+        "987654321",
+        "000000001",
+        "999999998",
+        "442211003",
+        "270981234",
+        "111111112",
+    ];
+
+    #[test]
+    fn normalize_reads_phone_digits() {
+        let cases = [
+            ("0012345679", "0012345679"),
+            ("۰۰۱۲۳۴۵۶۷۹", "0012345679"),
+            ("٠٠١٢٣٤٥٦٧٩", "0012345679"),
+            ("۰۰۱-۲۳۴۵۶۷-۹", "0012345679"),
+            ("001 234 5679", "0012345679"),
+            ("001\t234\u{00A0}567\u{202F}9", "0012345679"),
+            ("\u{200F}001\u{200E}234\u{200C}5679\u{061C}", "0012345679"),
+            (
+                "001\u{2010}234\u{2011}5\u{2012}6\u{2013}7\u{2014}9\u{2015}\u{2212}",
+                "0012345679",
+            ),
+            ("  0012345679\r\n", "0012345679"),
+            ("12a4", "12a4"),
+            ("١٢x۳", "12x3"),
+            ("", ""),
+            (" - ", ""),
+            ("１２", "１２"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_digits(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn valid_national_codes_parse() {
+        for nine in PREFIXES {
+            let code = ir_code(nine);
+            let parsed = NationalCode::parse(&code);
+            assert_eq!(
+                parsed.as_ref().map(|c| c.as_str()),
+                Ok(code.as_str()),
+                "{code}"
+            );
+            assert_eq!(parsed.map(|c| c.to_string()), Ok(code.clone()));
+        }
+        // Worked examples checked by hand against the rule.
+        for code in ["0012345679", "1234567891", "0499370899"] {
+            assert!(NationalCode::parse(code).is_ok(), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_wrong_check_digit_is_refused() {
+        for nine in PREFIXES {
+            let good = ir_code(nine);
+            let mut refused = 0;
+            for last in '0'..='9' {
+                let code = format!("{nine}{last}");
+                if code == good {
+                    continue;
+                }
+                assert_eq!(
+                    NationalCode::parse(&code),
+                    Err(IdError::CheckDigit),
+                    "{code}"
+                );
+                refused += 1;
+            }
+            assert_eq!(refused, 9, "{nine}");
+        }
+    }
+
+    #[test]
+    fn repeated_digits_are_refused_although_their_checksum_holds() {
+        for d in '0'..='9' {
+            let code: String = std::iter::repeat_n(d, 10).collect();
+            assert_eq!(ir_code(&code[..9]), code, "the checksum holds for {code}");
+            assert_eq!(NationalCode::parse(&code), Err(IdError::RepeatedDigits));
+        }
+        // Eight or nine zeros pad to ten.
+        assert_eq!(
+            NationalCode::parse("00000000"),
+            Err(IdError::RepeatedDigits)
+        );
+        assert_eq!(
+            NationalCode::parse("۰۰۰۰۰۰۰۰۰"),
+            Err(IdError::RepeatedDigits)
+        );
+    }
+
+    #[test]
+    fn short_codes_are_padded_with_leading_zeros() {
+        let cases = [
+            ("001234567", 2),
+            ("005123457", 2),
+            ("000000001", 2),
+            ("012345678", 1),
+            ("098765432", 1),
+        ];
+        for (nine, zeros) in cases {
+            let code = ir_code(nine);
+            for cut in 1..=zeros {
+                let typed = &code[cut..];
+                let parsed = NationalCode::parse(typed).map(|c| c.to_string());
+                assert_eq!(parsed, Ok(code.clone()), "{typed}");
+            }
+        }
+        // A nine-digit code whose padding is not its real start fails the checksum.
+        let code = ir_code("123456789");
+        assert_eq!(NationalCode::parse(&code[1..]), Err(IdError::CheckDigit));
+    }
+
+    #[test]
+    fn national_code_table() {
+        let good = ir_code("001234567");
+        let cases: Vec<(String, Result<&str, IdError>)> = vec![
+            (good.clone(), Ok(good.as_str())),
+            (persian(&good), Ok(good.as_str())),
+            (arabic_indic(&good), Ok(good.as_str())),
+            (
+                format!("{}-{}-{}", &good[..3], &good[3..9], &good[9..]),
+                Ok(good.as_str()),
+            ),
+            (
+                format!(" {} {} ", &good[..5], &good[5..]),
+                Ok(good.as_str()),
+            ),
+            (
+                persian(&format!("{}‐{}", &good[..3], &good[3..])),
+                Ok(good.as_str()),
+            ),
+            (persian(&good[2..]), Ok(good.as_str())),
+            (String::new(), Err(IdError::Empty)),
+            ("   ".into(), Err(IdError::Empty)),
+            ("- -".into(), Err(IdError::Empty)),
+            ("00123a5679".into(), Err(IdError::NotDigits)),
+            ("abcdefghij".into(), Err(IdError::NotDigits)),
+            ("ОО12345679".into(), Err(IdError::NotDigits)), // Cyrillic O
+            ("001234567٩x".into(), Err(IdError::NotDigits)),
+            ("0012345679😀".into(), Err(IdError::NotDigits)),
+            ("0\u{FE0F}\u{20E3}012345679".into(), Err(IdError::NotDigits)), // keycap emoji
+            ("００１２３４５６７９".into(), Err(IdError::NotDigits)),       // fullwidth
+            ("+980012345679".into(), Err(IdError::NotDigits)),
+            ("0012345.679".into(), Err(IdError::NotDigits)),
+            ("0012\n345679".into(), Err(IdError::NotDigits)),
+            ("1234567".into(), Err(IdError::WrongLength)),
+            ("1".into(), Err(IdError::WrongLength)),
+            ("00123456790".into(), Err(IdError::WrongLength)),
+            ("001234567900".into(), Err(IdError::WrongLength)),
+        ];
+        for (input, want) in cases {
+            let got = NationalCode::parse(&input);
+            assert_eq!(
+                got.as_ref().map(|c| c.as_str()).map_err(|e| *e),
+                want,
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_input_is_refused_quickly() {
+        let started = std::time::Instant::now();
+        for unit in ["1", "a", "۱", " ", "😀"] {
+            let huge = unit.repeat(100_000);
+            assert!(NationalCode::parse(&huge).is_err(), "{unit:?}");
+            assert!(Iin::parse(&huge).is_err(), "{unit:?}");
+            assert!(parse_foreign_number(&huge, 10).is_err(), "{unit:?}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    }
+
+    #[test]
+    fn debug_hides_the_digits() {
+        let code = ir_code("005123457");
+        let parsed = NationalCode::parse(&code).map(|c| format!("{c:?}"));
+        assert_eq!(parsed, Ok("NationalCode(..)".to_owned()));
+        let iin = kz_iin("90051530012").unwrap_or_default();
+        assert_eq!(
+            Iin::parse(&iin).map(|i| format!("{i:?}")),
+            Ok("Iin(..)".to_owned())
+        );
+    }
+
+    #[test]
+    fn valid_iins_parse_with_their_birth_date() {
+        let heads = [
+            ("90051530012", date(1990, 5, 15)),
+            ("85010140034", date(1985, 1, 1)),
+            ("02030450011", date(2002, 3, 4)),
+            ("00022950096", date(2000, 2, 29)),
+            ("99123130041", date(1999, 12, 31)),
+            ("60010120093", date(1860, 1, 1)),
+            ("77070760123", date(2077, 7, 7)),
+            ("55111140987", date(1955, 11, 11)),
+        ];
+        let mut checked = 0;
+        for (head, birth) in heads {
+            for serial_end in 0..10 {
+                let head = format!("{}{serial_end}", &head[..10]);
+                let Some(iin) = kz_iin(&head) else { continue };
+                let parsed = Iin::parse(&iin);
+                assert_eq!(parsed.as_ref().map(|i| i.as_str()), Ok(iin.as_str()));
+                assert_eq!(parsed.as_ref().map(|i| i.birth_date()), Ok(birth), "{iin}");
+                assert_eq!(parsed.map(|i| i.to_string()), Ok(iin.clone()));
+                assert_eq!(
+                    Iin::parse(&persian(&iin)).map(|i| i.to_string()),
+                    Ok(iin.clone())
+                );
+                assert_eq!(
+                    Iin::parse(&arabic_indic(&iin)).map(|i| i.to_string()),
+                    Ok(iin)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 60, "{checked}");
+    }
+
+    #[test]
+    fn every_wrong_control_digit_is_refused() {
+        for head in ["90051530012", "85010140034", "02030450011", "90051530090"] {
+            let Some(good) = kz_iin(head) else {
+                panic!("{head} has a control digit")
+            };
+            for last in '0'..='9' {
+                let iin = format!("{head}{last}");
+                if iin != good {
+                    assert_eq!(
+                        Iin::parse(&iin).map(|i| i.to_string()),
+                        Err(IdError::CheckDigit)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn iin_second_weight_pass() {
+        // Heads whose first pass gives 10 (worked out independently of this module).
+        for iin in [
+            "900515300908",
+            "900515300921",
+            "900515300933",
+            "900515300982",
+        ] {
+            let d: Vec<u32> = iin.chars().filter_map(|c| c.to_digit(10)).collect();
+            let first: u32 = (0..11).map(|i| d[i] * (i as u32 + 1)).sum::<u32>() % 11;
+            assert_eq!(first, 10, "{iin} needs the second pass");
+            assert_eq!(kz_iin(&iin[..11]).as_deref(), Some(iin));
+            assert_eq!(Iin::parse(iin).map(|i| i.to_string()), Ok(iin.to_owned()));
+        }
+    }
+
+    #[test]
+    fn iin_with_no_control_digit_is_never_valid() {
+        for head in [
+            "90051530091",
+            "85010140021",
+            "99123130041",
+            "00022950096",
+            "60010120093",
+        ] {
+            assert_eq!(kz_iin(head), None, "{head}: both passes give 10");
+            for last in '0'..='9' {
+                let iin = format!("{head}{last}");
+                assert_eq!(
+                    Iin::parse(&iin).map(|i| i.to_string()),
+                    Err(IdError::CheckDigit),
+                    "{iin}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn iin_bad_dates_and_shapes() {
+        let valid = |head: &str| {
+            (0..10)
+                .find_map(|s| kz_iin(&format!("{head}{s}")))
+                .unwrap_or_default()
+        };
+        let cases: Vec<(String, IdError)> = vec![
+            (valid("9013153001"), IdError::BadDate), // month 13
+            (valid("9000153001"), IdError::BadDate), // month 0
+            (valid("9002303001"), IdError::BadDate), // 30 February
+            (valid("9002293001"), IdError::BadDate), // 1990 is not leap
+            (valid("9004313001"), IdError::BadDate), // 31 April
+            (valid("9005000001"), IdError::BadDate), // day 0
+            (valid("9005150001"), IdError::BadDate), // century digit 0
+            (valid("9005157001"), IdError::BadDate), // century digit 7
+            (valid("9005158001"), IdError::BadDate), // century digit 8
+            (valid("9005159001"), IdError::BadDate), // century digit 9
+            (valid("0002291001"), IdError::BadDate), // 1800 is not leap
+            ("90051530012".into(), IdError::WrongLength),
+            ("9005153001234".into(), IdError::WrongLength),
+            ("".into(), IdError::Empty),
+            ("90051530012x".into(), IdError::NotDigits),
+            ("9005153001２3".into(), IdError::NotDigits),
+            ("ИИН900515300".into(), IdError::NotDigits),
+        ];
+        for (iin, want) in cases {
+            let got = Iin::parse(&iin).map(|i| i.to_string());
+            assert_eq!(got, Err(want), "{iin:?}");
+        }
+        // A repdigit IIN is a real date (1811-11-11) with a wrong control digit.
+        assert_eq!(
+            Iin::parse("111111111111").map(|i| i.to_string()),
+            Err(IdError::CheckDigit)
+        );
+    }
+
+    #[test]
+    fn foreign_numbers_are_digits_of_a_configured_length() {
+        let cases = [
+            ("123456789012", 12, Ok("123456789012")),
+            ("۱۲۳۴۵۶۷۸۹۰۱۲", 12, Ok("123456789012")),
+            ("1234-5678-9012", 12, Ok("123456789012")),
+            ("0000000000", 10, Ok("0000000000")),
+            ("12345678901", 12, Err(IdError::WrongLength)),
+            ("1234567890123", 12, Err(IdError::WrongLength)),
+            ("12345678901a", 12, Err(IdError::NotDigits)),
+            ("", 12, Err(IdError::Empty)),
+            ("   ", 12, Err(IdError::Empty)),
+        ];
+        for (input, len, want) in cases {
+            let got = parse_foreign_number(input, len);
+            assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn errors_read_as_short_english() {
+        for e in [
+            IdError::Empty,
+            IdError::NotDigits,
+            IdError::WrongLength,
+            IdError::RepeatedDigits,
+            IdError::CheckDigit,
+            IdError::BadDate,
+        ] {
+            let text = e.to_string();
+            assert!(!text.is_empty() && text.len() < 60, "{e:?}: {text}");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The author's checker (`daftar check`): what a menu author can get wrong, found before a
+//! caller finds it. Each fault names the file and the screen.
+//!
+//! It refuses: a link to a screen that does not exist; a screen no path reaches; a message key
+//! missing in one of the service's locales; an action or validator the code does not know; an
+//! action outcome with no screen; the locale switch anywhere but the first screen; a screen (with
+//! its longest error message, for a question) longer than one page in its encoding; and
+//! characters a phone would show as boxes or that silently turn a GSM-7 screen into UCS-2.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+
+use super::render::{screen_text, MORE};
+use super::{Menus, Screen, Service, SWITCH_LOCALE};
+use crate::actions;
+use crate::flow::validate;
+use crate::locale::{format_date, localize_digits};
+use crate::text::gsm7::{fits, Budget};
+
+/// One thing wrong with a menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub file: PathBuf,
+    pub screen: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.screen {
+            Some(screen) => write!(
+                f,
+                "{}: screen `{screen}`: {}",
+                self.file.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Characters that a localisation library or an editor slips in and that a phone shows as
+/// boxes or that push a screen out of GSM-7 (CRATES.md §7).
+const FORBIDDEN: &[(char, &str)] = &[
+    ('\u{00A0}', "no-break space"),
+    ('\u{202F}', "narrow no-break space"),
+    ('\u{200E}', "left-to-right mark"),
+    ('\u{200F}', "right-to-left mark"),
+    ('\u{2066}', "left-to-right isolate"),
+    ('\u{2067}', "right-to-left isolate"),
+    ('\u{2068}', "first strong isolate"),
+    ('\u{2069}', "pop directional isolate"),
+    ('\u{202A}', "left-to-right embedding"),
+    ('\u{202B}', "right-to-left embedding"),
+    ('\u{202C}', "pop directional formatting"),
+    ('\u{FEFF}', "byte order mark"),
+    ('\t', "tab"),
+];
+
+/// Message keys every service needs from its words (the engine's own screens).
+pub const ENGINE_KEYS: &[&str] = &[
+    MORE,
+    "error.option",
+    "error.too_many",
+    "error.unavailable",
+    "error.busy",
+    "resume.offer",
+];
+
+/// Every fault of every service in `menus`, checked against `budget`.
+pub fn check(menus: &Menus, budget: Budget) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    for service in menus.services.values() {
+        check_service(service, budget, &mut faults);
+    }
+    faults
+}
+
+fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
+    let fault = |screen: Option<&str>, message: String| Fault {
+        file: service.file.clone(),
+        screen: screen.map(str::to_string),
+        message,
+    };
+    let start = &service.spec.start;
+    if service.screen(start).is_none() {
+        faults.push(fault(
+            None,
+            format!("the start screen `{start}` does not exist"),
+        ));
+    }
+    if jiff::tz::TimeZone::get(&service.spec.time_zone).is_err() {
+        faults.push(fault(
+            None,
+            format!("unknown time zone `{}`", service.spec.time_zone),
+        ));
+    }
+    for key in ENGINE_KEYS {
+        for locale in &service.spec.locales {
+            if !service.words(locale).has(key) {
+                faults.push(fault(None, format!("`{key}` has no words in `{locale}`")));
+            }
+        }
+    }
+    for (id, screen) in &service.screens {
+        for message in screen_faults(service, id, screen, budget) {
+            faults.push(fault(Some(id), message));
+        }
+    }
+    for id in unreachable(service) {
+        faults.push(fault(
+            Some(&id),
+            "no path from the start screen reaches it".into(),
+        ));
+    }
+    for (locale, words) in &service.words {
+        for (key, text) in &words.entries {
+            for (ch, name) in FORBIDDEN {
+                if text.contains(*ch) {
+                    faults.push(fault(
+                        None,
+                        format!(
+                            "`{key}` in `{locale}` contains a {name} (U+{:04X})",
+                            *ch as u32
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The faults of one screen: links, keys, names and length.
+fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -> Vec<String> {
+    let mut out = Vec::new();
+    for next in links(screen) {
+        if next == SWITCH_LOCALE {
+            if id != service.spec.start {
+                out.push("the locale switch belongs on the first screen only".into());
+            }
+        } else if service.screen(next).is_none() {
+            out.push(format!("dangling link to `{next}`"));
+        }
+    }
+    for key in message_keys(screen) {
+        for locale in &service.spec.locales {
+            if !service.words(locale).has(key) {
+                out.push(format!("`{key}` has no words in `{locale}`"));
+            }
+        }
+    }
+    match screen {
+        Screen::Action { action, outcomes } => match actions::outcomes_of(action) {
+            None => out.push(format!("unknown action `{action}`")),
+            Some(known) => {
+                for key in actions::words_of(action) {
+                    for locale in &service.spec.locales {
+                        if !service.words(locale).has(&key) {
+                            out.push(format!("`{key}` has no words in `{locale}`"));
+                        }
+                    }
+                }
+                for outcome in known {
+                    if !outcomes.contains_key(*outcome) {
+                        out.push(format!(
+                            "action `{action}` outcome `{outcome}` leads nowhere"
+                        ));
+                    }
+                }
+                for outcome in outcomes.keys() {
+                    if !known.contains(&outcome.as_str()) {
+                        out.push(format!("action `{action}` has no outcome `{outcome}`"));
+                    }
+                }
+            }
+        },
+        Screen::Input { validator, .. } if !validate::is_known(validator) => {
+            out.push(format!("unknown validator `{validator}`"));
+        }
+        _ => {}
+    }
+    out.extend(length_faults(service, screen, budget));
+    out
+}
+
+/// Screens longer than one page, in each locale, with sample values for their variables.
+fn length_faults(service: &Service, screen: &Screen, budget: Budget) -> Vec<String> {
+    if matches!(
+        screen,
+        Screen::Action { .. } | Screen::End { paged: true, .. }
+    ) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for locale in &service.spec.locales {
+        let vars = sample_vars(service, locale);
+        let mut text = screen_text(service, screen, locale, &vars);
+        if let Screen::Input { validator, .. } = screen {
+            let longest = validate::error_keys(validator)
+                .iter()
+                .chain(std::iter::once(&"error.option"))
+                .map(|key| service.words(locale).get(key).to_string())
+                .max_by_key(|s| s.chars().count())
+                .unwrap_or_default();
+            text = format!("{longest}\n{text}");
+        }
+        let shown = localize_digits(&text, locale);
+        if !fits(&shown, budget) {
+            let (encoding, len) = crate::text::gsm7::measure(&shown);
+            out.push(format!(
+                "over one page in `{locale}`: {len} characters in {encoding:?}"
+            ));
+        }
+    }
+    out
+}
+
+/// Values as long as real ones, for measuring end screens.
+fn sample_vars(service: &Service, locale: &str) -> Vec<(String, String)> {
+    let date = jiff::civil::date(2026, 12, 31);
+    vec![
+        ("code".into(), "1234567890".into()),
+        ("until".into(), format_date(date, locale)),
+        (
+            "complaints".into(),
+            service.spec.complaints.clone().unwrap_or_default(),
+        ),
+    ]
+}
+
+fn links(screen: &Screen) -> Vec<&str> {
+    match screen {
+        Screen::Menu { options, .. } => options.iter().map(|o| o.next.as_str()).collect(),
+        Screen::Input { next, .. } => vec![next.as_str()],
+        Screen::Action { outcomes, .. } => outcomes.values().map(String::as_str).collect(),
+        Screen::End { .. } => Vec::new(),
+    }
+}
+
+fn message_keys(screen: &Screen) -> Vec<&str> {
+    match screen {
+        Screen::Menu { text, options } => std::iter::once(text.as_str())
+            .chain(options.iter().map(|o| o.label.as_str()))
+            .collect(),
+        Screen::Input {
+            text, validator, ..
+        } => std::iter::once(text.as_str())
+            .chain(validate::error_keys(validator).iter().copied())
+            .collect(),
+        Screen::End { text, .. } => vec![text.as_str()],
+        Screen::Action { .. } => Vec::new(),
+    }
+}
+
+fn unreachable(service: &Service) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([service.spec.start.as_str()]);
+    while let Some(id) = queue.pop_front() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(screen) = service.screen(id) {
+            queue.extend(links(screen).into_iter().filter(|n| *n != SWITCH_LOCALE));
+        }
+    }
+    service
+        .screens
+        .keys()
+        .filter(|id| !seen.contains(id.as_str()))
+        .cloned()
+        .collect()
+}

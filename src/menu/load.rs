@@ -1,0 +1,185 @@
+//! Reading a menus directory: service files, their words per locale, and the common words.
+//!
+//! `menus/<service>.toml` is a service; `menus/<service>.<locale>.toml` its words in a locale;
+//! `menus/common.<locale>.toml` the words every service shares (navigation, errors). A word
+//! table is flat (`key = "text"`) or nested (`[error] check_digit = "…"` is `error.check_digit`).
+//! Loading refuses what cannot be parsed; what parses but is wrong is `check`'s job.
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::{Menus, Screen, Service, ServiceSpec, Words};
+use crate::rules::RuleConfig;
+
+/// The file name of the words every service shares.
+const COMMON: &str = "common";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MenuError {
+    #[error("cannot read menus in {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no service menus found in {0}")]
+    Empty(PathBuf),
+}
+
+/// A service file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceFile {
+    service: ServiceSpec,
+    #[serde(default)]
+    rules: Option<RuleConfig>,
+    screens: BTreeMap<String, Screen>,
+}
+
+/// Loads every service in `dir` with its words.
+pub fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
+    let files = toml_files(dir)?;
+    let mut common: HashMap<String, Words> = HashMap::new();
+    let mut words: HashMap<(String, String), Words> = HashMap::new();
+    let mut service_files = Vec::new();
+    for path in files {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        match stem.split_once('.') {
+            None => service_files.push(path),
+            Some((owner, locale)) => {
+                let table = read_words(&path, locale)?;
+                if owner == COMMON {
+                    common.insert(locale.to_string(), table);
+                } else {
+                    words.insert((owner.to_string(), locale.to_string()), table);
+                }
+            }
+        }
+    }
+    let mut services = BTreeMap::new();
+    for path in service_files {
+        let service = read_service(&path, &common, &mut words)?;
+        services.insert(service.spec.id.clone(), service);
+    }
+    if services.is_empty() {
+        return Err(MenuError::Empty(dir.to_path_buf()));
+    }
+    Ok(Menus { services, common })
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, MenuError> {
+    let read_err = |source| MenuError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_text(path: &Path) -> Result<String, MenuError> {
+    std::fs::read_to_string(path).map_err(|source| MenuError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn parse_err(path: &Path, message: impl ToString) -> MenuError {
+    MenuError::Parse {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+fn read_service(
+    path: &Path,
+    common: &HashMap<String, Words>,
+    words: &mut HashMap<(String, String), Words>,
+) -> Result<Service, MenuError> {
+    let file: ServiceFile = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if file.service.id != stem {
+        return Err(parse_err(
+            path,
+            format!(
+                "service id {:?} differs from the file name",
+                file.service.id
+            ),
+        ));
+    }
+    if file.service.locales.is_empty() {
+        return Err(parse_err(path, "a service needs at least one locale"));
+    }
+    let mut merged = HashMap::new();
+    for locale in &file.service.locales {
+        let mut table = common.get(locale).cloned().unwrap_or_else(|| Words {
+            locale: locale.clone(),
+            entries: HashMap::new(),
+        });
+        if let Some(own) = words.remove(&(file.service.id.clone(), locale.clone())) {
+            table.entries.extend(own.entries);
+        }
+        merged.insert(locale.clone(), table);
+    }
+    let rules = file.rules.unwrap_or_default();
+    Ok(Service {
+        spec: file.service,
+        rules,
+        screens: file.screens,
+        words: merged,
+        file: path.to_path_buf(),
+    })
+}
+
+fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
+    let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
+    let mut entries = HashMap::new();
+    flatten(path, "", &table, &mut entries)?;
+    Ok(Words {
+        locale: locale.to_string(),
+        entries,
+    })
+}
+
+fn flatten(
+    path: &Path,
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut HashMap<String, String>,
+) -> Result<(), MenuError> {
+    for (key, value) in table {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::String(text) => {
+                out.insert(full, text.clone());
+            }
+            toml::Value::Table(inner) => flatten(path, &full, inner, out)?,
+            other => {
+                return Err(parse_err(
+                    path,
+                    format!("{full}: words must be strings, not {}", other.type_str()),
+                ))
+            }
+        }
+    }
+    Ok(())
+}

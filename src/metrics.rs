@@ -1,0 +1,143 @@
+//! Prometheus metrics at `/metrics` (prometheus-client: the project's official crate, no global
+//! recorder and no upkeep task; CRATES.md §4). Handles are made once at start and kept here;
+//! the request path only increments and observes.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// The content type of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub dialect: String,
+    /// `continue`, `end`, `bad_request`, `too_large`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DialectLabel {
+    pub dialect: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub step_seconds: Family<DialectLabel, Histogram>,
+    pub sessions_live: Gauge,
+    pub feed_watermark: Gauge,
+    pub feed_applied: Counter,
+    pub feed_rejected: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("daftar");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "ussd_requests",
+            "USSD requests by dialect and outcome",
+            requests.clone(),
+        );
+        let step_seconds = Family::<DialectLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+            ])
+        });
+        registry.register(
+            "ussd_step_seconds",
+            "Time to answer one USSD step, from request read to response ready",
+            step_seconds.clone(),
+        );
+        let sessions_live = Gauge::default();
+        registry.register(
+            "sessions_live",
+            "Sessions held in the table",
+            sessions_live.clone(),
+        );
+        let feed_watermark = Gauge::default();
+        registry.register(
+            "feed_watermark",
+            "The seq of the last feed change applied and made durable",
+            feed_watermark.clone(),
+        );
+        let feed_applied = Counter::default();
+        registry.register("feed_applied", "Feed changes applied", feed_applied.clone());
+        let feed_rejected = Counter::default();
+        registry.register(
+            "feed_rejected",
+            "Feed lines rejected (unparsable or out of order)",
+            feed_rejected.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            step_seconds,
+            sessions_live,
+            feed_watermark,
+            feed_applied,
+            feed_rejected,
+        }
+    }
+
+    pub fn count_request(&self, dialect: &str, outcome: &str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                dialect: dialect.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn observe_step(&self, dialect: &str, seconds: f64) {
+        self.step_seconds
+            .get_or_create(&DialectLabel {
+                dialect: dialect.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(error) = encode(&mut out, &self.registry) {
+            tracing::error!(%error, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_names_every_metric() {
+        let metrics = Metrics::new();
+        metrics.count_request("africastalking", "end");
+        metrics.observe_step("africastalking", 0.0003);
+        metrics.sessions_live.set(3);
+        let text = metrics.render();
+        for name in [
+            "daftar_ussd_requests_total{dialect=\"africastalking\",outcome=\"end\"} 1",
+            "daftar_ussd_step_seconds_bucket",
+            "daftar_sessions_live 3",
+            "daftar_feed_watermark",
+            "# TYPE",
+        ] {
+            assert!(text.contains(name), "{name} missing in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The HTTP side: hyper's accept loop, the routes, the limits, graceful shutdown.
+//!
+//! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (ready once the feed has been
+//! applied), `GET /metrics`, and the admin API under `/admin/` (bearer token; off without one).
+//! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
+//! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
+//! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
+//! accepting, lets in-flight requests finish, and gives up after the grace period.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::app::FeedStatus;
+use crate::audit::{Tracker, TrackingCode};
+use crate::config::ServerConfig;
+use crate::dialect::{self, WireRequest, WireResponse};
+use crate::engine::Engine;
+use crate::metrics::{self, Metrics};
+
+type Body = Full<Bytes>;
+
+/// What the request handlers share.
+pub struct App {
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<Metrics>,
+    pub tracker: Arc<Tracker>,
+    pub ready: AtomicBool,
+    pub feed: Arc<std::sync::Mutex<FeedStatus>>,
+    pub admin_token: Option<String>,
+    pub body_limit: usize,
+}
+
+/// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: &ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_timeout_ms))
+        .max_buf_size(16 * 1024)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_millis(limits.shutdown_grace_ms);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the grace period; closing them");
+    }
+}
+
+async fn route(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let method = req.method().as_str().to_string();
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
+        ("GET", "/readyz") => readyz(app),
+        ("GET", "/metrics") => {
+            app.metrics
+                .sessions_live
+                .set(app.engine.sessions().len() as i64);
+            let mut response = text(StatusCode::OK, &app.metrics.render());
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
+            );
+            response
+        }
+        _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req).await,
+        _ if path.starts_with("/admin/") => admin(app, &method, &path["/admin/".len()..], &req),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn readyz(app: &App) -> Response<Body> {
+    if app.ready.load(Ordering::Acquire) {
+        text(StatusCode::OK, "ready\n")
+    } else {
+        text(StatusCode::SERVICE_UNAVAILABLE, "applying the feed\n")
+    }
+}
+
+/// One USSD step: the dialect reads the request, the engine answers, the dialect writes it.
+async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
+    let Some(dialect) = dialect::find(name) else {
+        return text(StatusCode::NOT_FOUND, "no such dialect\n");
+    };
+    let method = req.method().as_str().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = match read_body(req, app.body_limit).await {
+        Ok(body) => body,
+        Err(status) => {
+            app.metrics.count_request(dialect.name(), "too_large");
+            return text(status, "request body too large\n");
+        }
+    };
+    let started = Instant::now();
+    let wire = WireRequest {
+        method: &method,
+        query: query.as_deref(),
+        content_type: content_type.as_deref(),
+        body: &body,
+    };
+    let response = match dialect.parse(&wire) {
+        Ok(turn) => {
+            let reply = app.engine.step(&turn);
+            let outcome = if reply.is_end() { "end" } else { "continue" };
+            app.metrics.count_request(dialect.name(), outcome);
+            dialect.respond(&reply)
+        }
+        Err(error) => {
+            app.metrics.count_request(dialect.name(), "bad_request");
+            tracing::debug!(dialect = dialect.name(), %error, "request refused");
+            dialect.reject(&error)
+        }
+    };
+    app.metrics
+        .observe_step(dialect.name(), started.elapsed().as_secs_f64());
+    wire_response(response)
+}
+
+/// The body, or 413 when it is (or says it will be) larger than `limit`.
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, StatusCode> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+    }
+}
+
+/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
+fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
+    let Some(token) = &app.admin_token else {
+        return text(StatusCode::NOT_FOUND, "the admin API is off\n");
+    };
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
+        return text(StatusCode::UNAUTHORIZED, "a bearer token is needed\n");
+    }
+    if method != "GET" {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
+    }
+    match path.split_once('/') {
+        Some(("track", code)) => track(app, code),
+        None if path == "feed" => {
+            let status = app
+                .feed
+                .lock()
+                .map(|s| {
+                    let mut status = s.clone();
+                    status.caught_up_secs_ago = s.caught_up_at.map(|t| t.elapsed().as_secs());
+                    status
+                })
+                .unwrap_or_default();
+            json(StatusCode::OK, &status)
+        }
+        None if path == "sessions" => json(
+            StatusCode::OK,
+            &serde_json::json!({ "live": app.engine.sessions().len() }),
+        ),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn track(app: &App, code: &str) -> Response<Body> {
+    let decoded = percent_decode(code);
+    let Some(code) = TrackingCode::parse(&decoded) else {
+        return text(StatusCode::BAD_REQUEST, "not a tracking code\n");
+    };
+    match app.tracker.lookup(code) {
+        Ok(Some(entry)) => json(StatusCode::OK, &entry),
+        Ok(None) => text(StatusCode::NOT_FOUND, "no such tracking code\n"),
+        Err(error) => {
+            tracing::error!(%error, "audit lookup failed");
+            text(StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable\n")
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("c={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn wire_response(wire: WireResponse) -> Response<Body> {
+    let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::OK);
+    let mut response = Response::new(Full::new(Bytes::from(wire.body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(wire.content_type));
+    response
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    wire_response(WireResponse {
+        status: status.as_u16(),
+        content_type: "text/plain; charset=utf-8",
+        body: body.to_string(),
+    })
+}
+
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
+    let body = serde_json::to_string_pretty(value).unwrap_or_default();
+    wire_response(WireResponse {
+        status: status.as_u16(),
+        content_type: "application/json",
+        body,
+    })
+}

@@ -1,0 +1,679 @@
+//! The store: one sled database holding the insurer's records and the indexes the menus read.
+//!
+//! Where it sits: `feed ─► sync ─► store` writes it; the menu actions read it (a single `get`
+//! or a short prefix scan per lookup). Other modules (audit trail, locale preferences, outbox)
+//! keep their own trees through [`Store::tree`].
+//!
+//! Layout (every key part is joined by a `\0`, which no key part may contain):
+//!
+//! | tree         | key                                   | value                  |
+//! |--------------|---------------------------------------|------------------------|
+//! | `people`     | `insurer \0 person_id`                | postcard([`Person`])   |
+//! | `dependents` | `insurer \0 holder_id \0 person_id`   | empty                  |
+//! | `msisdns`    | `insurer \0 msisdn \0 person_id`      | empty                  |
+//! | `events`     | `insurer \0 person_id \0 seq (u64 BE)` | the event's JSON      |
+//! | `meta`       | see the `META_*` constants            | small values           |
+//!
+//! An index entry is only a hint: every hit is checked against the record it points to, so an
+//! entry left stale by a crash never shows the wrong person.
+//!
+//! What it must never do: use `apply_batch` or transactions (the first one switches on a
+//! process-wide RwLock in sled 0.34.7 that stalls every reader, CRATES.md §1), call
+//! `flush_async` (concurrent calls deadlock), or know anything of menus, sessions or dialects.
+
+use crate::record::{Change, ChangeOp, Person};
+use sled::IVec;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Meta key: the highest feed `seq` whose changes (and all before it) are durable, u64 BE.
+pub const META_WATERMARK: &[u8] = b"watermark";
+/// Meta key: the feed this store was filled from (`FeedSource` display form), UTF-8.
+pub const META_FEED: &[u8] = b"feed";
+/// Meta key: the number of people, u64 BE, valid only while `META_COUNT_DIRTY` is absent.
+pub const META_PEOPLE_COUNT: &[u8] = b"people_count";
+/// Meta key: present while records were written since the count was last made durable.
+pub const META_COUNT_DIRTY: &[u8] = b"people_count_dirty";
+
+const PEOPLE: &str = "people";
+const DEPENDENTS: &str = "dependents";
+const MSISDNS: &str = "msisdns";
+const EVENTS: &str = "events";
+const META: &str = "meta";
+/// Trees owned by this module; [`Store::tree`] refuses them so no one else writes them.
+const RESERVED: [&str; 5] = [PEOPLE, DEPENDENTS, MSISDNS, EVENTS, META];
+
+/// The longest key part (insurer, identifier, MSISDN) a record may carry.
+const MAX_KEY_PART: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store in {dir} is in use by another process (sled holds the lock on {dir}/db): \
+         stop the server that owns it, or use another --db"
+    )]
+    Locked { dir: PathBuf },
+    #[error("cannot prepare the store directory {dir}: {source}")]
+    Prepare {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: the record under {key:?} cannot be decoded: {source}")]
+    Corrupt {
+        key: String,
+        source: postcard::Error,
+    },
+    #[error("store: meta value {key:?} is malformed")]
+    BadMeta { key: String },
+    #[error("record refused: {0}")]
+    Invalid(String),
+    #[error("tree {0:?} belongs to the store itself")]
+    ReservedTree(String),
+}
+
+/// The people count, kept in memory and made durable at each flush (see [`Store::flush`]).
+struct Count {
+    people: AtomicU64,
+    /// Whether `META_COUNT_DIRTY` is (or is about to be) written.
+    dirty: AtomicBool,
+    /// Serialises "record write + count change" against "persist the count".
+    lock: Mutex<()>,
+}
+
+/// A handle on the store; clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    people: sled::Tree,
+    dependents: sled::Tree,
+    msisdns: sled::Tree,
+    events: sled::Tree,
+    meta: sled::Tree,
+    count: Arc<Count>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` with a sled page cache of `cache_bytes`.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Prepare {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        remove_unfinished_snapshots(dir)?;
+        let db = open_db(dir, cache_bytes)?;
+        let store = Store {
+            people: db.open_tree(PEOPLE)?,
+            dependents: db.open_tree(DEPENDENTS)?,
+            msisdns: db.open_tree(MSISDNS)?,
+            events: db.open_tree(EVENTS)?,
+            meta: db.open_tree(META)?,
+            db,
+            count: Arc::new(Count {
+                people: AtomicU64::new(0),
+                dirty: AtomicBool::new(false),
+                lock: Mutex::new(()),
+            }),
+        };
+        store.load_count()?;
+        Ok(store)
+    }
+
+    /// The record of `person_id` at `insurer`.
+    pub fn person(&self, insurer: &str, person_id: &str) -> Result<Option<Person>, StoreError> {
+        if !is_key_part(insurer) || !is_key_part(person_id) {
+            return Ok(None);
+        }
+        let key = key(&[insurer, person_id]);
+        self.people.get(&key)?.map(|v| decode(&key, &v)).transpose()
+    }
+
+    /// The people whose record names `holder_id` as their holder, in identifier order.
+    pub fn dependents(&self, insurer: &str, holder_id: &str) -> Result<Vec<Person>, StoreError> {
+        self.indexed(&self.dependents, insurer, holder_id, |p| {
+            p.holder.as_ref().is_some_and(|h| h.person_id == holder_id)
+        })
+    }
+
+    /// The people whose record lists `msisdn`, in identifier order (several: a family phone).
+    pub fn people_by_msisdn(&self, insurer: &str, msisdn: &str) -> Result<Vec<Person>, StoreError> {
+        self.indexed(&self.msisdns, insurer, msisdn, |p| {
+            p.msisdns.iter().any(|m| m == msisdn)
+        })
+    }
+
+    /// Applies one feed change. Re-applying a change (after a crash at any point) is harmless
+    /// and ends in the same state as applying it once.
+    pub fn apply(&self, change: &Change) -> Result<(), StoreError> {
+        match &change.op {
+            ChangeOp::Upsert { person } => self.upsert(person),
+            ChangeOp::Delete { insurer, person_id } => self.delete(insurer, person_id),
+            ChangeOp::Event {
+                insurer,
+                person_id,
+                event,
+            } => self.record_event(insurer, person_id, change.seq, event),
+        }
+    }
+
+    /// The watermark: every change with a `seq` at or below it is durable in the store.
+    pub fn watermark(&self) -> Result<u64, StoreError> {
+        Ok(self.meta_u64(META_WATERMARK)?.unwrap_or(0))
+    }
+
+    /// Writes the watermark. Call it only after a [`Store::flush`] that covers its changes.
+    pub fn set_watermark(&self, seq: u64) -> Result<(), StoreError> {
+        self.meta.insert(META_WATERMARK, &seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The feed this store was filled from, if one was recorded.
+    pub fn feed_source(&self) -> Result<Option<String>, StoreError> {
+        match self.meta.get(META_FEED)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| bad_meta(META_FEED)),
+        }
+    }
+
+    /// Records the feed this store is filled from.
+    pub fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
+        self.meta.insert(META_FEED, feed.as_bytes())?;
+        Ok(())
+    }
+
+    /// Makes every earlier write durable (a synchronous fsync of the whole database), and the
+    /// people count with it. Never call sled's `flush_async` concurrently instead: it deadlocks.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        if self.count.dirty.load(Ordering::SeqCst) {
+            self.persist_count()?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// A tree for another module's own data (audit trail, locale preferences, ...).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        if RESERVED.contains(&name) {
+            return Err(StoreError::ReservedTree(name.to_string()));
+        }
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// Bytes the database takes on disk (0 if sled cannot tell).
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// How many people the store holds; a counter, not a scan.
+    pub fn person_count(&self) -> usize {
+        usize::try_from(self.count.people.load(Ordering::SeqCst)).unwrap_or(usize::MAX)
+    }
+
+    /// Upsert order, chosen so that re-applying after a crash at any point ends in the exact
+    /// state of one clean apply: new index entries, then removal of the old record's stale
+    /// ones (the old record is still there to say which), then the record itself.
+    fn upsert(&self, person: &Person) -> Result<(), StoreError> {
+        validate(person)?;
+        let id = key(&[&person.insurer, &person.person_id]);
+        let old = match self.people.get(&id)? {
+            Some(v) => Some(decode(&id, &v)?),
+            None => None,
+        };
+        let new_entries = index_entries(person);
+        for (tree, k) in &new_entries {
+            self.index_tree(*tree).insert(k.as_slice(), &[])?;
+        }
+        for (tree, k) in old.iter().flat_map(index_entries) {
+            if !new_entries.contains(&(tree, k.clone())) {
+                self.index_tree(tree).remove(k)?;
+            }
+        }
+        let value = postcard::to_allocvec(person)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the record: {e}")))?;
+        self.write_counted(|| Ok(self.people.insert(&id, value)?.is_none()), 1)
+    }
+
+    /// Delete order: index entries first, record last, so a crash in between leaves the record
+    /// there to name the entries when the delete is applied again.
+    fn delete(&self, insurer: &str, person_id: &str) -> Result<(), StoreError> {
+        if !is_key_part(insurer) || !is_key_part(person_id) {
+            return Err(StoreError::Invalid(format!(
+                "delete of an impossible key {insurer:?}/{person_id:?}"
+            )));
+        }
+        let id = key(&[insurer, person_id]);
+        let Some(old) = self.people.get(&id)? else {
+            return Ok(());
+        };
+        for (tree, k) in index_entries(&decode(&id, &old)?) {
+            self.index_tree(tree).remove(k)?;
+        }
+        self.write_counted(|| Ok(self.people.remove(&id)?.is_some()), -1)
+    }
+
+    fn record_event(
+        &self,
+        insurer: &str,
+        person_id: &str,
+        seq: u64,
+        event: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        if !is_key_part(insurer) || !is_key_part(person_id) {
+            return Err(StoreError::Invalid(format!(
+                "event for an impossible key {insurer:?}/{person_id:?}"
+            )));
+        }
+        let mut k = key(&[insurer, person_id]);
+        k.push(0);
+        k.extend_from_slice(&seq.to_be_bytes());
+        let json = serde_json::to_vec(event)
+            .map_err(|e| StoreError::Invalid(format!("cannot encode the event: {e}")))?;
+        self.events.insert(k, json)?;
+        Ok(())
+    }
+
+    /// Runs a record write that reports whether it changed the population, and moves the
+    /// count by `delta` if so. The dirty marker goes to the log before the write, so a crash
+    /// that keeps the write keeps the marker too, and the next open recounts.
+    fn write_counted(
+        &self,
+        write: impl FnOnce() -> Result<bool, StoreError>,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let _guard = self.count.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.count.dirty.swap(true, Ordering::SeqCst) {
+            self.meta.insert(META_COUNT_DIRTY, &[])?;
+        }
+        if write()? {
+            if delta > 0 {
+                self.count.people.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.count.people.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+
+    fn persist_count(&self) -> Result<(), StoreError> {
+        let _guard = self.count.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let n = self.count.people.load(Ordering::SeqCst);
+        self.meta.insert(META_PEOPLE_COUNT, &n.to_be_bytes())?;
+        self.meta.remove(META_COUNT_DIRTY)?;
+        self.count.dirty.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reads the durable count, or recounts (one key scan) after a crash left it dirty.
+    fn load_count(&self) -> Result<(), StoreError> {
+        let stored = self.meta_u64(META_PEOPLE_COUNT)?;
+        let n = match stored {
+            Some(n) if !self.meta.contains_key(META_COUNT_DIRTY)? => n,
+            _ => {
+                let mut n = 0u64;
+                for k in self.people.iter().keys() {
+                    k?;
+                    n += 1;
+                }
+                n
+            }
+        };
+        self.count.people.store(n, Ordering::SeqCst);
+        if stored != Some(n) || self.meta.contains_key(META_COUNT_DIRTY)? {
+            self.count.dirty.store(true, Ordering::SeqCst);
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn meta_u64(&self, k: &[u8]) -> Result<Option<u64>, StoreError> {
+        match self.meta.get(k)? {
+            None => Ok(None),
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|_| bad_meta(k)),
+        }
+    }
+
+    /// Scans `insurer \0 value \0` in an index and keeps the records that `still` confirms.
+    fn indexed(
+        &self,
+        index: &sled::Tree,
+        insurer: &str,
+        value: &str,
+        still: impl Fn(&Person) -> bool,
+    ) -> Result<Vec<Person>, StoreError> {
+        if !is_key_part(insurer) || !is_key_part(value) {
+            return Ok(Vec::new());
+        }
+        let mut prefix = key(&[insurer, value]);
+        prefix.push(0);
+        let mut out = Vec::new();
+        for k in index.scan_prefix(&prefix).keys() {
+            let k = k?;
+            let Ok(person_id) = std::str::from_utf8(&k[prefix.len()..]) else {
+                continue;
+            };
+            if let Some(p) = self.person(insurer, person_id)? {
+                if still(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn index_tree(&self, index: Index) -> &sled::Tree {
+        match index {
+            Index::Dependents => &self.dependents,
+            Index::Msisdns => &self.msisdns,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Index {
+    Dependents,
+    Msisdns,
+}
+
+/// The index entries a record should have.
+fn index_entries(p: &Person) -> Vec<(Index, Vec<u8>)> {
+    let mut out: Vec<(Index, Vec<u8>)> = p
+        .msisdns
+        .iter()
+        .map(|m| (Index::Msisdns, key(&[&p.insurer, m, &p.person_id])))
+        .collect();
+    if let Some(h) = &p.holder {
+        out.push((
+            Index::Dependents,
+            key(&[&p.insurer, &h.person_id, &p.person_id]),
+        ));
+    }
+    out
+}
+
+/// Every key part of a record must be usable in a key: non-empty, short, without `\0`.
+fn validate(p: &Person) -> Result<(), StoreError> {
+    let holder = p.holder.as_ref().map(|h| h.person_id.as_str());
+    let parts = [("insurer", p.insurer.as_str()), ("person_id", &p.person_id)]
+        .into_iter()
+        .chain(p.msisdns.iter().map(|m| ("msisdn", m.as_str())))
+        .chain(holder.map(|h| ("holder.person_id", h)));
+    for (what, v) in parts {
+        if !is_key_part(v) {
+            return Err(StoreError::Invalid(format!(
+                "{what} {v:?} is empty, longer than {MAX_KEY_PART} bytes or holds a NUL"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn is_key_part(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_KEY_PART && !s.contains('\0')
+}
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p.as_bytes());
+    }
+    k
+}
+
+fn decode(key: &[u8], v: &IVec) -> Result<Person, StoreError> {
+    postcard::from_bytes(v).map_err(|source| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        source,
+    })
+}
+
+fn bad_meta(k: &[u8]) -> StoreError {
+    StoreError::BadMeta {
+        key: String::from_utf8_lossy(k).into_owned(),
+    }
+}
+
+/// sled 0.34.7 may pick a half-written `snap.<lsn>.generating` left by a crash and refuse to
+/// open (upstream fix c5763094, never released). The rename that makes a snapshot live never
+/// happened for these files, so removing them loses nothing.
+fn remove_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
+    let prepare = |source| StoreError::Prepare {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(prepare)? {
+        let entry = entry.map_err(prepare)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path()).map_err(prepare)?;
+        }
+    }
+    Ok(())
+}
+
+/// How long [`Store::open`] waits for a lock that this process itself may still hold.
+const LOCK_GRACE: Duration = Duration::from_secs(2);
+
+/// Opens sled, waiting a little for the lock: after the last handle of a `Db` is dropped,
+/// sled's background flusher thread can hold the file lock a few hundred milliseconds more,
+/// so a reopen in the same process (tests, `sync` then `serve`) would fail at once. Another
+/// process that holds the store still gets [`StoreError::Locked`], [`LOCK_GRACE`] later.
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let started = Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|e| open_error(dir, e));
+        match opened {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_GRACE => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// sled reports a held lock as `Io(Other, "could not acquire lock on ...")` (CRATES.md §1).
+fn open_error(dir: &Path, e: sled::Error) -> StoreError {
+    match &e {
+        sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+            StoreError::Locked {
+                dir: dir.to_path_buf(),
+            }
+        }
+        _ => StoreError::Sled(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_join_parts_with_nul() {
+        assert_eq!(
+            key(&["tamin", "0012345679"]),
+            b"tamin\x000012345679".to_vec()
+        );
+        assert_eq!(key(&["a", "b", "c"]), b"a\0b\0c".to_vec());
+    }
+
+    #[test]
+    fn key_parts_are_checked() {
+        for (s, ok) in [
+            ("0012345679", true),
+            ("", false),
+            ("a\0b", false),
+            (&"9".repeat(64), true),
+            (&"9".repeat(65), false),
+        ] {
+            assert_eq!(is_key_part(s), ok, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_second_open_names_the_locked_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = Store::open(dir.path(), 1 << 20).expect("first open");
+        match Store::open(dir.path(), 1 << 20) {
+            Err(StoreError::Locked { dir: d }) => assert_eq!(d, dir.path()),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a second open must fail"),
+        }
+    }
+
+    #[test]
+    fn unfinished_snapshots_are_removed_before_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let junk = dir.path().join("snap.00000000000000AB.generating");
+        std::fs::write(&junk, b"half a snapshot").expect("write");
+        let _store = Store::open(dir.path(), 1 << 20).expect("open");
+        assert!(!junk.exists());
+    }
+
+    fn person(id: &str, holder: &str, msisdns: &[&str]) -> Change {
+        let p = Person {
+            insurer: "tamin".into(),
+            person_id: id.into(),
+            msisdns: msisdns.iter().map(|m| m.to_string()).collect(),
+            holder: Some(crate::record::HolderLink {
+                person_id: holder.into(),
+                relation: crate::record::Relation::Son,
+            }),
+            ..Person::default()
+        };
+        Change {
+            seq: 1,
+            op: ChangeOp::Upsert {
+                person: Box::new(p),
+            },
+        }
+    }
+
+    fn dump(store: &Store) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (name, tree) in [
+            ("p", &store.people),
+            ("d", &store.dependents),
+            ("m", &store.msisdns),
+        ] {
+            for kv in tree.iter() {
+                let (k, v) = kv.expect("entry");
+                out.push((
+                    format!("{name}:{}", String::from_utf8_lossy(&k)),
+                    v.to_vec(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// An upsert cut short after any of its steps, then applied again, leaves exactly what one
+    /// clean apply leaves: no stale index entry survives.
+    #[test]
+    fn an_upsert_interrupted_after_any_step_reapplies_exactly() {
+        let before = person(
+            "0010000119",
+            "0012345679",
+            &["989120000001", "989120000002"],
+        );
+        let after = person(
+            "0010000119",
+            "0020000014",
+            &["989120000002", "989120000003"],
+        );
+        let ChangeOp::Upsert { person: new } = &after.op else {
+            unreachable!("an upsert")
+        };
+        let clean_dir = tempfile::tempdir().expect("tempdir");
+        let clean = Store::open(clean_dir.path(), 1 << 20).expect("open");
+        clean.apply(&before).expect("apply");
+        clean.apply(&after).expect("apply");
+        let want = dump(&clean);
+
+        let new_entries = index_entries(new);
+        for steps in 0..=new_entries.len() + 3 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = Store::open(dir.path(), 1 << 20).expect("open");
+            store.apply(&before).expect("apply");
+            // The first `steps` writes of the upsert, in its order: new entries, stale removals.
+            let old_entries = {
+                let ChangeOp::Upsert { person: old } = &before.op else {
+                    unreachable!("an upsert")
+                };
+                index_entries(old)
+            };
+            let stale = old_entries.iter().filter(|e| !new_entries.contains(e));
+            let writes: Vec<(bool, &(Index, Vec<u8>))> = new_entries
+                .iter()
+                .map(|e| (true, e))
+                .chain(stale.map(|e| (false, e)))
+                .take(steps)
+                .collect();
+            for (insert, (tree, k)) in writes {
+                if insert {
+                    store
+                        .index_tree(*tree)
+                        .insert(k.as_slice(), &[])
+                        .expect("insert");
+                } else {
+                    store.index_tree(*tree).remove(k).expect("remove");
+                }
+            }
+            store.apply(&after).expect("apply again");
+            assert_eq!(dump(&store), want, "interrupted after {steps} steps");
+        }
+    }
+
+    #[test]
+    fn a_stale_index_entry_never_shows_the_wrong_person() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        store
+            .apply(&person("0010000119", "0012345679", &["989120000001"]))
+            .expect("apply");
+        let stale_phone = key(&["tamin", "989120000009", "0010000119"]);
+        let stale_holder = key(&["tamin", "0020000014", "0010000119"]);
+        store.msisdns.insert(stale_phone, &[]).expect("insert");
+        store.dependents.insert(stale_holder, &[]).expect("insert");
+        assert!(store
+            .people_by_msisdn("tamin", "989120000009")
+            .expect("by")
+            .is_empty());
+        assert!(store
+            .dependents("tamin", "0020000014")
+            .expect("deps")
+            .is_empty());
+        assert_eq!(
+            store
+                .people_by_msisdn("tamin", "989120000001")
+                .expect("by")
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn reserved_trees_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        assert!(matches!(
+            store.tree("people"),
+            Err(StoreError::ReservedTree(_))
+        ));
+        assert!(store.tree("audit").is_ok());
+    }
+}

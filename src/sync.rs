@@ -1,0 +1,318 @@
+//! Applying a change feed to the store, idempotently and crash-safely (SPEC §5).
+//!
+//! Where it sits: `feed ─► sync ─► store`. [`sync_once`] is the `daftar sync` command: it reads
+//! the whole feed once. A [`Follower`] is what the server runs on an interval (from
+//! `tokio::task::spawn_blocking`): each [`Follower::poll`] applies what is new since the last.
+//!
+//! The rules, in the order a line meets them:
+//! - a line that does not parse is rejected with its line number (and its `seq` if one could
+//!   be read); the next lines go on;
+//! - a `seq` at or below the watermark is skipped: it is already in the store;
+//! - a `seq` not above the last one applied in this run is rejected as out of order;
+//! - anything else is applied with plain writes, in order.
+//!
+//! Every [`CHECKPOINT_EVERY`] applied changes and at the end: `flush`, THEN write the watermark
+//! (the last `seq` applied), then `flush` again. So the watermark never runs ahead of the
+//! changes it covers, and a sync killed at any point, run again, re-applies what followed the
+//! last watermark and ends in exactly the state of a clean sync. A rejected line whose `seq` is
+//! below a later applied one is covered by the watermark with it.
+//!
+//! What it must never do: touch HTTP, sessions or menus; use sled batches or transactions.
+
+use crate::feed::{FeedError, FeedLine, FeedReader, FeedSource, ReadMode};
+use crate::record::Change;
+use crate::store::{Store, StoreError};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// How many applied changes go between two durable watermarks.
+pub const CHECKPOINT_EVERY: u64 = 10_000;
+
+/// How many rejects a report lists; the rest are only counted, so a feed of garbage cannot
+/// fill memory.
+pub const REJECTS_LISTED: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A line that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub file: PathBuf,
+    pub line_no: usize,
+    pub seq: Option<u64>,
+    pub message: String,
+}
+
+/// `feed.ndjson:17 (seq 17): <why>`: the place, then the reason.
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seq = self.seq.map_or_else(|| "?".to_string(), |s| s.to_string());
+        write!(
+            f,
+            "{}:{} (seq {seq}): {}",
+            self.file.display(),
+            self.line_no,
+            self.message
+        )
+    }
+}
+
+/// What one sync or one poll did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub applied: u64,
+    pub skipped: u64,
+    /// The first [`REJECTS_LISTED`] rejects.
+    pub rejected: Vec<Reject>,
+    /// Rejects beyond those listed.
+    pub rejected_unlisted: u64,
+    /// The store's watermark when the run ended.
+    pub watermark: u64,
+}
+
+impl SyncReport {
+    /// Every reject, listed or not (`daftar sync` exits 3 when this is not 0).
+    pub fn rejected_count(&self) -> u64 {
+        self.rejected.len() as u64 + self.rejected_unlisted
+    }
+
+    fn reject(&mut self, reject: Reject) {
+        if self.rejected.len() < REJECTS_LISTED {
+            self.rejected.push(reject);
+        } else {
+            self.rejected_unlisted += 1;
+        }
+    }
+}
+
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "applied {}, skipped {}, rejected {}, watermark {}",
+            self.applied,
+            self.skipped,
+            self.rejected_count(),
+            self.watermark
+        )?;
+        for r in &self.rejected {
+            write!(f, "\n  rejected {r}")?;
+        }
+        if self.rejected_unlisted > 0 {
+            write!(f, "\n  ... and {} more rejected", self.rejected_unlisted)?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies the whole feed once (a last line without its newline included).
+pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
+    claim_feed(store, source)?;
+    let mut reader = FeedReader::new(source.clone());
+    run(store, &mut reader, ReadMode::ToEnd)
+}
+
+/// Follows a feed for the server: each poll applies what is new since the previous one.
+#[derive(Debug)]
+pub struct Follower {
+    reader: FeedReader,
+}
+
+impl Follower {
+    /// A follower that starts at the feed's beginning (its first poll skips, without parsing,
+    /// every line the store's watermark already covers). Checks that the store belongs to
+    /// this feed.
+    pub fn new(store: &Store, source: FeedSource) -> Result<Follower, SyncError> {
+        claim_feed(store, &source)?;
+        Ok(Follower {
+            reader: FeedReader::new(source),
+        })
+    }
+
+    pub fn source(&self) -> &FeedSource {
+        self.reader.source()
+    }
+
+    /// Applies the lines added since the last poll; a last line without its newline waits for
+    /// the next poll. After an error the next poll reads the feed again from its start (every
+    /// line the watermark covers is skipped), so nothing between the two is lost.
+    pub fn poll(&mut self, store: &Store) -> Result<SyncReport, SyncError> {
+        let result = run(store, &mut self.reader, ReadMode::Follow);
+        if result.is_err() {
+            self.reader.reset();
+        }
+        result
+    }
+}
+
+/// Records which feed a store follows. A store's watermark belongs to the feed that filled it
+/// (SPEC §5): a file given later (the next export, a file of corrections) continues that feed's
+/// `seq` numbering, so its lines at or below the watermark are skipped. The change of file is
+/// logged, not refused: the insurer's export is often a new file each day.
+fn claim_feed(store: &Store, source: &FeedSource) -> Result<(), SyncError> {
+    std::fs::metadata(source.path()).map_err(|e| FeedError::Io {
+        path: source.path().to_path_buf(),
+        source: e,
+    })?;
+    let given = source.to_string();
+    match store.feed_source()? {
+        Some(stored) if stored == given => Ok(()),
+        previous => {
+            if let Some(previous) = previous {
+                tracing::info!(%previous, feed = %given, "the store now follows another feed file; its seq numbering continues");
+            }
+            store.set_feed_source(&given)?;
+            store.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn run(store: &Store, reader: &mut FeedReader, mode: ReadMode) -> Result<SyncReport, SyncError> {
+    let watermark = store.watermark()?;
+    let mut state = Run {
+        store,
+        watermark,
+        last_applied: watermark,
+        since_checkpoint: 0,
+        report: SyncReport {
+            watermark,
+            ..SyncReport::default()
+        },
+    };
+    let mut lines = reader.read(mode, watermark)?;
+    for line in lines.by_ref() {
+        state.take(line?)?;
+    }
+    state.report.skipped += lines.passed_over();
+    state.checkpoint()?;
+    Ok(state.report)
+}
+
+/// One run over a feed: the watermark it started from and what it has applied since.
+struct Run<'a> {
+    store: &'a Store,
+    watermark: u64,
+    last_applied: u64,
+    since_checkpoint: u64,
+    report: SyncReport,
+}
+
+impl Run<'_> {
+    fn take(&mut self, line: FeedLine) -> Result<(), SyncError> {
+        let change = match line.parsed {
+            Ok(change) => change,
+            Err(e) if e.seq.is_some_and(|s| s != 0 && s <= self.watermark) => {
+                self.report.skipped += 1;
+                return Ok(());
+            }
+            Err(e) => {
+                self.reject(&line.file, line.line_no, e.seq, e.message);
+                return Ok(());
+            }
+        };
+        let seq = change.seq;
+        if seq == 0 {
+            self.reject(
+                &line.file,
+                line.line_no,
+                Some(0),
+                "seq must be 1 or more".into(),
+            );
+        } else if seq <= self.watermark {
+            self.report.skipped += 1;
+        } else if seq <= self.last_applied {
+            let message = format!("seq out of order: not above {}", self.last_applied);
+            self.reject(&line.file, line.line_no, Some(seq), message);
+        } else {
+            self.apply(&line.file, line.line_no, &change)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, file: &Path, line_no: usize, change: &Change) -> Result<(), SyncError> {
+        match self.store.apply(change) {
+            Ok(()) => {}
+            Err(StoreError::Invalid(message)) => {
+                self.reject(file, line_no, Some(change.seq), message);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.report.applied += 1;
+        self.last_applied = change.seq;
+        self.since_checkpoint += 1;
+        if self.since_checkpoint >= CHECKPOINT_EVERY {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Changes durable first, then the watermark that covers them, durable in its turn.
+    fn checkpoint(&mut self) -> Result<(), SyncError> {
+        if self.last_applied > self.report.watermark {
+            self.store.flush()?;
+            self.store.set_watermark(self.last_applied)?;
+            self.store.flush()?;
+            self.report.watermark = self.last_applied;
+        }
+        self.since_checkpoint = 0;
+        Ok(())
+    }
+
+    fn reject(&mut self, file: &Path, line_no: usize, seq: Option<u64>, message: String) {
+        self.report.reject(Reject {
+            file: file.to_path_buf(),
+            line_no,
+            seq,
+            message,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_prints_its_rejects() {
+        let mut report = SyncReport {
+            applied: 3,
+            skipped: 1,
+            watermark: 4,
+            ..SyncReport::default()
+        };
+        report.reject(Reject {
+            file: PathBuf::from("feed.ndjson"),
+            line_no: 2,
+            seq: None,
+            message: "expected value".into(),
+        });
+        assert_eq!(
+            report.to_string(),
+            "applied 3, skipped 1, rejected 1, watermark 4\n  \
+             rejected feed.ndjson:2 (seq ?): expected value"
+        );
+    }
+
+    #[test]
+    fn rejects_beyond_the_list_are_counted() {
+        let mut report = SyncReport::default();
+        for i in 0..REJECTS_LISTED + 5 {
+            report.reject(Reject {
+                file: PathBuf::from("f"),
+                line_no: i,
+                seq: None,
+                message: String::new(),
+            });
+        }
+        assert_eq!(report.rejected.len(), REJECTS_LISTED);
+        assert_eq!(report.rejected_count(), (REJECTS_LISTED + 5) as u64);
+    }
+}

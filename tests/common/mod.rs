@@ -1,0 +1,249 @@
+//! A real daftar server for integration tests: a sled store in a temp dir, a feed file written
+//! by the test, the shipped menus, a loopback port chosen by the OS, and a real HTTP client.
+//! Every USSD reply the tests read is checked against its screen budget here, once for all.
+
+#![allow(dead_code)]
+
+pub mod people;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use daftar::app::{start, Running};
+use daftar::config::Config;
+use daftar::text::gsm7::{fits, Budget};
+
+/// The shipped menus.
+pub fn menus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    running: Option<Running>,
+    runtime: tokio::runtime::Runtime,
+    agent: ureq::Agent,
+}
+
+/// A USSD reply as the test sees it: `CON` or `END`, and the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    pub status: u16,
+    pub kind: String,
+    pub text: String,
+}
+
+impl Screen {
+    pub fn is_con(&self) -> bool {
+        self.kind == "CON"
+    }
+    pub fn is_end(&self) -> bool {
+        self.kind == "END"
+    }
+    /// The screen with Persian and Arabic-Indic digits read as ASCII.
+    pub fn latin(&self) -> String {
+        latin_digits(&self.text)
+    }
+    /// The 10-digit numbers on the screen (tracking codes).
+    pub fn codes(&self) -> Vec<String> {
+        let latin = self.latin();
+        latin
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| s.len() == 10)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+pub fn latin_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+pub fn luhn_ok(code: &str) -> bool {
+    let mut total = 0;
+    for (i, ch) in code.chars().rev().enumerate() {
+        let mut d = ch.to_digit(10).unwrap_or(99);
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        total += d;
+    }
+    code.len() == 10 && total % 10 == 0
+}
+
+impl TestServer {
+    /// A server over a fresh store, following a feed of `lines`.
+    pub fn start(lines: &[String]) -> TestServer {
+        Self::start_with(lines, |_| {})
+    }
+
+    /// As [`start`], with the configuration adjusted first.
+    pub fn start_with(lines: &[String], adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let feed = dir.path().join("feed.ndjson");
+        std::fs::write(&feed, lines.join("\n") + "\n").expect("feed written");
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".parse().expect("address");
+        config.store.db = dir.path().join("db");
+        config.store.cache_mb = 16;
+        config.menus.dir = menus_dir();
+        config.feed.source = Some(feed.display().to_string());
+        config.feed.poll_ms = 50;
+        config.server.shutdown_grace_ms = 2_000;
+        adjust(&mut config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut server = TestServer {
+            base: String::new(),
+            config,
+            dir,
+            running: None,
+            runtime,
+            agent,
+        };
+        server.boot();
+        server
+    }
+
+    fn boot(&mut self) {
+        let running = self
+            .runtime
+            .block_on(start(self.config.clone()))
+            .expect("server starts");
+        self.base = format!("http://{}", running.address);
+        self.running = Some(running);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.get("/readyz").0 != 200 {
+            assert!(Instant::now() < deadline, "the server never became ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server (releasing the store) and starts it again on the same store and feed.
+    pub fn restart(&mut self) {
+        self.stop();
+        // sled's threads let go of the lock a moment after the last handle drops.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.runtime.block_on(start(self.config.clone())) {
+                Ok(running) => {
+                    self.base = format!("http://{}", running.address);
+                    self.running = Some(running);
+                    break;
+                }
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(error) => panic!("restart failed: {error:#}"),
+            }
+        }
+        while self.get("/readyz").0 != 200 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime
+                .block_on(running.stop())
+                .expect("stops cleanly");
+        }
+    }
+
+    /// Appends lines to the followed feed.
+    pub fn append_feed(&self, lines: &[String]) {
+        use std::io::Write;
+        let path = self.config.feed.source.clone().expect("a feed");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .expect("feed opens");
+        file.write_all((lines.join("\n") + "\n").as_bytes())
+            .expect("feed appended");
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        match self.agent.get(&format!("{}{path}", self.base)).call() {
+            Ok(mut response) => (
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// A raw POST to `path` with `content_type`.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        let response = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .send(body);
+        match response {
+            Ok(mut response) => (
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(error) => panic!("request failed: {error}"),
+        }
+    }
+
+    /// One Africa's Talking hop. Every screen is checked against its encoding budget.
+    pub fn at(&self, session: &str, code: &str, msisdn: &str, text: &str) -> Screen {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("sessionId", session)
+            .append_pair("serviceCode", code)
+            .append_pair("phoneNumber", &format!("+{msisdn}"))
+            .append_pair("networkCode", "43211")
+            .append_pair("text", text)
+            .finish();
+        let (status, body) = self.post(
+            "/ussd/africastalking",
+            "application/x-www-form-urlencoded",
+            body.as_bytes(),
+        );
+        let (kind, text) = body.split_at_checked(4).unwrap_or(("", ""));
+        let screen = Screen {
+            status,
+            kind: kind.trim().to_string(),
+            text: text.to_string(),
+        };
+        assert!(
+            fits(&screen.text, self.config.screen),
+            "screen over its budget: {:?}",
+            screen.text
+        );
+        screen
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The default budget, for tests that measure screens themselves.
+pub fn budget() -> Budget {
+    Budget::default()
+}

@@ -1,0 +1,141 @@
+//! The server's edges: health, readiness, metrics, malformed and oversized requests (4xx,
+//! never 5xx, never a hang), an unknown service code, a full session table, the admin API.
+
+mod common;
+
+use common::people::*;
+use common::TestServer;
+
+fn feed() -> Vec<String> {
+    let today = today_tehran();
+    let until = today.checked_add(jiff::ToSpan::years(1)).unwrap();
+    vec![upsert(
+        1,
+        holder(&ir_code("005123457"), &["989121110001"], until),
+    )]
+}
+
+#[test]
+fn health_readiness_and_metrics_answer() {
+    let server = TestServer::start(&feed());
+    assert_eq!(server.get("/healthz").0, 200);
+    assert_eq!(server.get("/readyz").0, 200);
+    server.at("m1", "*4*1420#", "989121110001", "");
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(
+            "daftar_ussd_requests_total{dialect=\"africastalking\",outcome=\"continue\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("daftar_ussd_step_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("daftar_feed_watermark 1"), "{metrics}");
+    assert_eq!(server.get("/nothing").0, 404);
+}
+
+#[test]
+fn malformed_requests_get_a_4xx_and_the_server_lives_on() {
+    let server = TestServer::start(&feed());
+    let form = "application/x-www-form-urlencoded";
+    let long = format!(
+        "sessionId=x&phoneNumber=%2B989121110001&text={}",
+        "1*".repeat(5000)
+    );
+    let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
+        ("/ussd/africastalking", form, b"".to_vec(), 400),
+        ("/ussd/africastalking", form, b"\xff\xfe\x00".to_vec(), 400),
+        (
+            "/ussd/africastalking",
+            "application/json",
+            br#"{"text": 1}"#.to_vec(),
+            400,
+        ),
+        (
+            "/ussd/africastalking",
+            form,
+            b"sessionId=x&text=1".to_vec(),
+            400,
+        ),
+        (
+            "/ussd/africastalking",
+            form,
+            b"sessionId=x&phoneNumber=letters".to_vec(),
+            400,
+        ),
+        ("/ussd/africastalking", form, long.into_bytes(), 413),
+        ("/ussd/africastalking", form, vec![b'a'; 64 * 1024], 413),
+        ("/ussd/nobody", form, b"sessionId=x".to_vec(), 404),
+    ];
+    for (path, content_type, body, want) in cases {
+        let (status, _) = server.post(path, content_type, &body);
+        assert_eq!(
+            status,
+            want,
+            "{path} {content_type} {:?}",
+            String::from_utf8_lossy(&body[..body.len().min(40)])
+        );
+    }
+    assert_eq!(
+        server.get("/ussd/africastalking").0,
+        400,
+        "GET is not the dialect's method"
+    );
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn an_unknown_service_code_gets_an_end_not_an_error() {
+    let server = TestServer::start(&feed());
+    let end = server.at("u1", "*999#", "989121110001", "");
+    assert_eq!(end.status, 200);
+    assert!(end.is_end() && !end.text.is_empty(), "{end:?}");
+}
+
+#[test]
+fn a_full_session_table_answers_a_polite_end() {
+    let server = TestServer::start_with(&feed(), |c| c.sessions.max = 2);
+    assert!(server.at("a", "*4*1420#", "989121110001", "").is_con());
+    assert!(server.at("b", "*4*1420#", "989121110001", "").is_con());
+    let full = server.at("c", "*4*1420#", "989121110001", "");
+    assert!(full.is_end() && !full.text.is_empty(), "{full:?}");
+    assert!(
+        server.at("a", "*4*1420#", "989121110001", "1").is_con(),
+        "known sessions go on"
+    );
+}
+
+#[test]
+fn the_admin_api_needs_its_token_and_finds_a_tracking_code() {
+    let server = TestServer::start_with(&feed(), |c| c.admin.token = Some("s3cret".into()));
+    let end = server.at(
+        "t1",
+        "*4*1420#",
+        "989121110009",
+        &format!("2*{}", ir_code("005123457")),
+    );
+    let code = end.codes()[0].clone();
+    assert_eq!(server.get(&format!("/admin/track/{code}")).0, 401);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(&format!("{}/admin/track/{code}", server.base))
+        .header("Authorization", "Bearer s3cret")
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("\"kind\": \"general\"") && body.contains("\"result\": \"covered\""),
+        "{body}"
+    );
+    assert!(
+        !body.contains("989121110009") && !body.contains(&ir_code("005123457")),
+        "hashed: {body}"
+    );
+}
