@@ -167,6 +167,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Duration::from_millis(config.sessions.sweep_ms),
         stop_rx.clone(),
     ));
+    let purger = tokio::spawn(purge_audit(parts.tracker.clone(), stop_rx.clone()));
     let follower = tokio::spawn(follow_feed(
         config.clone(),
         parts.store.clone(),
@@ -182,6 +183,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = purger.await;
         let _ = follower.await;
         parts.store.flush()?;
         Ok(())
@@ -223,6 +225,28 @@ async fn sweep_sessions(engine: Arc<Engine>, every: Duration, mut stop: watch::R
         tokio::select! {
             _ = tick.tick() => engine.sweep(Instant::now()),
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often audit entries past their retention are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Removes audit entries older than the retention, at start and then every hour.
+async fn purge_audit(tracker: Arc<Tracker>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {},
+            _ = stop.changed() => return,
+        }
+        let tracker = tracker.clone();
+        let now = jiff::Timestamp::now().as_second();
+        match tokio::task::spawn_blocking(move || tracker.purge_expired(now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(removed)) => tracing::info!(removed, "audit entries past retention removed"),
+            Ok(Err(error)) => tracing::error!(%error, "audit purge failed"),
+            Err(_) => tracing::error!("audit purge panicked"),
         }
     }
 }

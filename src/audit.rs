@@ -44,14 +44,21 @@ pub enum AuditError {
     Random(getrandom::Error),
 }
 
-/// A 10-digit tracking code: node digit, 8-digit sequence, Luhn check digit.
+/// Multiplier that spreads consecutive sequence numbers over the 8-digit space, so that codes
+/// do not count up visibly (one caller's code does not tell the next one's). It is odd and not
+/// a multiple of 5, so multiplying by it modulo 10^8 is a bijection: no two sequence numbers of
+/// a node share a code before the sequence wraps.
+const SPREAD: u64 = 61_803_399;
+
+/// A 10-digit tracking code: node digit, 8-digit (spread) sequence, Luhn check digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TrackingCode(u64);
 
 impl TrackingCode {
     /// The code for sequence number `seq` (taken modulo 10^8) of node `node` (0–9).
     fn new(node: u8, seq: u64) -> TrackingCode {
-        let first_nine = u64::from(node % 10) * SEQ_MODULUS + seq % SEQ_MODULUS;
+        let spread = (seq % SEQ_MODULUS) * SPREAD % SEQ_MODULUS;
+        let first_nine = u64::from(node % 10) * SEQ_MODULUS + spread;
         TrackingCode(first_nine * 10 + u64::from(luhn_digit(first_nine)))
     }
 
@@ -561,7 +568,8 @@ mod tests {
     #[test]
     fn display_pads_to_ten_digits() {
         assert_eq!(TrackingCode::new(0, 0).to_string(), "0000000000");
-        assert_eq!(TrackingCode::new(0, 1).to_string(), "0000000018");
+        assert!(TrackingCode::new(0, 1).to_string().starts_with("061803399"));
+        assert!(TrackingCode::new(7, 1).to_string().starts_with("761803399"));
         assert_eq!(TrackingCode::new(9, SEQ_MODULUS - 1).to_string().len(), 10);
         assert_eq!(
             TrackingCode::new(2, SEQ_MODULUS + 1),

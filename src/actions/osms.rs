@@ -48,7 +48,7 @@ pub(crate) fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     Ok(Outcome {
         name,
         vars: vec![
-            var("months", months.join(" ")),
+            var("months", months.concat()),
             var("provider", provider),
             var("code", tracking.to_string()),
         ],
