@@ -329,3 +329,281 @@ fn set_answer(session: &mut Session, name: &str, value: String) {
         None => session.place.answers.push((name.to_string(), value)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::menu::{load_menus, Menus};
+    use crate::session::Place;
+    use std::cell::Cell;
+
+    /// A two-locale service whose action answers what the test says.
+    fn demo() -> (tempfile::TempDir, Menus) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let service = r#"
+            [service]
+            id = "demo"
+            insurer = "demo"
+            codes = ["*1#"]
+            locales = ["en", "fr"]
+            time_zone = "UTC"
+            complaints = "123"
+            start = "main"
+
+            [screens.main]
+            kind = "menu"
+            text = "title"
+            options = [
+              { key = "1", label = "ask", next = "code" },
+              { key = "2", label = "list", next = "lookup" },
+              { key = "9", label = "lang", next = "@locale" },
+            ]
+
+            [screens.code]
+            kind = "input"
+            text = "prompt"
+            validator = "ir_national_code"
+            save = "national_code"
+            next = "lookup"
+
+            [screens.lookup]
+            kind = "action"
+            action = "demo.lookup"
+            outcomes = { short = "done", long = "long" }
+
+            [screens.done]
+            kind = "end"
+            text = "done"
+            result = true
+
+            [screens.long]
+            kind = "end"
+            text = "long"
+            result = true
+            paged = true
+        "#;
+        let words = |title: &str| {
+            format!(
+                "title = \"{title}\"\nask = \"Ask\"\nlist = \"List\"\nlang = \"Lang\"\n\
+                 prompt = \"Code?\"\ndone = \"Done {{code}}, call {{complaints}}\"\nlong = \"{{text}}\"\n\
+                 [nav]\nmore = \"98. More\"\n[error]\noption = \"No such option.\"\n\
+                 too_many = \"Too many.\"\nunavailable = \"Unavailable.\"\nlength = \"Wrong length.\"\n\
+                 check_digit = \"Wrong check digit.\"\nnot_digits = \"Digits only.\"\n\
+                 [resume]\noffer = \"Go on?\\n1. Yes\\n2. Again\"\n"
+            )
+        };
+        std::fs::write(dir.path().join("demo.toml"), service).unwrap();
+        std::fs::write(dir.path().join("demo.en.toml"), words("Demo")).unwrap();
+        std::fs::write(dir.path().join("demo.fr.toml"), words("Démo")).unwrap();
+        let menus = load_menus(dir.path()).expect("loads");
+        (dir, menus)
+    }
+
+    /// Answers `short` (with a code) or a long text, or fails, as set; counts its calls.
+    struct Fake {
+        outcome: &'static str,
+        calls: Cell<u32>,
+    }
+
+    impl ActionRunner for Fake {
+        fn run(&self, action: &str, _: &ActionCall<'_>) -> Result<Outcome, ActionFailure> {
+            self.calls.set(self.calls.get() + 1);
+            let line = "a line of the long answer, long enough to need pages";
+            match self.outcome {
+                "fail" => Err(ActionFailure {
+                    action: action.into(),
+                    reason: "store down".into(),
+                }),
+                "long" => Ok(Outcome {
+                    name: "long",
+                    vars: vec![("text".into(), vec![line; 8].join("\n"))],
+                }),
+                other => Ok(Outcome {
+                    name: if other == "nowhere" {
+                        "nowhere"
+                    } else {
+                        "short"
+                    },
+                    vars: vec![("code".into(), "1234567890".into())],
+                }),
+            }
+        }
+    }
+
+    fn walk<'a>(menus: &'a Menus, runner: &'a Fake) -> Walk<'a> {
+        Walk {
+            service: menus.service("demo").expect("demo"),
+            runner,
+            budget: Budget::default(),
+            channel: "test",
+        }
+    }
+
+    fn fake(outcome: &'static str) -> Fake {
+        Fake {
+            outcome,
+            calls: Cell::new(0),
+        }
+    }
+
+    fn opened(walk: &Walk<'_>) -> (Session, Reply) {
+        let mut session = Session::new("demo", "1", "main", "en");
+        let reply = walk.open(&mut session);
+        (session, reply)
+    }
+
+    #[test]
+    fn a_menu_lists_its_options_and_an_answer_runs_the_action_once() {
+        let (_dir, menus) = demo();
+        let runner = fake("short");
+        let walk = walk(&menus, &runner);
+        let (mut s, first) = opened(&walk);
+        assert_eq!(
+            first,
+            Reply::Continue("Demo\n1. Ask\n2. List\n9. Lang".into())
+        );
+        assert_eq!(walk.input(&mut s, "1"), Reply::Continue("Code?".into()));
+        let end = walk.input(&mut s, "0012345679");
+        assert_eq!(end, Reply::End("Done 1234567890, call 123".into()));
+        assert_eq!(s.phase, Phase::Ended { result: true });
+        assert_eq!(
+            walk.input(&mut s, "anything"),
+            end,
+            "an ended session repeats itself"
+        );
+        assert_eq!(runner.calls.get(), 1);
+    }
+
+    #[test]
+    fn the_third_wrong_answer_to_one_question_ends_the_session() {
+        let (_dir, menus) = demo();
+        let runner = fake("short");
+        let walk = walk(&menus, &runner);
+        let (mut s, _) = opened(&walk);
+        walk.input(&mut s, "1");
+        let cases = [
+            ("0012345678", "Wrong check digit.\nCode?"),
+            ("12", "Wrong length.\nCode?"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(walk.input(&mut s, input), Reply::Continue(want.into()));
+        }
+        assert_eq!(walk.input(&mut s, "x"), Reply::End("Too many.".into()));
+        assert_eq!(s.phase, Phase::Ended { result: false });
+        assert_eq!(runner.calls.get(), 0);
+    }
+
+    #[test]
+    fn navigation_back_home_and_options_not_on_the_screen() {
+        let (_dir, menus) = demo();
+        let runner = fake("short");
+        let walk = walk(&menus, &runner);
+        let (mut s, first) = opened(&walk);
+        assert_eq!(
+            walk.input(&mut s, "0"),
+            first,
+            "back at the root stays there"
+        );
+        walk.input(&mut s, "1");
+        assert_eq!(walk.input(&mut s, "0"), first);
+        walk.input(&mut s, "1");
+        assert_eq!(walk.input(&mut s, "00"), first);
+        assert!(s.place.history.is_empty());
+        for wrong in ["7", "98", "", "٩٩"] {
+            let reply = walk.input(&mut s, wrong);
+            assert!(
+                reply.text().starts_with("No such option."),
+                "{wrong:?}: {reply:?}"
+            );
+            s.tries = 0;
+        }
+        assert_eq!(
+            walk.input(&mut s, "۱"),
+            Reply::Continue("Code?".into()),
+            "Persian digit"
+        );
+    }
+
+    #[test]
+    fn nine_switches_locale_on_the_first_screen_only() {
+        let (_dir, menus) = demo();
+        let runner = fake("short");
+        let walk = walk(&menus, &runner);
+        let (mut s, _) = opened(&walk);
+        let fr = walk.input(&mut s, "9");
+        assert!(fr.text().starts_with("Démo"), "{fr:?}");
+        assert!(s.locale_chosen);
+        assert!(
+            walk.input(&mut s, "9").text().starts_with("Demo"),
+            "and back"
+        );
+        walk.input(&mut s, "1");
+        assert!(walk.input(&mut s, "9").text().starts_with("Wrong length."));
+    }
+
+    #[test]
+    fn a_long_end_is_paged_and_ends_on_its_last_page() {
+        let (_dir, menus) = demo();
+        let runner = fake("long");
+        let walk = walk(&menus, &runner);
+        let (mut s, _) = opened(&walk);
+        let mut reply = walk.input(&mut s, "2");
+        let mut pages = vec![reply.clone()];
+        while !reply.is_end() {
+            assert!(reply.text().ends_with("98. More"), "{reply:?}");
+            reply = walk.input(&mut s, "98");
+            pages.push(reply.clone());
+            assert!(pages.len() < 10);
+        }
+        assert!(pages.len() > 1);
+        assert!(!reply.text().contains("98. More"));
+        assert_eq!(runner.calls.get(), 1, "paging runs no action again");
+        let (mut s, _) = opened(&walk);
+        let page_one = walk.input(&mut s, "2");
+        walk.input(&mut s, "98");
+        assert_eq!(walk.input(&mut s, "0"), page_one, "0 goes back a page");
+    }
+
+    #[test]
+    fn a_failing_or_misdeclared_action_ends_with_an_apology() {
+        let (_dir, menus) = demo();
+        for outcome in ["fail", "nowhere"] {
+            let runner = fake(outcome);
+            let walk = walk(&menus, &runner);
+            let (mut s, _) = opened(&walk);
+            assert_eq!(walk.input(&mut s, "2"), Reply::End("Unavailable.".into()));
+        }
+    }
+
+    #[test]
+    fn the_resume_offer_continues_or_starts_again() {
+        let (_dir, menus) = demo();
+        let runner = fake("short");
+        let walk = walk(&menus, &runner);
+        let place = Place {
+            screen: "code".into(),
+            history: vec!["main".into()],
+            answers: vec![],
+            locale: "fr".into(),
+        };
+        let offered = |walk: &Walk<'_>| {
+            let mut s = Session::new("demo", "1", "main", "fr");
+            s.phase = Phase::Offer;
+            s.offered = Some(place.clone());
+            let offer = walk.open(&mut s);
+            assert_eq!(offer, Reply::Continue("Go on?\n1. Yes\n2. Again".into()));
+            s
+        };
+        let mut s = offered(&walk);
+        assert_eq!(walk.input(&mut s, "1"), Reply::Continue("Code?".into()));
+        assert_eq!(s.phase, Phase::Open);
+        let mut s = offered(&walk);
+        assert!(walk.input(&mut s, "2").text().starts_with("Démo"));
+        let mut s = offered(&walk);
+        assert!(walk
+            .input(&mut s, "3")
+            .text()
+            .starts_with("No such option.\nGo on?"));
+        assert_eq!(s.phase, Phase::Offer);
+    }
+}
