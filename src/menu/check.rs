@@ -271,3 +271,62 @@ fn unreachable(service: &Service) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::menu::load_menus;
+    use std::path::Path;
+
+    #[test]
+    fn the_shipped_menus_have_no_fault() {
+        let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("load");
+        assert_eq!(check(&menus, Budget::default()), Vec::new());
+    }
+
+    #[test]
+    fn each_kind_of_fault_is_named_with_its_screen() {
+        let service = "[service]\nid = \"demo\"\ninsurer = \"demo\"\ncodes = [\"*1#\"]\n\
+            locales = [\"en\", \"fr\"]\ntime_zone = \"Nowhere/Never\"\nstart = \"main\"\n\
+            [screens.main]\nkind = \"menu\"\ntext = \"title\"\noptions = [\
+              { key = \"1\", label = \"go\", next = \"gone\" },\
+              { key = \"2\", label = \"go\", next = \"act\" }]\n\
+            [screens.act]\nkind = \"action\"\naction = \"demo.nothing\"\noutcomes = {}\n\
+            [screens.lonely]\nkind = \"input\"\ntext = \"title\"\nvalidator = \"psychic\"\n\
+            save = \"x\"\nnext = \"main\"\n";
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("demo.toml"), service).unwrap();
+        let long = "x".repeat(300);
+        std::fs::write(
+            dir.path().join("demo.en.toml"),
+            format!("title = \"{long}\"\ngo = \"Go\u{200F}\"\n"),
+        )
+        .unwrap();
+        let menus = load_menus(dir.path()).expect("loads");
+        let faults: Vec<String> = check(&menus, Budget::default())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let expected = [
+            "unknown time zone",
+            "screen `main`: dangling link to `gone`",
+            "screen `main`: `title` has no words in `fr`",
+            "screen `main`: over one page in `en`",
+            "screen `act`: unknown action `demo.nothing`",
+            "screen `lonely`: unknown validator `psychic`",
+            "screen `lonely`: no path from the start screen reaches it",
+            "`go` in `en` contains a right-to-left mark",
+            "`nav.more` has no words in `en`",
+        ];
+        for want in expected {
+            assert!(
+                faults.iter().any(|f| f.contains(want)),
+                "{want} not in {faults:#?}"
+            );
+        }
+        assert!(
+            faults.iter().all(|f| f.contains("demo.toml")),
+            "{faults:#?}"
+        );
+    }
+}

@@ -183,3 +183,94 @@ fn flatten(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVICE: &str = "[service]\nid = \"demo\"\ninsurer = \"demo\"\ncodes = [\"*1#\"]\n\
+        locales = [\"en\"]\ntime_zone = \"UTC\"\nstart = \"main\"\n\
+        [screens.main]\nkind = \"end\"\ntext = \"bye\"\n";
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("written");
+        }
+        dir
+    }
+
+    #[test]
+    fn the_shipped_menus_load() {
+        let menus = load_menus(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("menus")
+                .as_path(),
+        )
+        .expect("shipped menus load");
+        assert!(menus.service("tamin").is_some() && menus.service("osms").is_some());
+        let tamin = menus.service("tamin").expect("tamin");
+        assert_eq!(
+            tamin.words("fa").get("nav.more"),
+            "98. بیشتر",
+            "common words merged"
+        );
+    }
+
+    #[test]
+    fn words_nest_and_service_words_win_over_common_ones() {
+        let dir = dir_with(&[
+            ("demo.toml", SERVICE),
+            (
+                "common.en.toml",
+                "bye = \"common\"\n[nav]\nmore = \"98. More\"\n",
+            ),
+            ("demo.en.toml", "bye = \"own\"\n"),
+        ]);
+        let menus = load_menus(dir.path()).expect("loads");
+        let words = menus.service("demo").expect("demo").words("en");
+        assert_eq!(words.get("bye"), "own");
+        assert_eq!(words.get("nav.more"), "98. More");
+    }
+
+    #[test]
+    fn broken_files_are_refused_with_their_path() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("demo.toml", "not = [toml")], "demo.toml"),
+            (&[("demo.toml", "")], "demo.toml"),
+            (
+                &[(
+                    "demo.toml",
+                    &SERVICE.replace("id = \"demo\"", "id = \"other\""),
+                )],
+                "file name",
+            ),
+            (
+                &[(
+                    "demo.toml",
+                    &SERVICE.replace("kind = \"end\"", "kind = \"dance\""),
+                )],
+                "demo.toml",
+            ),
+            (
+                &[("demo.toml", SERVICE), ("demo.en.toml", "bye = 3\n")],
+                "must be strings",
+            ),
+            (
+                &[
+                    ("demo.toml", SERVICE),
+                    ("demo.en.toml", "\u{0}\u{1}garbage"),
+                ],
+                "demo.en.toml",
+            ),
+            (&[("README.md", "no menus here")], "no service menus"),
+        ];
+        for (files, expected) in cases {
+            let dir = dir_with(files);
+            let error = load_menus(dir.path()).expect_err("refused").to_string();
+            assert!(error.contains(expected), "{error} lacks {expected}");
+        }
+        let missing = load_menus(Path::new("/nonexistent/menus")).expect_err("refused");
+        assert!(missing.to_string().contains("/nonexistent/menus"));
+    }
+}
