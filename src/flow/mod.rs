@@ -416,7 +416,7 @@ mod tests {
                 }),
                 "long" => Ok(Outcome {
                     name: "long",
-                    vars: vec![("text".into(), vec![line; 8].join("\n"))],
+                    vars: vec![("text".into(), [line; 8].join("\n"))],
                 }),
                 other => Ok(Outcome {
                     name: if other == "nowhere" {
