@@ -244,7 +244,7 @@ impl Store {
     fn delete(&self, insurer: &str, person_id: &str) -> Result<(), StoreError> {
         if !is_key_part(insurer) || !is_key_part(person_id) {
             return Err(StoreError::Invalid(format!(
-                "delete of an impossible key {insurer:?}/{person_id:?}"
+                "delete of an impossible key (empty, over {MAX_KEY_PART} bytes or with a NUL)"
             )));
         }
         let id = key(&[insurer, person_id]);
@@ -266,7 +266,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         if !is_key_part(insurer) || !is_key_part(person_id) {
             return Err(StoreError::Invalid(format!(
-                "event for an impossible key {insurer:?}/{person_id:?}"
+                "event for an impossible key (empty, over {MAX_KEY_PART} bytes or with a NUL)"
             )));
         }
         let mut k = key(&[insurer, person_id]);
@@ -408,7 +408,7 @@ fn validate(p: &Person) -> Result<(), StoreError> {
     for (what, v) in parts {
         if !is_key_part(v) {
             return Err(StoreError::Invalid(format!(
-                "{what} {v:?} is empty, longer than {MAX_KEY_PART} bytes or holds a NUL"
+                "{what} is empty, longer than {MAX_KEY_PART} bytes or holds a NUL"
             )));
         }
     }
@@ -432,7 +432,9 @@ fn key(parts: &[&str]) -> Vec<u8> {
 
 fn decode(key: &[u8], v: &IVec) -> Result<Person, StoreError> {
     postcard::from_bytes(v).map_err(|source| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        // The insurer only: the rest of the key is a national identifier.
+        key: String::from_utf8_lossy(key.split(|b| *b == 0).next().unwrap_or_default())
+            .into_owned(),
         source,
     })
 }
