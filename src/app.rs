@@ -4,7 +4,7 @@
 //! SIGTERM or SIGINT.
 
 use serde::Serialize;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -168,11 +168,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop_rx.clone(),
     ));
     let purger = tokio::spawn(purge_audit(parts.tracker.clone(), stop_rx.clone()));
+    let halt_sync = Arc::new(AtomicBool::new(false));
     let follower = tokio::spawn(follow_feed(
         config.clone(),
         parts.store.clone(),
         app.clone(),
         stop_rx,
+        halt_sync.clone(),
     ));
     tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -182,6 +184,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         })
         .await;
         let _ = stop_tx.send(true);
+        halt_sync.store(true, Ordering::Relaxed);
         let _ = sweeper.await;
         let _ = purger.await;
         let _ = follower.await;
@@ -252,7 +255,13 @@ async fn purge_audit(tracker: Arc<Tracker>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Applies the feed, marks the server ready, then polls for what is new until stopped.
-async fn follow_feed(config: Config, store: Store, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+async fn follow_feed(
+    config: Config,
+    store: Store,
+    app: Arc<App>,
+    mut stop: watch::Receiver<bool>,
+    halt: Arc<AtomicBool>,
+) {
     let Some(source) = config.feed.source.clone() else {
         publish_watermark(&app, &store);
         app.ready.store(true, Ordering::Release);
@@ -276,9 +285,9 @@ async fn follow_feed(config: Config, store: Store, app: Arc<App>, mut stop: watc
     };
     let mut tick = tokio::time::interval(Duration::from_millis(config.feed.poll_ms.max(10)));
     loop {
-        let (store_now, app_now) = (store.clone(), app.clone());
+        let (store_now, app_now, halt_now) = (store.clone(), app.clone(), halt.clone());
         let polled = tokio::task::spawn_blocking(move || {
-            let report = follower.poll(&store_now);
+            let report = follower.poll_until(&store_now, &halt_now);
             (follower, report)
         })
         .await;

@@ -24,6 +24,7 @@ use crate::record::Change;
 use crate::store::{Store, StoreError};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How many applied changes go between two durable watermarks.
 pub const CHECKPOINT_EVERY: u64 = 10_000;
@@ -115,7 +116,7 @@ impl fmt::Display for SyncReport {
 pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
     let mut reader = FeedReader::new(source.clone());
-    run(store, &mut reader, ReadMode::ToEnd)
+    run(store, &mut reader, ReadMode::ToEnd, &AtomicBool::new(false))
 }
 
 /// Follows a feed for the server: each poll applies what is new since the previous one.
@@ -143,7 +144,18 @@ impl Follower {
     /// the next poll. After an error the next poll reads the feed again from its start (every
     /// line the watermark covers is skipped), so nothing between the two is lost.
     pub fn poll(&mut self, store: &Store) -> Result<SyncReport, SyncError> {
-        let result = run(store, &mut self.reader, ReadMode::Follow);
+        self.poll_until(store, &AtomicBool::new(false))
+    }
+
+    /// As [`Follower::poll`], stopping early (after a checkpoint) once `stop` is set, so that
+    /// a server shutting down during a long first sync need not wait for its end. What was
+    /// not applied is applied by the next poll or the next start.
+    pub fn poll_until(
+        &mut self,
+        store: &Store,
+        stop: &AtomicBool,
+    ) -> Result<SyncReport, SyncError> {
+        let result = run(store, &mut self.reader, ReadMode::Follow, stop);
         if result.is_err() {
             self.reader.reset();
         }
@@ -174,7 +186,12 @@ fn claim_feed(store: &Store, source: &FeedSource) -> Result<(), SyncError> {
     }
 }
 
-fn run(store: &Store, reader: &mut FeedReader, mode: ReadMode) -> Result<SyncReport, SyncError> {
+fn run(
+    store: &Store,
+    reader: &mut FeedReader,
+    mode: ReadMode,
+    stop: &AtomicBool,
+) -> Result<SyncReport, SyncError> {
     let watermark = store.watermark()?;
     let mut state = Run {
         store,
@@ -189,6 +206,9 @@ fn run(store: &Store, reader: &mut FeedReader, mode: ReadMode) -> Result<SyncRep
     let mut lines = reader.read(mode, watermark)?;
     for line in lines.by_ref() {
         state.take(line?)?;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
     }
     state.report.skipped += lines.passed_over();
     state.checkpoint()?;
