@@ -16,7 +16,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub dialect: String,
-    /// `continue`, `end`, `bad_request`, `too_large`.
+    /// `continue`, `end`, `bad_request`, `bad_body` (too large or too slow).
     pub outcome: String,
 }
 

@@ -31,6 +31,9 @@ use crate::metrics::{self, Metrics};
 
 type Body = Full<Bytes>;
 
+/// Time allowed for a request body to arrive once its head has been read.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the request handlers share.
 pub struct App {
     pub engine: Arc<Engine>,
@@ -144,8 +147,8 @@ async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
     let body = match read_body(req, app.body_limit).await {
         Ok(body) => body,
         Err(status) => {
-            app.metrics.count_request(dialect.name(), "too_large");
-            return text(status, "request body too large\n");
+            app.metrics.count_request(dialect.name(), "bad_body");
+            return text(status, "request body too large or too slow\n");
         }
     };
     let started = Instant::now();
@@ -183,9 +186,12 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Status
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(_) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+    // The header timeout does not cover the body: a body that trickles in is cut off too.
+    let collect = Limited::new(req.into_body(), limit).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
     }
 }
 
