@@ -160,6 +160,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         feed: feed_status,
         admin_token: config.admin.token.clone(),
         body_limit: config.server.body_limit_bytes,
+        body_timeout: Duration::from_millis(config.server.body_timeout_ms),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweeper = tokio::spawn(sweep_sessions(

@@ -46,6 +46,8 @@ pub struct ServerConfig {
     pub header_timeout_ms: u64,
     /// Largest request body accepted; larger gets 413.
     pub body_limit_bytes: usize,
+    /// Time allowed for a body once the head is read; slower gets 408.
+    pub body_timeout_ms: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
 }
@@ -126,6 +128,7 @@ impl Default for ServerConfig {
             max_connections: 2048,
             header_timeout_ms: 5_000,
             body_limit_bytes: 8 * 1024,
+            body_timeout_ms: 10_000,
             shutdown_grace_ms: 8_000,
         }
     }

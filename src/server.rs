@@ -31,9 +31,6 @@ use crate::metrics::{self, Metrics};
 
 type Body = Full<Bytes>;
 
-/// Time allowed for a request body to arrive once its head has been read.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What the request handlers share.
 pub struct App {
     pub engine: Arc<Engine>,
@@ -43,6 +40,8 @@ pub struct App {
     pub feed: Arc<std::sync::Mutex<FeedStatus>>,
     pub admin_token: Option<String>,
     pub body_limit: usize,
+    /// Time allowed for a request body to arrive once its head has been read.
+    pub body_timeout: Duration,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -144,7 +143,7 @@ async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let body = match read_body(req, app.body_limit).await {
+    let body = match read_body(req, app.body_limit, app.body_timeout).await {
         Ok(body) => body,
         Err(status) => {
             app.metrics.count_request(dialect.name(), "bad_body");
@@ -177,7 +176,11 @@ async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// The body, or 413 when it is (or says it will be) larger than `limit`.
-async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, StatusCode> {
+async fn read_body(
+    req: Request<Incoming>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, StatusCode> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -188,7 +191,7 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, Status
     }
     // The header timeout does not cover the body: a body that trickles in is cut off too.
     let collect = Limited::new(req.into_body(), limit).collect();
-    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+    match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),

@@ -67,15 +67,15 @@ fn malformed_requests_get_a_4xx_and_the_server_lives_on() {
             400,
         ),
         ("/ussd/africastalking", form, long.into_bytes(), 413),
-        ("/ussd/africastalking", form, vec![b'a'; 64 * 1024], 413),
+        ("/ussd/africastalking", form, vec![b'a'; 64 * 1024], 413), // or a reset mid-write
         ("/ussd/nobody", form, b"sessionId=x".to_vec(), 404),
     ];
     for (path, content_type, body, want) in cases {
         let (status, _) = server.post(path, content_type, &body);
-        assert_eq!(
-            status,
-            want,
-            "{path} {content_type} {:?}",
+        let refused_early = want == 413 && body.len() > 32 * 1024 && status == 0;
+        assert!(
+            status == want || refused_early,
+            "{status} for {path} {content_type} {:?}",
             String::from_utf8_lossy(&body[..body.len().min(40)])
         );
     }
@@ -138,4 +138,43 @@ fn the_admin_api_needs_its_token_and_finds_a_tracking_code() {
         !body.contains("989121110009") && !body.contains(&ir_code("005123457")),
         "hashed: {body}"
     );
+}
+
+#[test]
+fn slow_heads_and_slow_bodies_are_cut_off() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let server = TestServer::start_with(&feed(), |c| {
+        c.server.header_timeout_ms = 300;
+        c.server.body_timeout_ms = 300;
+    });
+    let address = server.base.trim_start_matches("http://").to_string();
+
+    let mut slow_head = std::net::TcpStream::connect(&address).unwrap();
+    slow_head
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    slow_head
+        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = slow_head.read_to_end(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the connection was closed by the server"
+    );
+
+    let mut slow_body = std::net::TcpStream::connect(&address).unwrap();
+    slow_body
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    slow_body
+        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nsessionId=")
+        .unwrap();
+    let mut answer = [0u8; 64];
+    let read = slow_body.read(&mut answer).unwrap_or(0);
+    let head = String::from_utf8_lossy(&answer[..read]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head:?}");
+    assert_eq!(server.get("/healthz").0, 200);
 }

@@ -192,7 +192,8 @@ impl TestServer {
         }
     }
 
-    /// A raw POST to `path` with `content_type`.
+    /// A raw POST to `path` with `content_type`; status 0 when the connection failed (a server
+    /// that refuses a huge body early may close while the client is still writing it).
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
         let response = self
             .agent
@@ -204,7 +205,7 @@ impl TestServer {
                 response.status().as_u16(),
                 response.body_mut().read_to_string().unwrap_or_default(),
             ),
-            Err(error) => panic!("request failed: {error}"),
+            Err(_) => (0, String::new()),
         }
     }
 
