@@ -204,7 +204,8 @@ impl Tracker {
         if node > 9 {
             return Err(AuditError::Node(node));
         }
-        let start = read_u64(&meta, &seq_key(node))?.unwrap_or(0);
+        // Sequence 0 would read «۰۰۰۰۰۰۰۰۰۰», which looks like a placeholder: start at 1.
+        let start = read_u64(&meta, &seq_key(node))?.unwrap_or(1).max(1);
         Ok(Tracker {
             audit,
             meta,

@@ -94,10 +94,23 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("daftar: {error:#}");
+            eprintln!("daftar: {}", error_text(&error));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, each cause once: many messages already quote their cause.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn init_logs() {

@@ -118,17 +118,27 @@ fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
         for (key, text) in &words.entries {
             for (ch, name) in FORBIDDEN {
                 if text.contains(*ch) {
-                    faults.push(fault(
-                        None,
-                        format!(
+                    faults.push(Fault {
+                        file: words.files.get(key).unwrap_or(&service.file).clone(),
+                        screen: screen_using(service, key),
+                        message: format!(
                             "`{key}` in `{locale}` contains a {name} (U+{:04X})",
                             *ch as u32
                         ),
-                    ));
+                    });
                 }
             }
         }
     }
+}
+
+/// The first screen whose words include `key`, if any.
+fn screen_using(service: &Service, key: &str) -> Option<String> {
+    service
+        .screens
+        .iter()
+        .find(|(_, screen)| message_keys(screen).contains(&key))
+        .map(|(id, _)| id.clone())
 }
 
 /// The faults of one screen: links, keys, names and length.
@@ -315,7 +325,7 @@ mod tests {
             "screen `act`: unknown action `demo.nothing`",
             "screen `lonely`: unknown validator `psychic`",
             "screen `lonely`: no path from the start screen reaches it",
-            "`go` in `en` contains a right-to-left mark",
+            "demo.en.toml: screen `main`: `go` in `en` contains a right-to-left mark",
             "`nav.more` has no words in `en`",
         ];
         for want in expected {
@@ -324,9 +334,7 @@ mod tests {
                 "{want} not in {faults:#?}"
             );
         }
-        assert!(
-            faults.iter().all(|f| f.contains("demo.toml")),
-            "{faults:#?}"
-        );
+        let named = |f: &String| f.contains("demo.toml") || f.contains("demo.en.toml");
+        assert!(faults.iter().all(named), "{faults:#?}");
     }
 }

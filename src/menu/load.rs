@@ -130,9 +130,11 @@ fn read_service(
         let mut table = common.get(locale).cloned().unwrap_or_else(|| Words {
             locale: locale.clone(),
             entries: HashMap::new(),
+            files: HashMap::new(),
         });
         if let Some(own) = words.remove(&(file.service.id.clone(), locale.clone())) {
             table.entries.extend(own.entries);
+            table.files.extend(own.files);
         }
         merged.insert(locale.clone(), table);
     }
@@ -150,9 +152,14 @@ fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
     let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
     let mut entries = HashMap::new();
     flatten(path, "", &table, &mut entries)?;
+    let files = entries
+        .keys()
+        .map(|key| (key.clone(), path.to_path_buf()))
+        .collect();
     Ok(Words {
         locale: locale.to_string(),
         entries,
+        files,
     })
 }
 

@@ -110,6 +110,8 @@ pub const SWITCH_LOCALE: &str = "@locale";
 pub struct Words {
     pub locale: String,
     pub entries: HashMap<String, String>,
+    /// The file each entry was read from, for the checker's messages.
+    pub files: HashMap<String, std::path::PathBuf>,
 }
 
 impl Words {

@@ -1,0 +1,291 @@
+//! The `daftar` commands as an operator types them (README "Commands", SPEC §7): `check` over
+//! the shipped menus and over one-fault fixtures, `sync`'s exit codes, `simulate` on stdin,
+//! `track` with Latin and Persian digits, `gen-feed`, and `serve` stopped by SIGTERM. Every
+//! test runs the real binary in a temp dir and reads only its exit code and output.
+
+mod daftar_bin;
+
+use daftar_bin::{arg, luhn_digit, luhn_ok, persian_digits, run, sample_store, tracking_codes};
+use std::path::Path;
+use std::time::Duration;
+
+#[test]
+fn check_passes_on_the_shipped_menus() {
+    let check = run(&["check", "--menus", "menus"], "");
+    assert_eq!(check.code, Some(0), "{check}");
+    assert!(check.stdout.contains("no fault"), "{check}");
+}
+
+/// Each fixture is the shipped tamin menu with one fault (tests/fixtures/README.md).
+#[test]
+fn check_names_the_file_and_the_screen_of_each_fault() {
+    // (case, what the fault line names besides the file, what it says)
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "dangling",
+            &["screen `main`"],
+            "dangling link to `language`",
+        ),
+        (
+            "missing_word",
+            &["screen `own_code`"],
+            "`ask.own_code` has no words in `en`",
+        ),
+        (
+            "over_budget",
+            &["screen `general_number`"],
+            "over one page in `fa`",
+        ),
+        (
+            "unreachable",
+            &["screen `orphan`"],
+            "no path from the start screen reaches it",
+        ),
+        (
+            "unknown_action",
+            &["screen `own_status`"],
+            "unknown action `tamin.own_state`",
+        ),
+        // A word's fault names the key; a screen would do as well.
+        (
+            "bidi_mark",
+            &["`main.title`", "screen `main`"],
+            "right-to-left mark (U+200F)",
+        ),
+    ];
+    for (case, names, says) in cases {
+        let dir = format!("tests/fixtures/{case}");
+        let check = run(&["check", "--menus", &dir], "");
+        assert_eq!(check.code, Some(1), "{case}: {check}");
+        let file = format!("{dir}/tamin");
+        let named = check.stdout.lines().any(|line| {
+            line.contains(&file) && names.iter().any(|n| line.contains(n)) && line.contains(says)
+        });
+        assert!(
+            named,
+            "{case}: no line names {file}, {names:?}, {says:?}:\n{check}"
+        );
+        assert!(
+            check.stdout.contains("\n1 fault(s)"),
+            "{case}: the fixture should hold exactly one fault:\n{check}"
+        );
+    }
+}
+
+fn write_feed(path: &Path, lines: &[&str]) {
+    std::fs::write(path, lines.join("\n") + "\n").expect("feed written");
+}
+
+const HOLDER_1: &str = r#"{"seq": 1, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0012345679", "msisdns": ["989120000001"], "coverage": {"status": "active", "from": "2020-01-01", "until": "2030-12-31"}}}"#;
+const HOLDER_3: &str = r#"{"seq": 3, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0020000014", "msisdns": ["989120000002"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
+
+#[test]
+fn sync_exits_0_when_clean_and_skips_everything_the_second_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (feed, db) = (dir.path().join("feed.ndjson"), dir.path().join("db"));
+    write_feed(&feed, &[HOLDER_1, HOLDER_3]);
+    let args = ["sync", "--db", arg(&db), "--feed", arg(&feed)];
+    let first = run(&args, "");
+    assert_eq!(first.code, Some(0), "{first}");
+    assert!(
+        first.stdout.contains("applied 2, skipped 0, rejected 0"),
+        "{first}"
+    );
+    let second = run(&args, "");
+    assert_eq!(second.code, Some(0), "{second}");
+    assert!(
+        second.stdout.contains("applied 0, skipped 2, rejected 0"),
+        "{second}"
+    );
+}
+
+#[test]
+fn sync_exits_3_on_a_bad_line_naming_its_seq_and_line_and_applies_the_others() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (feed, db) = (dir.path().join("feed.ndjson"), dir.path().join("db"));
+    let bad = r#"{"seq": 2, "op": "upsert", "person": {"insurer": "tamin", "person_id": 12}}"#;
+    write_feed(&feed, &[HOLDER_1, bad, HOLDER_3]);
+    let sync = run(&["sync", "--db", arg(&db), "--feed", arg(&feed)], "");
+    assert_eq!(sync.code, Some(3), "{sync}");
+    let named = sync
+        .output()
+        .lines()
+        .any(|l| l.contains("feed.ndjson:2") && l.contains("seq 2"));
+    assert!(named, "no line names line 2 and seq 2:\n{sync}");
+    assert!(sync.stdout.contains("applied 2"), "{sync}");
+    let store = daftar::store::Store::open(&db, 1 << 24).expect("store opens");
+    assert!(store.person("tamin", "0012345679").expect("read").is_some());
+    assert!(store.person("tamin", "0020000014").expect("read").is_some());
+    assert_eq!(store.watermark().expect("watermark"), 3);
+}
+
+#[test]
+fn sync_exits_1_when_the_feed_does_not_exist() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (feed, db) = (dir.path().join("no-such.ndjson"), dir.path().join("db"));
+    let sync = run(&["sync", "--db", arg(&db), "--feed", arg(&feed)], "");
+    assert_eq!(sync.code, Some(1), "{sync}");
+    assert!(sync.stderr.contains("no-such.ndjson"), "{sync}");
+}
+
+#[test]
+fn simulate_answers_a_tamin_holder_in_persian() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = sample_store(dir.path());
+    let sim = run(
+        &[
+            "simulate",
+            "--db",
+            arg(&db),
+            "--service",
+            "tamin",
+            "--msisdn",
+            "989120000001",
+        ],
+        "1\n0012345679\n",
+    );
+    assert_eq!(sim.code, Some(0), "{sim}");
+    assert!(sim.stdout.contains("حمایت درمانی دارد"), "{sim}");
+    let codes = tracking_codes(&sim.stdout);
+    assert!(
+        codes.len() == 1 && luhn_ok(&codes[0]),
+        "one tracking code: {sim}"
+    );
+}
+
+#[test]
+fn simulate_answers_an_osms_person_in_russian() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = sample_store(dir.path());
+    let sim = run(
+        &[
+            "simulate",
+            "--db",
+            arg(&db),
+            "--service",
+            "osms",
+            "--msisdn",
+            "77010000001",
+        ],
+        "9\n1\n850714300018\n98\n98\n",
+    );
+    assert_eq!(sim.code, Some(0), "{sim}");
+    let insured = sim
+        .stdout
+        .lines()
+        .any(|l| l.trim_start_matches("> ") == "Застрахован");
+    assert!(insured, "{sim}");
+    assert!(sim.stdout.contains("City polyclinic No. 5"), "{sim}");
+    assert_eq!(tracking_codes(&sim.stdout).len(), 1, "{sim}");
+}
+
+#[test]
+fn track_shows_the_entry_of_a_code_from_a_session() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = sample_store(dir.path());
+    let sim = run(
+        &[
+            "simulate",
+            "--db",
+            arg(&db),
+            "--service",
+            "tamin",
+            "--msisdn",
+            "989120000001",
+        ],
+        "1\n0012345679\n",
+    );
+    let code = tracking_codes(&sim.stdout)
+        .pop()
+        .unwrap_or_else(|| panic!("no tracking code: {sim}"));
+
+    for typed in [code.clone(), persian_digits(&code)] {
+        let track = run(&["track", &typed, "--db", arg(&db)], "");
+        assert_eq!(track.code, Some(0), "{typed}: {track}");
+        let field = |name: &str| {
+            track.stdout.lines().find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name).then(|| value.trim().to_string())
+            })
+        };
+        assert_eq!(field("service").as_deref(), Some("tamin"), "{track}");
+        assert_eq!(field("inquiry").as_deref(), Some("specific"), "{track}");
+        assert_eq!(field("result").as_deref(), Some("covered"), "{track}");
+        for secret in ["989120000001", "0012345679"] {
+            assert!(
+                !track.output().contains(secret),
+                "{secret} in clear: {track}"
+            );
+        }
+    }
+
+    let last = code
+        .chars()
+        .last()
+        .and_then(|c| c.to_digit(10))
+        .expect("digit");
+    let wrong = format!("{}{}", &code[..9], (last + 1) % 10);
+    let track = run(&["track", &wrong, "--db", arg(&db)], "");
+    assert!(
+        track.code.is_some_and(|c| c != 0),
+        "a wrong check digit: {track}"
+    );
+    assert!(track.stderr.contains("not a tracking code"), "{track}");
+
+    // Node 9 never issued anything in this store.
+    let unknown = format!("900000001{}", luhn_digit("900000001"));
+    let track = run(&["track", &unknown, "--db", arg(&db)], "");
+    assert_eq!(track.code, Some(1), "{track}");
+    assert!(track.stdout.contains("not in the audit trail"), "{track}");
+}
+
+#[test]
+fn gen_feed_writes_a_feed_that_syncs_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (feed, db) = (dir.path().join("gen.ndjson"), dir.path().join("db"));
+    let gen = run(&["gen-feed", "--people", "500", "--out", arg(&feed)], "");
+    assert_eq!(gen.code, Some(0), "{gen}");
+    let lines = std::fs::read_to_string(&feed)
+        .expect("feed written")
+        .lines()
+        .count();
+    assert!(
+        (500..=1_500).contains(&lines),
+        "{lines} lines for 500 people"
+    );
+    let sync = run(&["sync", "--db", arg(&db), "--feed", arg(&feed)], "");
+    assert_eq!(sync.code, Some(0), "{sync}");
+    assert!(
+        sync.stdout
+            .contains(&format!("applied {lines}, skipped 0, rejected 0")),
+        "{lines} lines: {sync}"
+    );
+}
+
+#[test]
+fn serve_becomes_ready_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let menus = daftar_bin::menus_dir();
+    let feed = daftar_bin::sample_feed();
+    let mut served = daftar_bin::Served::start(
+        dir.path(),
+        &[
+            "--db",
+            arg(&db),
+            "--menus",
+            arg(&menus),
+            "--feed",
+            arg(&feed),
+        ],
+        &[],
+    );
+    assert_eq!(served.get("/healthz").0, 200);
+    let (status, took) = served.terminate(Duration::from_secs(10));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{status} after {took:?}:\n{}",
+        served.log()
+    );
+}

@@ -1,0 +1,291 @@
+//! The `daftar` binary as an operator runs it: a command with its exit code and output, and a
+//! `serve` process on a loopback port, stopped by a real SIGTERM. Shared by `tests/cli.rs`,
+//! `tests/crash.rs` and `tests/privacy.rs`; unlike `tests/common`, nothing here links the
+//! server in-process, so what these tests see is what a shell sees.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The crate root: the binary runs from here, so `menus` and `data/` resolve as in the README.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn menus_dir() -> PathBuf {
+    root().join("menus")
+}
+
+pub fn sample_feed() -> PathBuf {
+    root().join("data").join("feed.ndjson")
+}
+
+/// `daftar` with a clean environment for its own variables (a developer's `DAFTAR_LOG` or
+/// admin token must not change what a test sees) and no colour in its logs.
+pub fn daftar() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_daftar"));
+    command
+        .current_dir(root())
+        .env_remove("DAFTAR_LOG")
+        .env_remove("DAFTAR_HASH_KEY")
+        .env_remove("DAFTAR_ADMIN_TOKEN")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// What a finished command left.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout then stderr, for messages that may go to either.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `daftar args…` to its end, with `stdin` as its input.
+pub fn run(args: &[&str], stdin: &str) -> Run {
+    let mut child = daftar()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("daftar starts");
+    let mut input = child.stdin.take().expect("stdin piped");
+    input.write_all(stdin.as_bytes()).expect("stdin written");
+    drop(input);
+    let output = child.wait_with_output().expect("daftar ends");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A path as an argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temp path")
+}
+
+/// A store in `dir/db` synced from the sample feed.
+pub fn sample_store(dir: &Path) -> PathBuf {
+    let db = dir.join("db");
+    let sync = run(
+        &["sync", "--db", arg(&db), "--feed", arg(&sample_feed())],
+        "",
+    );
+    assert_eq!(sync.code, Some(0), "{sync}");
+    db
+}
+
+/// Persian and Arabic-Indic digits read as ASCII.
+pub fn latin_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+/// ASCII digits written in Persian.
+pub fn persian_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32('۰' as u32 + d).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// The 10-digit runs in `text` (any digit script): the tracking codes on a screen.
+pub fn tracking_codes(text: &str) -> Vec<String> {
+    latin_digits(text)
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| s.len() == 10)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The Luhn check digit that completes `first_nine` (nine ASCII digits).
+pub fn luhn_digit(first_nine: &str) -> char {
+    let sum: u32 = first_nine
+        .chars()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = c.to_digit(10).expect("a digit");
+            match i % 2 {
+                0 if d * 2 > 9 => d * 2 - 9,
+                0 => d * 2,
+                _ => d,
+            }
+        })
+        .sum();
+    char::from_digit((10 - sum % 10) % 10, 10).expect("a digit")
+}
+
+pub fn luhn_ok(code: &str) -> bool {
+    code.len() == 10
+        && code.chars().all(|c| c.is_ascii_digit())
+        && code.ends_with(luhn_digit(&code[..9]))
+}
+
+/// A loopback port nobody listens on just now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// An HTTP client that returns 4xx and 5xx as answers, not errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A `daftar serve` process; killed on drop if a test did not stop it.
+pub struct Served {
+    child: Child,
+    pub base: String,
+    pub log: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Served {
+    /// Starts `daftar serve --listen 127.0.0.1:<free port> args…` with `env`, its stderr in
+    /// `dir/serve.log`, and waits until `/readyz` answers 200.
+    pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let log = dir.join("serve.log");
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let child = daftar()
+            .arg("serve")
+            .args(["--listen", &listen])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("daftar serve starts");
+        let mut served = Served {
+            child,
+            base: format!("http://{listen}"),
+            log,
+            agent: agent(),
+        };
+        served.wait_ready(Duration::from_secs(30));
+        served
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "daftar serve ended with {status} before ready:\n{}",
+                    self.log()
+                );
+            }
+            if self.get("/readyz").0 == 200 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daftar serve not ready within {timeout:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        match self.agent.get(&format!("{}{path}", self.base)).call() {
+            Ok(mut response) => (
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// One Africa's Talking request: `text` is the whole path typed so far.
+    pub fn at(&self, session: &str, service_code: &str, phone: &str, text: &str) -> String {
+        let url = format!("{}/ussd/africastalking", self.base);
+        let mut response = self
+            .agent
+            .post(&url)
+            .send_form([
+                ("sessionId", session),
+                ("serviceCode", service_code),
+                ("phoneNumber", phone),
+                ("networkCode", "43211"),
+                ("text", text),
+            ])
+            .expect("the server answers");
+        assert_eq!(response.status().as_u16(), 200, "{session} {text:?}");
+        response.body_mut().read_to_string().expect("a text body")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the exit; its status and how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let pid = self.child.id().to_string();
+        let started = Instant::now();
+        let kill = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(kill.success(), "kill -TERM {pid} failed");
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "daftar serve still running {limit:?} after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
