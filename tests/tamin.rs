@@ -553,3 +553,61 @@ fn a_deleted_person_is_no_longer_covered_while_the_server_follows_the_feed() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn every_tamin_journey_in_english() {
+    let (w, lines) = world();
+    let server = TestServer::start(&lines);
+    let covered = server.at("en1", T, PHONE, &format!("9*1*{}", w.holder));
+    assert!(
+        covered.text.contains("has treatment coverage until"),
+        "{}",
+        covered.text
+    );
+    // The choice is remembered: no 9 from now on for this phone.
+    let reason = server.at("en2", T, PHONE, &format!("1*{}", w.son_no_cert));
+    assert!(
+        reason.text.contains("has no treatment coverage"),
+        "{}",
+        reason.text
+    );
+    assert!(
+        reason.text.contains("university certificate"),
+        "{}",
+        reason.text
+    );
+    assert!(reason.text.contains("1420"), "{}", reason.text);
+    let mut list = server.at("en3", T, PHONE, "3");
+    let mut text = list.text.clone();
+    let mut path = "3".to_string();
+    while list.is_con() {
+        path.push_str("*98");
+        list = server.at("en3", T, PHONE, &path);
+        text.push_str(&list.text);
+    }
+    for relation in ["(son)", "(daughter)", "(spouse)"] {
+        assert!(text.contains(relation), "{relation} in {text}");
+    }
+    assert!(
+        text.contains("divorced") && text.contains("birth certificate"),
+        "{text}"
+    );
+    let mismatch = server.at("en4", T, STRANGER, &format!("9*1*{}", w.holder));
+    assert!(
+        mismatch.text.contains("does not match this mobile number"),
+        "{}",
+        mismatch.text
+    );
+    let general = server.at("en5", T, STRANGER, &format!("2*{}", w.expired));
+    assert!(
+        general.text.contains("has no treatment coverage"),
+        "{}",
+        general.text
+    );
+    let wrong = server.at("en6", T, STRANGER, "2*12");
+    assert!(
+        wrong.is_con() && wrong.text.contains("wrong number of digits"),
+        "{}",
+        wrong.text
+    );
+}
