@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use daftar::app::{build_engine, load_checked_menus, open_parts};
+use daftar::audit::KeyedHasher;
 use daftar::config::Config;
 use daftar::engine::Engine;
 use daftar::feed::FeedSource;
@@ -93,7 +94,7 @@ fn steps(c: &mut Criterion) {
     // tracking code, and the holder's list of 8 dependents (the first page, then 98).
     check(&engine, HOLDER, "", false, "تامین اجتماعی");
     check(&engine, PROVIDER, "2*0012345679", true, "حمایت درمانی دارد");
-    check(&engine, HOLDER, "3", false, "98");
+    check(&engine, HOLDER, "3", false, "۹۸");
 
     let mut g = c.benchmark_group("engine_step");
     g.sample_size(20)
@@ -118,33 +119,67 @@ fn steps(c: &mut Criterion) {
         b.iter_custom(|iters| fresh_sessions(&engine, HOLDER, "3", iters))
     });
     g.finish();
+
+    // The sweeper's pass over a full table (the default cap, 200,000 held first screens),
+    // none of them idle long enough to expire: what `app.rs` runs every `sweep_ms` on a
+    // runtime worker.
+    let room = 200_000 - engine.sessions().len();
+    let held: Vec<Turn> = (0..room).map(|_| turn(fresh_id(), HOLDER, "")).collect();
+    for t in &held {
+        engine.step(t);
+    }
+    assert_eq!(
+        engine.sessions().len(),
+        held.len() + 1,
+        "the table holds them all"
+    );
+    let mut g = c.benchmark_group("engine_sweep");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("sweep_200k_held_none_expired", |b| {
+        b.iter(|| engine.sweep(Instant::now()))
+    });
+    g.finish();
+    for t in &held {
+        engine
+            .sessions()
+            .remove(&Sessions::key(t.dialect, &t.session_id));
+    }
 }
 
 fn text(c: &mut Criterion) {
     let line = "پسر K. Rezaei: تا ۱۴۰۹/۱۰/۱۰، دختر F. Rezaei: ندارد، بدون اصل شناسنامه\n";
-    let long: String = line.repeat(12);
-    let pages = daftar::text::page::paginate(&long, "98. بیشتر", Budget::default());
-    assert!(pages.len() > 5, "a long text makes many pages");
     let date = jiff::civil::date(2030, 12, 31);
+    let hasher = KeyedHasher::new([7; 32]);
 
     let mut g = c.benchmark_group("text");
     g.sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    g.bench_function(
-        format!(
+    // Three lengths, to show how the cost grows with the text.
+    for lines in [3, 12, 48] {
+        let long = line.repeat(lines);
+        let pages = daftar::text::page::paginate(&long, "۹۸. بیشتر", Budget::default());
+        assert!(pages.len() >= lines, "a long text makes many pages");
+        let name = format!(
             "paginate_fa_{}_chars_{}_pages",
             long.chars().count(),
             pages.len()
-        ),
-        |b| {
+        );
+        g.bench_function(name, |b| {
             b.iter(|| {
-                daftar::text::page::paginate(black_box(&long), "98. بیشتر", Budget::default())
+                daftar::text::page::paginate(black_box(&long), "۹۸. بیشتر", Budget::default())
             })
-        },
-    );
+        });
+    }
     g.bench_function("format_date_fa", |b| {
         b.iter(|| daftar::locale::format_date(black_box(date), "fa"))
+    });
+    // The keyed hash of an MSISDN (blake3 + hex), taken for resume offers, the locale
+    // preference and the audit trail.
+    g.bench_function("keyed_hash_msisdn", |b| {
+        b.iter(|| hasher.hash(black_box(HOLDER)))
     });
     g.finish();
 }

@@ -88,6 +88,7 @@ pub fn build_engine(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Res
     let sessions = Sessions::new(
         config.sessions.max,
         Duration::from_secs(config.sessions.idle_s),
+        Duration::from_secs(config.sessions.ended_s.min(config.sessions.idle_s)),
     );
     let actions = Actions {
         store: parts.store.clone(),

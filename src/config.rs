@@ -74,6 +74,8 @@ pub struct FeedConfig {
 pub struct SessionConfig {
     /// Idle time after which a session is forgotten.
     pub idle_s: u64,
+    /// How long an ended session keeps its last reply for a retried final step.
+    pub ended_s: u64,
     /// Most sessions held at once; a caller beyond it gets a polite END.
     pub max: usize,
     /// How long a dropped session is offered for resumption.
@@ -156,6 +158,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             idle_s: 180,
+            ended_s: 30,
             max: 200_000,
             resume_s: 300,
             sweep_ms: 1_000,

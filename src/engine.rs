@@ -140,6 +140,10 @@ impl Engine {
         } else {
             path.split('*').collect()
         };
+        if !self.sessions.admits(key) {
+            // Refused before any action runs: no lookup, no tracking code the caller never sees.
+            return self.busy(service.id());
+        }
         let mut session = self.new_session(service, key, &turn.msisdn, path.is_empty());
         if inputs.len() > MAX_REPLAY {
             let words = service.words(&session.place.locale);
@@ -178,7 +182,7 @@ impl Engine {
 
     /// Stores the session after a step and keeps what outlives it.
     fn settle(&self, key: &str, session: Session, was_offer: bool, reply: Reply) -> Reply {
-        let offer_key = self.offer_key(&session.service, &session.msisdn);
+        let offer_key = offer_key(&session.service, &session.caller);
         if was_offer && session.phase != Phase::Offer {
             // The offer was answered, by continuing or by declining: it is used up.
             self.offers.remove(&offer_key);
@@ -195,9 +199,10 @@ impl Engine {
     }
 
     fn new_session(&self, service: &Service, key: &str, msisdn: &str, first: bool) -> Session {
-        let locale = self.preferred_locale(service, msisdn);
-        let mut session = Session::new(service.id(), msisdn, &service.spec.start, &locale);
-        let offer_key = self.offer_key(service.id(), msisdn);
+        let caller = self.hasher.hash(msisdn);
+        let locale = self.preferred_locale(service, &caller);
+        let mut session = Session::new(service.id(), msisdn, &caller, &service.spec.start, &locale);
+        let offer_key = offer_key(service.id(), &caller);
         if let Some(mut offer) = self.offers.get_mut(&offer_key) {
             let mine = offer.shown_to.as_deref() == Some(key);
             if offer.until > Instant::now() && (first || mine) {
@@ -245,7 +250,7 @@ impl Engine {
         self.remember_locale(&session);
         let under_way = session.phase == Phase::Open && !session.place.history.is_empty();
         if under_way {
-            let key = self.offer_key(&session.service, &session.msisdn);
+            let key = offer_key(&session.service, &session.caller);
             self.offers.insert(
                 key,
                 Offer {
@@ -257,16 +262,9 @@ impl Engine {
         }
     }
 
-    fn offer_key(&self, service: &str, msisdn: &str) -> String {
-        format!("{service}\u{0}{}", self.hasher.hash(msisdn))
-    }
-
-    fn pref_key(&self, service: &str, msisdn: &str) -> Vec<u8> {
-        self.offer_key(service, msisdn).into_bytes()
-    }
-
-    fn preferred_locale(&self, service: &Service, msisdn: &str) -> String {
-        let stored = self.prefs.get(self.pref_key(service.id(), msisdn));
+    /// The locale the caller (by keyed hash) chose before, if the service still has it.
+    fn preferred_locale(&self, service: &Service, caller: &str) -> String {
+        let stored = self.prefs.get(offer_key(service.id(), caller));
         match stored {
             Ok(Some(bytes)) => match std::str::from_utf8(&bytes) {
                 Ok(locale) if service.serves_locale(locale) => locale.to_string(),
@@ -284,7 +282,7 @@ impl Engine {
         if !session.locale_chosen {
             return;
         }
-        let key = self.pref_key(&session.service, &session.msisdn);
+        let key = offer_key(&session.service, &session.caller);
         if let Err(error) = self.prefs.insert(key, session.place.locale.as_bytes()) {
             tracing::warn!(%error, "locale preference not kept");
         }
@@ -310,6 +308,12 @@ impl Engine {
             .unwrap_or_default();
         Reply::End(text)
     }
+}
+
+/// The key of what outlives a session for one caller of one service (resume offer, locale):
+/// the service and the caller's keyed hash, never the MSISDN itself.
+fn offer_key(service: &str, caller: &str) -> String {
+    format!("{service}\u{0}{caller}")
 }
 
 /// The channel name in the audit trail: `ussd:<dialect>`.

@@ -39,6 +39,8 @@ pub struct Place {
 pub struct Session {
     pub service: String,
     pub msisdn: String,
+    /// The keyed hash of the MSISDN, computed once: the key of offers and preferences.
+    pub caller: String,
     pub phase: Phase,
     pub place: Place,
     /// Wrong answers to the current question.
@@ -56,10 +58,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(service: &str, msisdn: &str, start: &str, locale: &str) -> Session {
+    pub fn new(service: &str, msisdn: &str, caller: &str, start: &str, locale: &str) -> Session {
         Session {
             service: service.to_string(),
             msisdn: msisdn.to_string(),
+            caller: caller.to_string(),
             phase: Phase::Open,
             place: Place {
                 screen: start.to_string(),
@@ -104,6 +107,8 @@ struct Inner {
     map: DashMap<String, Held>,
     max: usize,
     idle: Duration,
+    /// How long an ended session is kept for retries of its last step.
+    ended: Duration,
 }
 
 struct Held {
@@ -112,14 +117,22 @@ struct Held {
 }
 
 impl Sessions {
-    pub fn new(max: usize, idle: Duration) -> Sessions {
+    /// A table of at most `max` sessions; open ones expire after `idle`, ended ones (kept only
+    /// for retries of their last step) after `ended`.
+    pub fn new(max: usize, idle: Duration, ended: Duration) -> Sessions {
         Sessions {
             inner: Arc::new(Inner {
                 map: DashMap::new(),
                 max,
                 idle,
+                ended,
             }),
         }
+    }
+
+    /// Whether `key` may be stored: it is held already, or the table has room.
+    pub fn admits(&self, key: &str) -> bool {
+        self.inner.map.len() < self.inner.max || self.inner.map.contains_key(key)
     }
 
     /// The key of a session: its dialect and the aggregator's id.
@@ -165,12 +178,14 @@ impl Sessions {
         self.inner.map.is_empty()
     }
 
-    /// Removes and returns the sessions idle since before `now - idle`.
+    /// Removes and returns the sessions past their time: open ones idle since before
+    /// `now - idle`, ended ones untouched since before `now - ended`.
     pub fn sweep(&self, now: Instant) -> Vec<Session> {
-        let idle = self.inner.idle;
+        let (idle, ended) = (self.inner.idle, self.inner.ended);
         let mut expired = Vec::new();
         self.inner.map.retain(|_, held| {
-            let keep = now.saturating_duration_since(held.touched) < idle;
+            let limit = if held.session.is_ended() { ended } else { idle };
+            let keep = now.saturating_duration_since(held.touched) < limit;
             if !keep {
                 expired.push(held.session.clone());
             }
@@ -185,12 +200,18 @@ mod tests {
     use super::*;
 
     fn session() -> Session {
-        Session::new("tamin", "989121234567", "main", "fa")
+        Session::new(
+            "tamin",
+            "989121234567",
+            "0123456789abcdef01234567",
+            "main",
+            "fa",
+        )
     }
 
     #[test]
     fn the_cap_refuses_new_sessions_but_not_known_ones() {
-        let table = Sessions::new(2, Duration::from_secs(60));
+        let table = Sessions::new(2, Duration::from_secs(60), Duration::from_secs(60));
         assert!(table.put("a", session()).is_ok());
         assert!(table.put("b", session()).is_ok());
         assert_eq!(table.put("c", session()), Err(Full));
@@ -204,7 +225,7 @@ mod tests {
 
     #[test]
     fn sweep_removes_only_idle_sessions() {
-        let table = Sessions::new(10, Duration::from_millis(50));
+        let table = Sessions::new(10, Duration::from_millis(50), Duration::from_millis(50));
         table.put("old", session()).unwrap();
         std::thread::sleep(Duration::from_millis(60));
         table.put("new", session()).unwrap();

@@ -447,7 +447,7 @@ mod tests {
     }
 
     fn opened(walk: &Walk<'_>) -> (Session, Reply) {
-        let mut session = Session::new("demo", "1", "main", "en");
+        let mut session = Session::new("demo", "1", "c1", "main", "en");
         let reply = walk.open(&mut session);
         (session, reply)
     }
@@ -587,7 +587,7 @@ mod tests {
             locale: "fr".into(),
         };
         let offered = |walk: &Walk<'_>| {
-            let mut s = Session::new("demo", "1", "main", "fr");
+            let mut s = Session::new("demo", "1", "c1", "main", "fr");
             s.phase = Phase::Offer;
             s.offered = Some(place.clone());
             let offer = walk.open(&mut s);

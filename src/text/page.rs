@@ -40,6 +40,12 @@ pub fn paginate(text: &str, more: &str, budget: Budget) -> Vec<String> {
 
 /// `rest` as the last page (no footer) if it fits, trailing whitespace dropped if that helps.
 fn last_page(rest: &str, budget: Budget) -> Option<&str> {
+    // Every character costs at least one unit in either encoding: a text with more characters
+    // than the larger budget cannot fit, and measuring it whole each page would be quadratic.
+    let ceiling = budget.gsm7.max(budget.ucs2);
+    if rest.trim_end().chars().nth(ceiling).is_some() {
+        return None;
+    }
     if Cost::of(rest).fits(budget) {
         return Some(rest);
     }
