@@ -228,7 +228,11 @@ async fn sweep_sessions(engine: Arc<Engine>, every: Duration, mut stop: watch::R
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
-            _ = tick.tick() => engine.sweep(Instant::now()),
+            _ = tick.tick() => {
+                // A sweep walks the whole table (milliseconds at 200k sessions): off the workers.
+                let engine = engine.clone();
+                let _ = tokio::task::spawn_blocking(move || engine.sweep(Instant::now())).await;
+            }
             _ = stop.changed() => return,
         }
     }

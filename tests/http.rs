@@ -178,3 +178,24 @@ fn slow_heads_and_slow_bodies_are_cut_off() {
     assert!(head.starts_with("HTTP/1.1 408"), "{head:?}");
     assert_eq!(server.get("/healthz").0, 200);
 }
+
+#[test]
+fn a_caller_refused_for_a_full_table_runs_no_inquiry() {
+    let server = TestServer::start_with(&feed(), |c| c.sessions.max = 1);
+    let code = ir_code("005123457");
+    assert!(server.at("a", "*4*1420#", "989121110001", "").is_con());
+    let refused = server.at("b", "*4*1420#", "989121110002", &format!("2*{code}"));
+    assert!(
+        refused.is_end() && refused.codes().is_empty(),
+        "{refused:?}"
+    );
+    // Had the refused inquiry run, it would have taken the node's first tracking code
+    // (sequence 1, spread to 61803399); the first inquiry answered must have it.
+    let answered = server.at("a", "*4*1420#", "989121110001", &format!("2*{code}"));
+    let first_nine = "061803399";
+    let expected = (0..10)
+        .map(|d| format!("{first_nine}{d}"))
+        .find(|c| common::luhn_ok(c))
+        .unwrap();
+    assert_eq!(answered.codes(), vec![expected]);
+}
