@@ -86,29 +86,37 @@ impl Engine {
     /// One turn of a session.
     pub fn step(&self, turn: &Turn) -> Reply {
         let key = Sessions::key(turn.dialect, &turn.session_id);
-        match &turn.input {
+        let path = match &turn.input {
             TurnInput::Abort => {
                 if let Some(session) = self.sessions.remove(&key) {
                     self.dropped(session);
                 }
-                Reply::End(String::new())
+                return Reply::End(String::new());
             }
-            TurnInput::Path(path) => self.cumulative(&key, turn, path),
-            TurnInput::Start => self.fresh(&key, turn, ""),
+            // A held session needs no routing: latest-input dialects often send the dialled
+            // code on the first request only.
             TurnInput::Latest(input) => match self.sessions.get(&key) {
-                Some(session) => self.advance(&key, session, turn, std::slice::from_ref(input)),
+                Some(session) => {
+                    return self.advance(&key, session, turn, std::slice::from_ref(input))
+                }
                 // Expired on a latest-input dialect: it starts again at the first screen.
-                None => self.fresh(&key, turn, ""),
+                None => None,
             },
-        }
-    }
-
-    /// A cumulative dialect's turn: a retry, the next input, or a path to replay.
-    fn cumulative(&self, key: &str, turn: &Turn, path: &str) -> Reply {
+            TurnInput::Start => None,
+            TurnInput::Path(path) => Some(path.as_str()),
+        };
         let Some((service, pre)) = self.route(turn) else {
             return self.unknown_service();
         };
-        let full = join_path(&pre, path);
+        match path {
+            Some(path) => self.cumulative(&key, turn, service, join_path(&pre, path)),
+            None => self.fresh(&key, turn, service, join_path(&pre, "")),
+        }
+    }
+
+    /// A cumulative dialect's turn (`full`: pre-answers and the whole path): a retry, the next
+    /// inputs, or a path to replay.
+    fn cumulative(&self, key: &str, turn: &Turn, service: &Service, full: String) -> Reply {
         if let Some(session) = self.sessions.get(key).filter(|s| s.service == service.id()) {
             if session.path == full {
                 if let Some(last) = session.last.clone() {
@@ -122,19 +130,11 @@ impl Engine {
                 return self.advance(key, session, turn, &inputs);
             }
         }
-        self.fresh(key, turn, &full)
+        self.fresh(key, turn, service, full)
     }
 
-    /// A session this node does not hold: a new one, replaying `path` from the root if given.
-    fn fresh(&self, key: &str, turn: &Turn, path: &str) -> Reply {
-        let Some((service, pre)) = self.route(turn) else {
-            return self.unknown_service();
-        };
-        let path = if matches!(turn.input, TurnInput::Path(_)) {
-            path.to_string()
-        } else {
-            join_path(&pre, "")
-        };
+    /// A session this node does not hold: a new one, replaying `path` from the root.
+    fn fresh(&self, key: &str, turn: &Turn, service: &Service, path: String) -> Reply {
         let inputs: Vec<&str> = if path.is_empty() {
             Vec::new()
         } else {
