@@ -105,7 +105,7 @@ pub fn build_engine(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Res
         Arc::new(menus),
         sessions,
         actions,
-        parts.store.tree("prefs")?,
+        crate::prefs::LocalePrefs::new(parts.store.tree("prefs")?),
         EngineSettings {
             budget: config.screen,
             resume_for: Duration::from_secs(config.sessions.resume_s),

@@ -17,6 +17,7 @@ use crate::actions::Actions;
 use crate::audit::KeyedHasher;
 use crate::flow::Walk;
 use crate::menu::{Menus, Service};
+use crate::prefs::LocalePrefs;
 use crate::session::{Phase, Place, Session, Sessions};
 use crate::text::gsm7::Budget;
 use crate::turn::{Reply, Turn, TurnInput};
@@ -39,7 +40,7 @@ pub struct Engine {
     sessions: Sessions,
     actions: Actions,
     hasher: KeyedHasher,
-    prefs: sled::Tree,
+    prefs: LocalePrefs,
     offers: DashMap<String, Offer>,
     settings: EngineSettings,
     default_services: std::collections::BTreeMap<String, String>,
@@ -58,7 +59,7 @@ impl Engine {
         menus: Arc<Menus>,
         sessions: Sessions,
         actions: Actions,
-        prefs: sled::Tree,
+        prefs: LocalePrefs,
         settings: EngineSettings,
         default_services: std::collections::BTreeMap<String, String>,
     ) -> Engine {
@@ -189,7 +190,17 @@ impl Engine {
         }
         if session.is_ended() {
             self.offers.remove(&offer_key);
-            self.remember_locale(&session);
+        }
+        let mut session = session;
+        if session.locale_chosen {
+            self.prefs.remember(
+                &session.service,
+                &session.caller,
+                &session.place.locale,
+                key,
+                &session.started_in,
+            );
+            session.locale_chosen = false;
         }
         let service = session.service.clone();
         if self.sessions.put(key, session).is_err() {
@@ -200,7 +211,7 @@ impl Engine {
 
     fn new_session(&self, service: &Service, key: &str, msisdn: &str, first: bool) -> Session {
         let caller = self.hasher.hash(msisdn);
-        let locale = self.preferred_locale(service, &caller);
+        let locale = self.prefs.opening_locale(service, &caller, key, !first);
         let mut session = Session::new(service.id(), msisdn, &caller, &service.spec.start, &locale);
         let offer_key = offer_key(service.id(), &caller);
         if let Some(mut offer) = self.offers.get_mut(&offer_key) {
@@ -247,7 +258,6 @@ impl Engine {
 
     /// A session that ended without an answer: remember its place if the caller was under way.
     fn dropped(&self, session: Session) {
-        self.remember_locale(&session);
         let under_way = session.phase == Phase::Open && !session.place.history.is_empty();
         if under_way {
             let key = offer_key(&session.service, &session.caller);
@@ -259,32 +269,6 @@ impl Engine {
                     shown_to: None,
                 },
             );
-        }
-    }
-
-    /// The locale the caller (by keyed hash) chose before, if the service still has it.
-    fn preferred_locale(&self, service: &Service, caller: &str) -> String {
-        let stored = self.prefs.get(offer_key(service.id(), caller));
-        match stored {
-            Ok(Some(bytes)) => match std::str::from_utf8(&bytes) {
-                Ok(locale) if service.serves_locale(locale) => locale.to_string(),
-                _ => service.default_locale().to_string(),
-            },
-            Ok(None) => service.default_locale().to_string(),
-            Err(error) => {
-                tracing::warn!(%error, "locale preference unreadable");
-                service.default_locale().to_string()
-            }
-        }
-    }
-
-    fn remember_locale(&self, session: &Session) {
-        if !session.locale_chosen {
-            return;
-        }
-        let key = offer_key(&session.service, &session.caller);
-        if let Err(error) = self.prefs.insert(key, session.place.locale.as_bytes()) {
-            tracing::warn!(%error, "locale preference not kept");
         }
     }
 

@@ -53,8 +53,10 @@ pub struct Session {
     pub last: Option<Reply>,
     /// The place offered for resumption, while the offer is on screen.
     pub offered: Option<Place>,
-    /// The caller switched locale in this session: remember it for their MSISDN.
+    /// The caller switched locale in this step: the engine remembers it for their MSISDN.
     pub locale_chosen: bool,
+    /// The locale the session opened in (kept with a choice, so that a replay starts there).
+    pub started_in: String,
 }
 
 impl Session {
@@ -77,6 +79,7 @@ impl Session {
             last: None,
             offered: None,
             locale_chosen: false,
+            started_in: locale.to_string(),
         }
     }
 

@@ -611,3 +611,29 @@ fn every_tamin_journey_in_english() {
         wrong.text
     );
 }
+
+#[test]
+fn a_locale_is_remembered_when_chosen_and_a_replay_still_switches_the_same_way() {
+    let (w, lines) = world();
+    let mut server = TestServer::start(&lines);
+    assert!(server
+        .at("c1", T, PHONE, "9")
+        .text
+        .contains("My eligibility"));
+    // Chosen, not yet ended: the caller's next session already opens in English.
+    assert!(server
+        .at("c2", T, PHONE, "")
+        .text
+        .contains("My eligibility"));
+    server.restart();
+    // The choosing session, replayed from its root, started in Persian: its 9 still means English.
+    let end = server.at("c1", T, PHONE, &format!("9*1*{}", w.holder));
+    assert!(end.text.contains("has treatment coverage"), "{}", end.text);
+    // Another session replayed after the restart opens in English as chosen.
+    let other = server.at("c3", T, PHONE, &format!("1*{}", w.holder));
+    assert!(
+        other.text.contains("has treatment coverage"),
+        "{}",
+        other.text
+    );
+}
