@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::actions::Actions;
 use crate::audit::KeyedHasher;
 use crate::flow::Walk;
-use crate::menu::{Menus, Service};
+use crate::menu::{Menus, Screen, Service};
 use crate::prefs::LocalePrefs;
 use crate::session::{Phase, Place, Session, Sessions};
 use crate::text::gsm7::Budget;
@@ -256,9 +256,15 @@ impl Engine {
         self.offers.retain(|_, offer| offer.until > now);
     }
 
-    /// A session that ended without an answer: remember its place if the caller was under way.
+    /// A session that ended without an answer: remember its place if a question was open.
     fn dropped(&self, session: Session) {
-        let under_way = session.phase == Phase::Open && !session.place.history.is_empty();
+        let question_open = self
+            .menus
+            .service(&session.service)
+            .and_then(|s| s.screen(&session.place.screen))
+            .is_some_and(|screen| matches!(screen, Screen::Menu { .. } | Screen::Input { .. }));
+        let under_way =
+            session.phase == Phase::Open && question_open && !session.place.history.is_empty();
         if under_way {
             let key = offer_key(&session.service, &session.caller);
             self.offers.insert(

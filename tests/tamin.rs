@@ -637,3 +637,24 @@ fn a_locale_is_remembered_when_chosen_and_a_replay_still_switches_the_same_way()
         other.text
     );
 }
+
+#[test]
+fn a_session_dropped_while_reading_an_answer_leaves_no_offer() {
+    let (_, lines) = world();
+    let server = TestServer::start_with(&lines, |c| {
+        c.sessions.idle_s = 1;
+        c.sessions.sweep_ms = 100;
+    });
+    let list = server.at("q1", T, PHONE, "3");
+    assert!(
+        list.is_con() && list.latin().contains("98."),
+        "a long answer: {list:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_600));
+    let next = server.at("q2", T, PHONE, "");
+    assert!(
+        next.text.contains("۱.") && !next.text.contains("ادامه"),
+        "{}",
+        next.text
+    );
+}

@@ -251,6 +251,11 @@ impl Walk<'_> {
             let text = words.fill("error.too_many", &self.base_vars());
             return self.end_text(&locale, &text);
         }
+        if !session.pages.is_empty() {
+            // A page of a long screen: shown again as it is (its words came from an action
+            // that is not run twice, and an explanation would push it over its budget).
+            return self.current_page(session);
+        }
         let again = if session.phase == Phase::Offer {
             words.get("resume.offer").to_string()
         } else {
@@ -558,6 +563,15 @@ mod tests {
         assert!(pages.len() > 1);
         assert!(!reply.text().contains("98. More"));
         assert_eq!(runner.calls.get(), 1, "paging runs no action again");
+        let (mut s, _) = opened(&walk);
+        let page_one = walk.input(&mut s, "2");
+        assert_eq!(
+            walk.input(&mut s, "5"),
+            page_one,
+            "a wrong key shows the page again"
+        );
+        assert_eq!(walk.input(&mut s, "x"), page_one);
+        assert_eq!(walk.input(&mut s, "7"), Reply::End("Too many.".into()));
         let (mut s, _) = opened(&walk);
         let page_one = walk.input(&mut s, "2");
         walk.input(&mut s, "98");
