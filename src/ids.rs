@@ -28,6 +28,18 @@ pub enum IdError {
     BadDate,
 }
 
+impl IdError {
+    /// Every error, for tables that must have a message for each.
+    pub const ALL: [IdError; 6] = [
+        IdError::Empty,
+        IdError::NotDigits,
+        IdError::WrongLength,
+        IdError::RepeatedDigits,
+        IdError::CheckDigit,
+        IdError::BadDate,
+    ];
+}
+
 /// Longest input, in bytes, that is worth reading: an identifier of 12 digits typed in Persian
 /// digits with a mark between each pair stays far below it. Anything longer is refused before any
 /// work, so a hostile or broken aggregator cannot make a validator slow.
@@ -642,14 +654,7 @@ mod tests {
 
     #[test]
     fn errors_read_as_short_english() {
-        for e in [
-            IdError::Empty,
-            IdError::NotDigits,
-            IdError::WrongLength,
-            IdError::RepeatedDigits,
-            IdError::CheckDigit,
-            IdError::BadDate,
-        ] {
+        for e in IdError::ALL {
             let text = e.to_string();
             assert!(!text.is_empty() && text.len() < 60, "{e:?}: {text}");
         }

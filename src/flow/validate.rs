@@ -124,14 +124,7 @@ mod tests {
 
     #[test]
     fn every_error_has_a_key_the_checker_knows() {
-        for e in [
-            IdError::Empty,
-            IdError::NotDigits,
-            IdError::WrongLength,
-            IdError::RepeatedDigits,
-            IdError::CheckDigit,
-            IdError::BadDate,
-        ] {
+        for e in IdError::ALL {
             assert!(ERROR_KEYS.contains(&error_key(e)));
         }
     }

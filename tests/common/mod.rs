@@ -4,7 +4,12 @@
 
 #![allow(dead_code)]
 
+/// The helpers of the tests that drive the binary; the digit helpers are shared.
+#[path = "../daftar_bin/mod.rs"]
+pub mod bin;
 pub mod people;
+
+pub use bin::{latin_digits, luhn_ok};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -55,31 +60,6 @@ impl Screen {
             .map(str::to_string)
             .collect()
     }
-}
-
-pub fn latin_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
-            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
-            other => other,
-        })
-        .collect()
-}
-
-pub fn luhn_ok(code: &str) -> bool {
-    let mut total = 0;
-    for (i, ch) in code.chars().rev().enumerate() {
-        let mut d = ch.to_digit(10).unwrap_or(99);
-        if i % 2 == 1 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        total += d;
-    }
-    code.len() == 10 && total % 10 == 0
 }
 
 impl TestServer {
