@@ -93,7 +93,7 @@ fn random_sessions_always_get_a_screen_within_budget() {
         let code = rng.pick(CODES);
         let mut path = String::new();
         for hop in 0..(rng.next() % 9) {
-            if hop > 0 || rng.next() % 2 == 0 {
+            if hop > 0 || rng.next().is_multiple_of(2) {
                 let input = rng.pick(INPUTS);
                 path = if path.is_empty() && hop == 0 {
                     input.to_string()

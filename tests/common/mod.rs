@@ -9,6 +9,7 @@
 pub mod bin;
 pub mod people;
 
+#[allow(unused_imports)]
 pub use bin::{latin_digits, luhn_ok};
 
 use std::path::{Path, PathBuf};
