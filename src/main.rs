@@ -89,8 +89,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logs();
     let cli = Cli::parse();
+    // A phone in the terminal shows screens, not the server's log lines.
+    let quiet = matches!(cli.command, Command::Simulate { .. });
+    init_logs(if quiet { "warn" } else { "info" });
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -113,9 +115,9 @@ fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
-fn init_logs() {
+fn init_logs(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
