@@ -128,22 +128,27 @@ fn sync_exits_1_when_the_feed_does_not_exist() {
     assert!(sync.stderr.contains("no-such.ndjson"), "{sync}");
 }
 
+/// `daftar simulate --db DB --service SERVICE --msisdn MSISDN` with `typed` on stdin.
+fn simulate(db: &Path, service: &str, msisdn: &str, typed: &str) -> daftar_bin::Run {
+    run(
+        &[
+            "simulate",
+            "--db",
+            arg(db),
+            "--service",
+            service,
+            "--msisdn",
+            msisdn,
+        ],
+        typed,
+    )
+}
+
 #[test]
 fn simulate_answers_a_tamin_holder_in_persian() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = sample_store(dir.path());
-    let sim = run(
-        &[
-            "simulate",
-            "--db",
-            arg(&db),
-            "--service",
-            "tamin",
-            "--msisdn",
-            "989120000001",
-        ],
-        "1\n0012345679\n",
-    );
+    let sim = simulate(&db, "tamin", "989120000001", "1\n0012345679\n");
     assert_eq!(sim.code, Some(0), "{sim}");
     assert!(sim.stdout.contains("حمایت درمانی دارد"), "{sim}");
     let codes = tracking_codes(&sim.stdout);
@@ -157,18 +162,7 @@ fn simulate_answers_a_tamin_holder_in_persian() {
 fn simulate_answers_an_osms_person_in_russian() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = sample_store(dir.path());
-    let sim = run(
-        &[
-            "simulate",
-            "--db",
-            arg(&db),
-            "--service",
-            "osms",
-            "--msisdn",
-            "77010000001",
-        ],
-        "9\n1\n850714300018\n98\n98\n",
-    );
+    let sim = simulate(&db, "osms", "77010000001", "9\n1\n850714300018\n98\n98\n");
     assert_eq!(sim.code, Some(0), "{sim}");
     let insured = sim
         .stdout
@@ -183,18 +177,7 @@ fn simulate_answers_an_osms_person_in_russian() {
 fn track_shows_the_entry_of_a_code_from_a_session() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = sample_store(dir.path());
-    let sim = run(
-        &[
-            "simulate",
-            "--db",
-            arg(&db),
-            "--service",
-            "tamin",
-            "--msisdn",
-            "989120000001",
-        ],
-        "1\n0012345679\n",
-    );
+    let sim = simulate(&db, "tamin", "989120000001", "1\n0012345679\n");
     let code = tracking_codes(&sim.stdout)
         .pop()
         .unwrap_or_else(|| panic!("no tracking code: {sim}"));
