@@ -248,21 +248,7 @@ fn gen_feed_writes_a_feed_that_syncs_cleanly() {
 #[test]
 fn serve_becomes_ready_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("db");
-    let menus = daftar_bin::menus_dir();
-    let feed = daftar_bin::sample_feed();
-    let mut served = daftar_bin::Served::start(
-        dir.path(),
-        &[
-            "--db",
-            arg(&db),
-            "--menus",
-            arg(&menus),
-            "--feed",
-            arg(&feed),
-        ],
-        &[],
-    );
+    let mut served = daftar_bin::Served::start_sample(dir.path(), &[]);
     assert_eq!(served.get("/healthz").0, 200);
     let (status, took) = served.terminate(Duration::from_secs(10));
     assert_eq!(

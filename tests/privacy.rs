@@ -6,7 +6,7 @@
 
 mod daftar_bin;
 
-use daftar_bin::{arg, latin_digits, Served};
+use daftar_bin::{latin_digits, Served};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -16,20 +16,7 @@ const MSISDN: &str = "989120000001";
 #[test]
 fn a_debug_log_holds_no_msisdn_national_code_or_name() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("db");
-    let (menus, feed) = (daftar_bin::menus_dir(), daftar_bin::sample_feed());
-    let mut served = Served::start(
-        dir.path(),
-        &[
-            "--db",
-            arg(&db),
-            "--menus",
-            arg(&menus),
-            "--feed",
-            arg(&feed),
-        ],
-        &[("DAFTAR_LOG", "debug")],
-    );
+    let mut served = Served::start_sample(dir.path(), &[("DAFTAR_LOG", "debug")]);
     let phone = format!("+{MSISDN}");
     // (session, the whole path at each step, what one of its screens must show)
     let sessions: &[(&str, &[&str], &str)] = &[
@@ -90,7 +77,7 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
             );
         }
     }
-    let sample = std::fs::read_to_string(&feed).expect("sample feed");
+    let sample = std::fs::read_to_string(daftar_bin::sample_feed()).expect("sample feed");
     let names: BTreeSet<String> = sample
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

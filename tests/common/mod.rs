@@ -164,13 +164,7 @@ impl TestServer {
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
-        match self.agent.get(&format!("{}{path}", self.base)).call() {
-            Ok(mut response) => (
-                response.status().as_u16(),
-                response.body_mut().read_to_string().unwrap_or_default(),
-            ),
-            Err(_) => (0, String::new()),
-        }
+        bin::get(&self.agent, &format!("{}{path}", self.base))
     }
 
     /// A raw POST to `path` with `content_type`; status 0 when the connection failed (a server

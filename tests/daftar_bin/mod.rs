@@ -177,7 +177,33 @@ pub struct Served {
     agent: ureq::Agent,
 }
 
+/// `GET url`: the status and the body, or status 0 when the connection failed.
+pub fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    match agent.get(url).call() {
+        Ok(mut response) => (
+            response.status().as_u16(),
+            response.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(_) => (0, String::new()),
+    }
+}
+
 impl Served {
+    /// `daftar serve` over a store in `dir`, the shipped menus and the sample feed.
+    pub fn start_sample(dir: &Path, env: &[(&str, &str)]) -> Served {
+        let db = dir.join("db");
+        let (menus, feed) = (menus_dir(), sample_feed());
+        let args = [
+            "--db",
+            arg(&db),
+            "--menus",
+            arg(&menus),
+            "--feed",
+            arg(&feed),
+        ];
+        Served::start(dir, &args, env)
+    }
+
     /// Starts `daftar serve --listen 127.0.0.1:<free port> args…` with `env`, its stderr in
     /// `dir/serve.log`, and waits until `/readyz` answers 200.
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
@@ -227,13 +253,7 @@ impl Served {
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
-        match self.agent.get(&format!("{}{path}", self.base)).call() {
-            Ok(mut response) => (
-                response.status().as_u16(),
-                response.body_mut().read_to_string().unwrap_or_default(),
-            ),
-            Err(_) => (0, String::new()),
-        }
+        get(&self.agent, &format!("{}{path}", self.base))
     }
 
     /// One Africa's Talking request: `text` is the whole path typed so far.
