@@ -80,10 +80,6 @@ impl Engine {
         &self.sessions
     }
 
-    pub fn menus(&self) -> &Menus {
-        &self.menus
-    }
-
     /// One turn of a session.
     pub fn step(&self, turn: &Turn) -> Reply {
         let key = Sessions::key(turn.dialect, &turn.session_id);

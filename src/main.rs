@@ -125,6 +125,22 @@ fn init_logs(default_level: &str) {
         .init();
 }
 
+/// The configuration file (or the defaults) with the `--menus` and `--db` flags over it.
+fn configured(
+    file: Option<PathBuf>,
+    menus: Option<PathBuf>,
+    db: Option<PathBuf>,
+) -> anyhow::Result<Config> {
+    let mut config = Config::load(file.as_deref())?;
+    if let Some(menus) = menus {
+        config.menus.dir = menus;
+    }
+    if let Some(db) = db {
+        config.store.db = db;
+    }
+    Ok(config)
+}
+
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve {
@@ -134,16 +150,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             menus,
             feed,
         } => {
-            let mut config = Config::load(config.as_deref())?;
+            let db_given = db.is_some();
+            let mut config = configured(config, menus, db)?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
-            }
-            if let Some(menus) = menus {
-                config.menus.dir = menus;
-            }
-            let db_given = db.is_some();
-            if let Some(db) = db {
-                config.store.db = db;
             }
             if let Some(feed) = feed {
                 config.feed.source = Some(feed);
@@ -161,15 +171,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync { db, feed, config } => {
-            let mut config = Config::load(config.as_deref())?;
-            config.store.db = db;
+            let config = configured(config, None, Some(db))?;
             daftar::cli::sync(&config, &feed)
         }
         Command::Check { menus, config } => {
-            let mut config = Config::load(config.as_deref())?;
-            if let Some(menus) = menus {
-                config.menus.dir = menus;
-            }
+            let config = configured(config, menus, None)?;
             daftar::cli::check(&config)
         }
         Command::Simulate {
@@ -180,13 +186,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             menus,
             config,
         } => {
-            let mut config = Config::load(config.as_deref())?;
-            if let Some(menus) = menus {
-                config.menus.dir = menus;
-            }
-            if let Some(db) = db {
-                config.store.db = db;
-            }
+            let config = configured(config, menus, db)?;
             daftar::cli::simulate(&config, service.as_deref(), &msisdn, server.as_deref())
         }
         Command::Track {
@@ -195,10 +195,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             config,
         } => {
-            let mut config = Config::load(config.as_deref())?;
-            if let Some(db) = db {
-                config.store.db = db;
-            }
+            let config = configured(config, None, db)?;
             daftar::cli::track(&config, &code, server.as_deref())
         }
         Command::GenFeed { people, out, seed } => daftar::cli::gen_feed(people, out, seed),

@@ -83,14 +83,6 @@ impl Session {
         }
     }
 
-    pub fn answer(&self, name: &str) -> Option<&str> {
-        self.place
-            .answers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     pub fn is_ended(&self) -> bool {
         matches!(self.phase, Phase::Ended { .. })
     }
