@@ -1,25 +1,27 @@
 //! The engine's CPU per step, in-process, over a real sled store filled from the sample feed.
 //!
 //! `cargo bench --bench step` (BENCHMARKS.md records the numbers). The engine is built as
-//! `src/app.rs` builds it; no HTTP is involved. Steps on a fresh session id remove their session
-//! from the table after each timed batch (outside the timing), so the table neither fills up nor
-//! grows across the run.
+//! `src/app.rs` builds it; no HTTP is involved. The engine is async: each timed batch runs as
+//! one future on a 2-worker tokio runtime, so the audit writes go through the writer thread as
+//! in the server. Steps on a fresh session id remove their session from the store after each
+//! timed batch (outside the timing), so the table neither fills up nor grows across the run.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use daftar::app::{build_engine, load_checked_menus, open_parts};
+use daftar::app::{build_core, load_checked_menus, open_parts, Core, Parts};
 use daftar::audit::KeyedHasher;
 use daftar::config::Config;
-use daftar::engine::Engine;
 use daftar::feed::FeedSource;
-use daftar::session::Sessions;
+use daftar::session_store::{SessionKey, SessionStore, SessionWrite, Write};
 use daftar::sync::sync_once;
 use daftar::text::gsm7::Budget;
-use daftar::turn::{Reply, Turn, TurnInput};
+use daftar::turn::{Reply, Turn, TurnKind};
+use tokio::runtime::Runtime;
 
 const DIALECT: &str = "africastalking";
 const TAMIN: &str = "*4*1420#";
@@ -31,13 +33,13 @@ const HOLDER: &str = "989120000001";
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 fn turn(session_id: String, msisdn: &str, path: &str) -> Turn {
-    Turn {
-        dialect: DIALECT,
-        session_id,
-        msisdn: msisdn.to_string(),
-        service_code: Some(TAMIN.to_string()),
-        input: TurnInput::Path(path.to_string()),
-    }
+    Turn::new(
+        &Arc::from(DIALECT),
+        &session_id,
+        msisdn,
+        TurnKind::Path(path.to_string()),
+    )
+    .dialled(TAMIN)
 }
 
 fn fresh_id() -> String {
@@ -45,7 +47,7 @@ fn fresh_id() -> String {
 }
 
 /// The engine over a temp-dir store synced from `data/feed.ndjson`, as `src/app.rs` builds it.
-fn engine(dir: &Path) -> Engine {
+fn core(dir: &Path) -> (Core, Parts) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config = Config::default();
     config.store.db = dir.to_path_buf();
@@ -56,96 +58,119 @@ fn engine(dir: &Path) -> Engine {
     let source = FeedSource::parse(&feed.to_string_lossy()).expect("feed path");
     let report = sync_once(&parts.store, &source).expect("feed syncs");
     assert_eq!(report.rejected_count(), 0, "the sample feed syncs clean");
-    build_engine(&config, &parts, menus).expect("engine builds")
+    let core = build_core(&config, &parts, menus).expect("engine builds");
+    (core, parts)
+}
+
+/// Removes the sessions of `turns` from the store, through the store's own trait.
+async fn forget(core: &Core, turns: &[Turn]) {
+    for t in turns {
+        let key = SessionKey::new(&t.dialect, &t.session_id);
+        let held = core.sessions.load(&key, None).await.expect("loads").session;
+        let remove = Write {
+            key,
+            session: SessionWrite::Remove {
+                expected: held.map(|h| h.version),
+            },
+            caller: None,
+        };
+        core.sessions.save(remove).await.expect("removed");
+    }
 }
 
 /// Times `iters` steps, each on a fresh session id; removes the sessions untimed.
-fn fresh_sessions(engine: &Engine, msisdn: &str, path: &str, iters: u64) -> Duration {
+fn fresh_sessions(rt: &Runtime, core: &Core, msisdn: &str, path: &str, iters: u64) -> Duration {
     let turns: Vec<Turn> = (0..iters).map(|_| turn(fresh_id(), msisdn, path)).collect();
-    let start = Instant::now();
-    for t in &turns {
-        black_box(engine.step(black_box(t)));
-    }
-    let elapsed = start.elapsed();
-    for t in &turns {
-        engine
-            .sessions()
-            .remove(&Sessions::key(t.dialect, &t.session_id));
-    }
+    let elapsed = rt.block_on(async {
+        let start = Instant::now();
+        for t in &turns {
+            black_box(core.engine.step(black_box(t)).await);
+        }
+        start.elapsed()
+    });
+    rt.block_on(forget(core, &turns));
     elapsed
 }
 
 /// One step on a fresh session, checked once so that the bench times the reply it claims to.
-fn check(engine: &Engine, msisdn: &str, path: &str, end: bool, needle: &str) {
+fn check(rt: &Runtime, core: &Core, msisdn: &str, path: &str, end: bool, needle: &str) {
     let t = turn(fresh_id(), msisdn, path);
-    let reply = engine.step(&t);
-    engine
-        .sessions()
-        .remove(&Sessions::key(t.dialect, &t.session_id));
+    let reply = rt.block_on(core.engine.step(&t));
+    rt.block_on(forget(core, std::slice::from_ref(&t)));
     assert_eq!(reply.is_end(), end, "{path:?}: {reply:?}");
     assert!(reply.text().contains(needle), "{path:?}: {reply:?}");
 }
 
 fn steps(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = engine(dir.path());
+    let (core, _parts) = core(dir.path());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
 
     // What each bench times: the first screen (Persian menu), a covered general inquiry with a
     // tracking code, and the holder's list of 8 dependents (the first page, then 98).
-    check(&engine, HOLDER, "", false, "تامین اجتماعی");
-    check(&engine, PROVIDER, "2*0012345679", true, "حمایت درمانی دارد");
-    check(&engine, HOLDER, "3", false, "۹۸");
+    check(&rt, &core, HOLDER, "", false, "تامین اجتماعی");
+    check(
+        &rt,
+        &core,
+        PROVIDER,
+        "2*0012345679",
+        true,
+        "حمایت درمانی دارد",
+    );
+    check(&rt, &core, HOLDER, "3", false, "۹۸");
 
     let mut g = c.benchmark_group("engine_step");
     g.sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     g.bench_function("first_screen", |b| {
-        b.iter_custom(|iters| fresh_sessions(&engine, HOLDER, "", iters))
+        b.iter_custom(|iters| fresh_sessions(&rt, &core, HOLDER, "", iters))
     });
     g.bench_function("general_inquiry_replayed_fresh_session", |b| {
-        b.iter_custom(|iters| fresh_sessions(&engine, PROVIDER, "2*0012345679", iters))
+        b.iter_custom(|iters| fresh_sessions(&rt, &core, PROVIDER, "2*0012345679", iters))
     });
     let retry = turn(fresh_id(), PROVIDER, "2*0012345679");
-    let first: Reply = engine.step(&retry);
+    let first: Reply = rt.block_on(core.engine.step(&retry));
     g.bench_function("retried_step_same_path", |b| {
-        b.iter(|| {
-            let again = engine.step(black_box(&retry));
-            debug_assert_eq!(again, first);
-            again
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let again = core.engine.step(black_box(&retry)).await;
+                    debug_assert_eq!(again, first);
+                    black_box(again);
+                }
+                start.elapsed()
+            })
         })
     });
     g.bench_function("dependents_list_fa", |b| {
-        b.iter_custom(|iters| fresh_sessions(&engine, HOLDER, "3", iters))
+        b.iter_custom(|iters| fresh_sessions(&rt, &core, HOLDER, "3", iters))
     });
     g.finish();
 
     // The sweeper's pass over a full table (the default cap, 200,000 held first screens),
-    // none of them idle long enough to expire: what `app.rs` runs every `sweep_ms` on a
-    // runtime worker.
-    let room = 200_000 - engine.sessions().len();
-    let held: Vec<Turn> = (0..room).map(|_| turn(fresh_id(), HOLDER, "")).collect();
-    for t in &held {
-        engine.step(t);
-    }
-    assert_eq!(
-        engine.sessions().len(),
-        held.len() + 1,
-        "the table holds them all"
-    );
+    // none of them idle long enough to expire: what `app.rs` runs every `sweep_ms`.
+    let held: Vec<Turn> = (0..199_000).map(|_| turn(fresh_id(), HOLDER, "")).collect();
+    rt.block_on(async {
+        for t in &held {
+            core.engine.step(t).await;
+        }
+    });
+    assert!(rt.block_on(core.engine.session_count()) >= held.len());
     let mut g = c.benchmark_group("engine_sweep");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     g.bench_function("sweep_200k_held_none_expired", |b| {
-        b.iter(|| engine.sweep(Instant::now()))
+        b.iter(|| core.sessions.sweep(tokio::time::Instant::now()))
     });
     g.finish();
-    for t in &held {
-        engine
-            .sessions()
-            .remove(&Sessions::key(t.dialect, &t.session_id));
-    }
+    rt.block_on(forget(&core, &held));
 }
 
 fn text(c: &mut Criterion) {

@@ -13,14 +13,16 @@ use tokio::sync::watch;
 use crate::actions::{Actions, Clock};
 use crate::audit::{KeyedHasher, Tracker};
 use crate::config::Config;
+use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings};
 use crate::feed::FeedSource;
 use crate::menu::{check, load_menus, Menus};
 use crate::metrics::Metrics;
 use crate::server::{serve, App};
-use crate::session::Sessions;
+use crate::session_store::memory::MemoryStore;
 use crate::store::Store;
 use crate::sync::Follower;
+use crate::writer::Writer;
 
 /// The feed as the admin API reports it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,6 +43,8 @@ pub struct Parts {
     pub store: Store,
     pub tracker: Arc<Tracker>,
     pub hasher: KeyedHasher,
+    /// The thread every write of the request path goes through.
+    pub writer: Arc<Writer>,
 }
 
 /// Opens the store of `config` with its audit trail and keyed hasher.
@@ -58,12 +62,25 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         store,
         tracker: Arc::new(tracker),
         hasher,
+        writer: Arc::new(Writer::start()?),
     })
 }
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
 pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
     let mut menus = load_menus(&config.menus.dir)?;
+    if let Some(id) = config
+        .services
+        .keys()
+        .find(|id| menus.service(id).is_none())
+    {
+        let known: Vec<&str> = menus.services.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "[services.{id}] names no service of {}; known: {}",
+            config.menus.dir.display(),
+            known.join(", ")
+        );
+    }
     for (id, overrides) in &config.services {
         if overrides.disabled {
             menus.services.remove(id);
@@ -83,35 +100,60 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
     Ok(menus)
 }
 
-/// The engine over `parts` and `menus`.
-pub fn build_engine(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Result<Engine> {
-    let sessions = Sessions::new(
+/// What answers a turn: the engine, the session store it steps on, and the dialects.
+pub struct Core {
+    pub engine: Arc<Engine>,
+    /// The embedded session store, which the sweeper tidies.
+    pub sessions: Arc<MemoryStore>,
+    pub dialects: Registry,
+}
+
+/// How long a caller's choice of locale is remembered.
+const LOCALE_KEPT: Duration = Duration::from_secs(400 * 24 * 3_600);
+
+/// The engine over `parts` and `menus`, with its session store and the dialects of `config`.
+pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Result<Core> {
+    let dialects = Registry::from_config(&config.dialects)?;
+    if let Some((dialect, service)) = dialects
+        .default_services()
+        .iter()
+        .find(|(_, service)| menus.service(service).is_none())
+    {
+        anyhow::bail!("[dialects.{dialect}] default_service = {service:?} names no service");
+    }
+    let sessions = Arc::new(MemoryStore::with_durable_locales(
         config.sessions.max,
-        Duration::from_secs(config.sessions.idle_s),
-        Duration::from_secs(config.sessions.ended_s.min(config.sessions.idle_s)),
-    );
+        parts.store.tree("prefs")?,
+        parts.writer.clone(),
+    ));
     let actions = Actions {
         store: parts.store.clone(),
         tracker: parts.tracker.clone(),
+        writer: parts.writer.clone(),
         hasher: parts.hasher.clone(),
         clock: Clock::System,
     };
-    let defaults = config
-        .dialects
-        .iter()
-        .filter_map(|(name, d)| Some((name.clone(), d.default_service.clone()?)))
-        .collect();
-    Ok(Engine::new(
+    let idle = Duration::from_secs(config.sessions.idle_s);
+    let settings = EngineSettings {
+        budget: config.screen,
+        idle,
+        ended: Duration::from_secs(config.sessions.ended_s).min(idle),
+        resume_for: Duration::from_secs(config.sessions.resume_s),
+        locale_for: LOCALE_KEPT,
+    };
+    let engine = Engine::new(
         Arc::new(menus),
+        sessions.clone(),
+        Arc::new(actions),
+        parts.hasher.clone(),
+        settings,
+        dialects.default_services().clone(),
+    );
+    Ok(Core {
+        engine: Arc::new(engine),
         sessions,
-        actions,
-        crate::prefs::LocalePrefs::new(parts.store.tree("prefs")?),
-        EngineSettings {
-            budget: config.screen,
-            resume_for: Duration::from_secs(config.sessions.resume_s),
-        },
-        defaults,
-    ))
+        dialects,
+    })
 }
 
 /// A server started by [`start`]: its address, and the way to stop it.
@@ -140,9 +182,13 @@ pub async fn run_server(config: Config) -> anyhow::Result<()> {
 
 /// Starts the server of `config` and returns once it listens.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let menus = load_checked_menus(&config)?;
-    let parts = open_parts(&config)?;
-    let engine = Arc::new(build_engine(&config, &parts, menus)?);
+    // Reading menu files and opening sled (which may wait for a lock) are blocking work.
+    let opening = config.clone();
+    let (menus, parts) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Menus, Parts)> {
+        Ok((load_checked_menus(&opening)?, open_parts(&opening)?))
+    })
+    .await??;
+    let core = build_core(&config, &parts, menus)?;
     let metrics = Arc::new(Metrics::new());
     let listener = TcpListener::bind(config.server.listen).await?;
     let address = listener.local_addr()?;
@@ -154,7 +200,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ..FeedStatus::default()
     }));
     let app = Arc::new(App {
-        engine: engine.clone(),
+        engine: core.engine.clone(),
+        dialects: core.dialects.clone(),
         metrics,
         tracker: parts.tracker.clone(),
         ready: false.into(),
@@ -165,7 +212,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweeper = tokio::spawn(sweep_sessions(
-        engine,
+        core.sessions.clone(),
         Duration::from_millis(config.sessions.sweep_ms),
         stop_rx.clone(),
     ));
@@ -224,14 +271,19 @@ async fn shutdown_signal() {
     }
 }
 
-async fn sweep_sessions(engine: Arc<Engine>, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn sweep_sessions(
+    sessions: Arc<MemoryStore>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 // A sweep walks the whole table (milliseconds at 200k sessions): off the workers.
-                let engine = engine.clone();
-                let _ = tokio::task::spawn_blocking(move || engine.sweep(Instant::now())).await;
+                let sessions = sessions.clone();
+                let now = tokio::time::Instant::now();
+                let _ = tokio::task::spawn_blocking(move || sessions.sweep(now)).await;
             }
             _ = stop.changed() => return,
         }

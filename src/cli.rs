@@ -4,13 +4,14 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use crate::app::{build_engine, load_checked_menus, open_parts};
+use crate::app::{build_core, load_checked_menus, open_parts};
 use crate::audit::TrackingCode;
 use crate::config::Config;
 use crate::feed::FeedSource;
 use crate::menu::{check as menu_check, load_menus};
-use crate::turn::{Reply, Turn, TurnInput};
+use crate::turn::{Reply, Turn, TurnKind};
 
 /// `sync` exits 3 when some lines were rejected (the others applied).
 const EXIT_REJECTED: u8 = 3;
@@ -89,16 +90,16 @@ pub fn simulate(
         }
         None => {
             let parts = open_parts(config)?;
-            let engine = build_engine(config, &parts, menus.clone())?;
+            let core = build_core(config, &parts, menus.clone())?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let (code, msisdn) = (code.clone(), msisdn.to_string());
+            let dialect: Arc<str> = Arc::from("simulator");
             Box::new(move |sid, path| {
-                Ok(engine.step(&Turn {
-                    dialect: "simulator",
-                    session_id: sid.to_string(),
-                    msisdn: msisdn.clone(),
-                    service_code: Some(code.clone()),
-                    input: TurnInput::Path(path.to_string()),
-                }))
+                let turn = Turn::new(&dialect, sid, &msisdn, TurnKind::Path(path.to_string()))
+                    .dialled(&code);
+                Ok(runtime.block_on(core.engine.step(&turn)))
             })
         }
     };

@@ -1,29 +1,40 @@
-//! A turn in, a reply out: the engine finds or makes the caller's session, tells a retry from
-//! new input, replays a cumulative path for a session it no longer holds, walks the menu tree
-//! (`flow`), and keeps what outlives a session: the resume offer after a drop and the locale a
-//! caller chose.
+//! A turn in, a reply out: the engine reads the caller's session (with their resume offer and
+//! remembered locale) from the [`SessionStore`] in one read, tells a retry from new input,
+//! replays a cumulative path it no longer holds, walks the menu tree (`flow`), and writes what
+//! changed in one write.
 //!
-//! Retries (SPEC §3): on a cumulative dialect the same whole path is a retry and gets the last
-//! reply again, with no action run twice. A path the table does not know is replayed from the
-//! root, so a restart, an expiry or another node loses no caller. The sweeper ends idle
-//! sessions; one dropped while a question was open leaves a resume offer for its (service,
-//! MSISDN), kept `resume_s` seconds.
+//! One step at a time per session: a second request for a session waits for the first on this
+//! node ([`InFlight`]), and a write that finds the session changed by another node is refused by
+//! the store's version check and stepped again on what is there, where it is a retry. So an
+//! identical retry that arrives while the first request still runs gets the first one's reply,
+//! and the action behind it runs once (SPEC §3).
+//!
+//! Retries: on a cumulative dialect the same whole path is a retry; on a latest-input dialect,
+//! the dialect's own mark. A path the store does not hold is replayed from the root, so a
+//! restart, an expiry or another node loses no caller. A session with a question open keeps a
+//! resume offer for its (service, caller) written eagerly, expiring `resume_for` after the
+//! session would; a result or a declined offer removes it. The engine knows no dialect by name.
 
 use dashmap::DashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::actions::Actions;
 use crate::audit::KeyedHasher;
-use crate::flow::Walk;
+use crate::flow::{ActionRunner, Walk};
 use crate::menu::{Menus, Screen, Service};
-use crate::prefs::LocalePrefs;
-use crate::session::{Phase, Place, Session, Sessions};
+use crate::session::{Phase, Session};
+use crate::session_store::{
+    CallerKey, CallerWrite, Held, Loaded, LocaleChoice, Offer, OfferWrite, SessionKey,
+    SessionStore, SessionWrite, StoreError, Version, Write,
+};
 use crate::text::gsm7::Budget;
-use crate::turn::{Reply, Turn, TurnInput};
+use crate::turn::{Reply, Retry, Turn, TurnKind};
 
 /// The most inputs a replayed path may hold: a real menu path is a handful.
 const MAX_REPLAY: usize = 32;
+/// How many times a step is tried again when the store says its session changed meanwhile.
+const MAX_CONFLICTS: usize = 4;
 /// Key under which the engine's own messages are read when no service is known.
 const FALLBACK_LOCALE: &str = "en";
 
@@ -31,203 +42,391 @@ const FALLBACK_LOCALE: &str = "en";
 #[derive(Debug, Clone, Copy)]
 pub struct EngineSettings {
     pub budget: Budget,
+    /// Idle time after which an open session is gone.
+    pub idle: Duration,
+    /// How long an ended session keeps its last reply for a retried final step.
+    pub ended: Duration,
+    /// How long a dropped session's place is offered after the drop.
     pub resume_for: Duration,
+    /// How long a caller's locale choice is remembered.
+    pub locale_for: Duration,
 }
 
-/// The session engine; cheap to share behind an `Arc`.
+/// The session engine; share it behind an `Arc`.
 pub struct Engine {
     menus: Arc<Menus>,
-    sessions: Sessions,
-    actions: Actions,
+    store: Arc<dyn SessionStore>,
+    actions: Arc<dyn ActionRunner>,
     hasher: KeyedHasher,
-    prefs: LocalePrefs,
-    offers: DashMap<String, Offer>,
     settings: EngineSettings,
-    default_services: std::collections::BTreeMap<String, String>,
+    /// The service of each dialect that names one in configuration, for turns without a code.
+    default_services: BTreeMap<String, String>,
+    in_flight: InFlight,
 }
 
-/// A dropped session's place, offered to the caller's next session of that service.
-struct Offer {
-    place: Place,
-    until: Instant,
-    /// The session that was shown the offer, so that replaying it shows the offer again.
-    shown_to: Option<String>,
-}
+/// The step was refused because the session changed under it: step again.
+struct Changed;
 
 impl Engine {
     pub fn new(
         menus: Arc<Menus>,
-        sessions: Sessions,
-        actions: Actions,
-        prefs: LocalePrefs,
+        store: Arc<dyn SessionStore>,
+        actions: Arc<dyn ActionRunner>,
+        hasher: KeyedHasher,
         settings: EngineSettings,
-        default_services: std::collections::BTreeMap<String, String>,
+        default_services: BTreeMap<String, String>,
     ) -> Engine {
-        let hasher = actions.hasher.clone();
         Engine {
             menus,
-            sessions,
+            store,
             actions,
             hasher,
-            prefs,
-            offers: DashMap::new(),
             settings,
             default_services,
+            in_flight: InFlight::default(),
         }
     }
 
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
+    /// How many sessions the store holds.
+    pub async fn session_count(&self) -> usize {
+        self.store.count().await.unwrap_or(0)
     }
 
     /// One turn of a session.
-    pub fn step(&self, turn: &Turn) -> Reply {
-        let key = Sessions::key(turn.dialect, &turn.session_id);
-        let path = match &turn.input {
-            TurnInput::Abort => {
-                if let Some(session) = self.sessions.remove(&key) {
-                    self.dropped(session);
-                }
-                return Reply::End(String::new());
+    pub async fn step(&self, turn: &Turn) -> Reply {
+        let key = SessionKey::new(&turn.dialect, &turn.session_id);
+        let _one_at_a_time = self.in_flight.enter(&key).await;
+        for _ in 0..MAX_CONFLICTS {
+            if let Ok(reply) = self.try_step(&key, turn).await {
+                return reply;
             }
-            // A held session needs no routing: latest-input dialects often send the dialled
-            // code on the first request only.
-            TurnInput::Latest(input) => match self.sessions.get(&key) {
-                Some(session) => {
-                    return self.advance(&key, session, turn, std::slice::from_ref(input))
+        }
+        tracing::warn!("a session kept changing under its step; the caller is told to retry");
+        let service = self.route(turn).map(|(s, _)| s.id().to_string());
+        self.words_end(service.as_deref(), "error.unavailable")
+    }
+
+    async fn try_step(&self, key: &SessionKey, turn: &Turn) -> Result<Reply, Changed> {
+        let route = self.route(turn);
+        let caller_hash = self.hasher.hash(&turn.msisdn);
+        let caller = route
+            .as_ref()
+            .map(|(service, _)| CallerKey::new(service.id(), &caller_hash));
+        let loaded = match self.store.load(key, caller.as_ref()).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(%error, "session store unreadable");
+                let service = route.map(|(s, _)| s.id().to_string());
+                return Ok(self.words_end(service.as_deref(), "error.unavailable"));
+            }
+        };
+        let held = loaded.session.clone();
+        match (&turn.kind, held) {
+            (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
+            // A start repeated for a session under way, or a resend: the reply already given.
+            (TurnKind::Start, Some(held)) => Ok(held.session.last.unwrap_or(Reply::Ack)),
+            (TurnKind::Latest(_), Some(held)) if is_retry(&turn.retry, &held) => {
+                Ok(held.session.last.unwrap_or(Reply::Ack))
+            }
+            (TurnKind::Latest(input), Some(held)) => {
+                let inputs = std::slice::from_ref(input);
+                self.advance(key, held, turn, inputs).await
+            }
+            (TurnKind::Path(path), held) => {
+                let Some((service, pre)) = route else {
+                    return Ok(self.unknown_service());
+                };
+                let full = join_path(&pre, path);
+                match held.filter(|h| h.session.service == service.id()) {
+                    Some(held) => {
+                        self.cumulative(key, turn, service, full, held, &loaded)
+                            .await
+                    }
+                    None => self.fresh(key, turn, service, full, &loaded).await,
                 }
-                // Expired on a latest-input dialect: it starts again at the first screen.
-                None => None,
-            },
-            TurnInput::Start => None,
-            TurnInput::Path(path) => Some(path.as_str()),
-        };
-        let Some((service, pre)) = self.route(turn) else {
-            return self.unknown_service();
-        };
-        match path {
-            Some(path) => self.cumulative(&key, turn, service, join_path(&pre, path)),
-            None => self.fresh(&key, turn, service, join_path(&pre, "")),
+            }
+            // A start, or a latest input for a session this node does not hold (expired, or
+            // lost in a restart): the first screen of the service, pre-answered by the code.
+            (TurnKind::Start | TurnKind::Latest(_), None) => {
+                let Some((service, pre)) = route else {
+                    return Ok(self.unknown_service());
+                };
+                self.fresh(key, turn, service, join_path(&pre, ""), &loaded)
+                    .await
+            }
         }
     }
 
-    /// A cumulative dialect's turn (`full`: pre-answers and the whole path): a retry, the next
-    /// inputs, or a path to replay.
-    fn cumulative(&self, key: &str, turn: &Turn, service: &Service, full: String) -> Reply {
-        if let Some(session) = self.sessions.get(key).filter(|s| s.service == service.id()) {
-            if session.path == full {
-                if let Some(last) = session.last.clone() {
-                    return last;
-                }
-            }
-            if let Some(inputs) = extension(&session.path, &full) {
-                let inputs: Vec<String> = inputs.split('*').map(str::to_string).collect();
-                let mut session = session;
-                session.path = full;
-                return self.advance(key, session, turn, &inputs);
+    /// A cumulative dialect's turn for a held session: a retry, the next inputs, or a path to
+    /// replay from the root.
+    async fn cumulative(
+        &self,
+        key: &SessionKey,
+        turn: &Turn,
+        service: &Service,
+        full: String,
+        held: Held,
+        loaded: &Loaded,
+    ) -> Result<Reply, Changed> {
+        if held.session.path == full {
+            if let Some(last) = held.session.last.clone() {
+                return Ok(last);
             }
         }
-        self.fresh(key, turn, service, full)
+        if let Some(rest) = extension(&held.session.path, &full) {
+            let inputs: Vec<String> = rest.split('*').map(str::to_string).collect();
+            let mut held = held;
+            held.session.path = full;
+            return self.advance(key, held, turn, &inputs).await;
+        }
+        self.fresh(key, turn, service, full, loaded).await
     }
 
-    /// A session this node does not hold: a new one, replaying `path` from the root.
-    fn fresh(&self, key: &str, turn: &Turn, service: &Service, path: String) -> Reply {
+    /// A session the store does not hold under this path: a new one, replaying `path` from
+    /// the root (over whatever the key held before).
+    async fn fresh(
+        &self,
+        key: &SessionKey,
+        turn: &Turn,
+        service: &Service,
+        path: String,
+        loaded: &Loaded,
+    ) -> Result<Reply, Changed> {
+        if !loaded.room {
+            // Refused before any action runs: no lookup, no tracking code the caller never sees.
+            return Ok(self.words_end(Some(service.id()), "error.busy"));
+        }
         let inputs: Vec<&str> = if path.is_empty() {
             Vec::new()
         } else {
             path.split('*').collect()
         };
-        if !self.sessions.admits(key) {
-            // Refused before any action runs: no lookup, no tracking code the caller never sees.
-            return self.busy(service.id());
-        }
-        let mut session = self.new_session(service, key, &turn.msisdn, path.is_empty());
+        let first = inputs.is_empty();
+        let caller = self.hasher.hash(&turn.msisdn);
+        let (mut session, shown) = self.new_session(service, key, &caller, first, loaded);
         if inputs.len() > MAX_REPLAY {
             let words = service.words(&session.place.locale);
-            return Reply::End(words.get("error.too_many").to_string());
+            return Ok(Reply::End(words.get("error.too_many").to_string()));
         }
-        let walk = self.walk(service, turn.dialect);
-        let mut reply = walk.open(&mut session);
+        let channel = channel_of(turn);
+        let walk = self.walk(service, turn, &channel);
+        let mut reply = walk.open(&mut session).await;
         let mut was_offer = session.phase == Phase::Offer;
         for input in inputs {
             if session.is_ended() {
                 break;
             }
-            reply = walk.input(&mut session, input);
+            reply = walk.input(&mut session, input).await;
             was_offer = was_offer || session.phase == Phase::Offer;
         }
         session.path = path;
-        self.settle(key, session, was_offer, reply)
+        session.last_mark = mark_of(turn);
+        let expected = loaded.session.as_ref().map(|h| h.version);
+        let step = Settled {
+            expected,
+            was_offer,
+            shown,
+        };
+        self.settle(key, session, step, reply).await
     }
 
     /// The next inputs of a held session (more than one when a cumulative path skipped a hop).
-    fn advance(&self, key: &str, mut session: Session, turn: &Turn, inputs: &[String]) -> Reply {
+    async fn advance(
+        &self,
+        key: &SessionKey,
+        held: Held,
+        turn: &Turn,
+        inputs: &[String],
+    ) -> Result<Reply, Changed> {
+        let Held {
+            mut session,
+            version,
+        } = held;
         let Some(service) = self.menus.service(&session.service) else {
-            return self.unknown_service();
+            return Ok(self.unknown_service());
         };
         let was_offer = session.phase == Phase::Offer;
-        let walk = self.walk(service, turn.dialect);
-        let mut reply = session.last.clone().unwrap_or(Reply::End(String::new()));
+        let channel = channel_of(turn);
+        let walk = self.walk(service, turn, &channel);
+        let mut reply = session.last.clone().unwrap_or(Reply::Ack);
         for input in inputs.iter().take(MAX_REPLAY) {
-            reply = walk.input(&mut session, input);
+            reply = walk.input(&mut session, input).await;
             if session.is_ended() {
                 break;
             }
         }
-        self.settle(key, session, was_offer, reply)
+        session.last_mark = mark_of(turn);
+        let step = Settled {
+            expected: Some(version),
+            was_offer,
+            shown: None,
+        };
+        self.settle(key, session, step, reply).await
     }
 
-    /// Stores the session after a step and keeps what outlives it.
-    fn settle(&self, key: &str, session: Session, was_offer: bool, reply: Reply) -> Reply {
-        let offer_key = offer_key(&session.service, &session.caller);
-        if was_offer && session.phase != Phase::Offer {
-            // The offer was answered, by continuing or by declining: it is used up.
-            self.offers.remove(&offer_key);
-        }
-        if session.is_ended() {
-            self.offers.remove(&offer_key);
-        }
-        let mut session = session;
-        if session.locale_chosen {
-            self.prefs.remember(
-                &session.service,
-                &session.caller,
-                &session.place.locale,
-                key,
-                &session.started_in,
-            );
-            session.locale_chosen = false;
-        }
+    /// Writes the session after a step, with what it changed for its caller.
+    async fn settle(
+        &self,
+        key: &SessionKey,
+        mut session: Session,
+        step: Settled,
+        reply: Reply,
+    ) -> Result<Reply, Changed> {
+        let caller = CallerKey::new(&session.service, &session.caller);
+        let locale = session.locale_chosen.then(|| {
+            let choice = LocaleChoice {
+                locale: session.place.locale.clone(),
+                chosen_by: key.clone(),
+                started_in: session.started_in.clone(),
+            };
+            (choice, self.settings.locale_for)
+        });
+        session.locale_chosen = false;
+        let offer = self.offer_after(key, &session, step.was_offer, step.shown);
+        let ttl = if session.is_ended() {
+            self.settings.ended
+        } else {
+            self.settings.idle
+        };
         let service = session.service.clone();
-        if self.sessions.put(key, session).is_err() {
-            return self.busy(&service);
-        }
-        reply
-    }
-
-    fn new_session(&self, service: &Service, key: &str, msisdn: &str, first: bool) -> Session {
-        let caller = self.hasher.hash(msisdn);
-        let locale = self.prefs.opening_locale(service, &caller, key, !first);
-        let mut session = Session::new(service.id(), msisdn, &caller, &service.spec.start, &locale);
-        let offer_key = offer_key(service.id(), &caller);
-        if let Some(mut offer) = self.offers.get_mut(&offer_key) {
-            let mine = offer.shown_to.as_deref() == Some(key);
-            if offer.until > Instant::now() && (first || mine) {
-                offer.shown_to = Some(key.to_string());
-                session.phase = Phase::Offer;
-                session.place.locale = offer.place.locale.clone();
-                session.offered = Some(offer.place.clone());
+        let write = Write {
+            key: key.clone(),
+            session: SessionWrite::Put {
+                session,
+                expected: step.expected,
+                ttl,
+            },
+            caller: Some((caller, CallerWrite { offer, locale })),
+        };
+        match self.store.save(write).await {
+            Ok(_) => Ok(reply),
+            Err(StoreError::Conflict) => Err(Changed),
+            Err(StoreError::Full) => Ok(self.words_end(Some(&service), "error.busy")),
+            Err(StoreError::Unavailable(error)) => {
+                tracing::error!(%error, "session store unwritable");
+                Ok(self.words_end(Some(&service), "error.unavailable"))
             }
         }
-        session
     }
 
-    fn walk<'a>(&'a self, service: &'a Service, dialect: &'static str) -> Walk<'a> {
+    /// What a step leaves of the caller's resume offer: the place of a question still open,
+    /// the offer that was just shown, or nothing once a result came or the offer was answered.
+    fn offer_after(
+        &self,
+        key: &SessionKey,
+        session: &Session,
+        was_offer: bool,
+        shown: Option<Offer>,
+    ) -> OfferWrite {
+        if session.is_ended() {
+            return OfferWrite::Remove;
+        }
+        if session.phase == Phase::Offer {
+            return match shown {
+                Some(offer) => OfferWrite::Put(offer, self.settings.resume_for),
+                None => OfferWrite::Keep,
+            };
+        }
+        if self.question_open(session) {
+            let offer = Offer {
+                place: session.place.clone(),
+                left_by: key.clone(),
+                shown_to: None,
+            };
+            return OfferWrite::Put(offer, self.settings.idle + self.settings.resume_for);
+        }
+        if was_offer {
+            OfferWrite::Remove
+        } else {
+            OfferWrite::RemoveIfLeftBy(key.clone())
+        }
+    }
+
+    /// The aggregator says the caller hung up or timed out: the session goes, and a question
+    /// left open is offered for `resume_for` from now.
+    async fn dropped(&self, key: &SessionKey, held: Option<Held>) -> Result<Reply, Changed> {
+        let Some(Held { session, version }) = held else {
+            return Ok(Reply::Ack);
+        };
+        let offer = if self.question_open(&session) {
+            let offer = Offer {
+                place: session.place.clone(),
+                left_by: key.clone(),
+                shown_to: None,
+            };
+            OfferWrite::Put(offer, self.settings.resume_for)
+        } else {
+            OfferWrite::Keep
+        };
+        let write = Write {
+            key: key.clone(),
+            session: SessionWrite::Remove {
+                expected: Some(version),
+            },
+            caller: Some((
+                CallerKey::new(&session.service, &session.caller),
+                CallerWrite {
+                    offer,
+                    locale: None,
+                },
+            )),
+        };
+        match self.store.save(write).await {
+            Err(StoreError::Conflict) => Err(Changed),
+            Err(error) => {
+                tracing::error!(%error, "a dropped session could not be closed");
+                Ok(Reply::Ack)
+            }
+            Ok(_) => Ok(Reply::Ack),
+        }
+    }
+
+    /// Whether `session` waits on a question past its first screen: what a drop would lose.
+    fn question_open(&self, session: &Session) -> bool {
+        let on_question = self
+            .menus
+            .service(&session.service)
+            .and_then(|s| s.screen(&session.place.screen))
+            .is_some_and(|screen| matches!(screen, Screen::Menu { .. } | Screen::Input { .. }));
+        session.phase == Phase::Open && on_question && !session.place.history.is_empty()
+    }
+
+    /// A new session of `caller`, in the locale they chose, showing the resume offer when one
+    /// is waiting for them (and then the offer as it is to be written, marked as shown here).
+    fn new_session(
+        &self,
+        service: &Service,
+        key: &SessionKey,
+        caller: &str,
+        first: bool,
+        loaded: &Loaded,
+    ) -> (Session, Option<Offer>) {
+        let locale = opening_locale(service, loaded.locale.as_ref(), key, !first);
+        let mut session = Session::new(service.id(), caller, &service.spec.start, &locale);
+        let Some(offer) = &loaded.offer else {
+            return (session, None);
+        };
+        let shown_here = offer.shown_to.as_ref() == Some(key);
+        if offer.left_by == *key || !(first || shown_here) {
+            return (session, None);
+        }
+        session.phase = Phase::Offer;
+        session.place.locale = offer.place.locale.clone();
+        session.offered = Some(offer.place.clone());
+        let shown = Offer {
+            shown_to: Some(key.clone()),
+            ..offer.clone()
+        };
+        (session, Some(shown))
+    }
+
+    fn walk<'a>(&'a self, service: &'a Service, turn: &'a Turn, channel: &'a str) -> Walk<'a> {
         Walk {
             service,
-            runner: &self.actions,
+            runner: self.actions.as_ref(),
             budget: self.settings.budget,
-            channel: channel_name(dialect),
+            channel,
+            msisdn: &turn.msisdn,
         }
     }
 
@@ -236,7 +435,7 @@ impl Engine {
         let route = match &turn.service_code {
             Some(code) => self.menus.route(code)?,
             None => crate::menu::Route {
-                service: self.default_services.get(turn.dialect)?.clone(),
+                service: self.default_services.get(turn.dialect.as_ref())?.clone(),
                 pre_answers: Vec::new(),
             },
         };
@@ -244,44 +443,14 @@ impl Engine {
         Some((service, route.pre_answers))
     }
 
-    /// Ends idle sessions; a session dropped with a question open leaves a resume offer.
-    pub fn sweep(&self, now: Instant) {
-        for session in self.sessions.sweep(now) {
-            self.dropped(session);
-        }
-        self.offers.retain(|_, offer| offer.until > now);
-    }
-
-    /// A session that ended without an answer: remember its place if a question was open.
-    fn dropped(&self, session: Session) {
-        let question_open = self
-            .menus
-            .service(&session.service)
-            .and_then(|s| s.screen(&session.place.screen))
-            .is_some_and(|screen| matches!(screen, Screen::Menu { .. } | Screen::Input { .. }));
-        let under_way =
-            session.phase == Phase::Open && question_open && !session.place.history.is_empty();
-        if under_way {
-            let key = offer_key(&session.service, &session.caller);
-            self.offers.insert(
-                key,
-                Offer {
-                    place: session.place,
-                    until: Instant::now() + self.settings.resume_for,
-                    shown_to: None,
-                },
-            );
-        }
-    }
-
-    /// The table is full: a polite END in the service's default locale, nothing stored.
-    fn busy(&self, service: &str) -> Reply {
-        let text = self
-            .menus
-            .service(service)
-            .map(|s| s.words(s.default_locale()).get("error.busy").to_string())
-            .unwrap_or_default();
-        Reply::End(text)
+    /// A polite END from the locale files, in the service's default locale (nothing stored).
+    fn words_end(&self, service: Option<&str>, key: &str) -> Reply {
+        let Some(service) = service.and_then(|id| self.menus.service(id)) else {
+            return self.unknown_service();
+        };
+        let words = service.words(service.default_locale());
+        let complaints = service.spec.complaints.clone().unwrap_or_default();
+        Reply::End(words.fill(key, &[("complaints".to_string(), complaints)]))
     }
 
     /// A dialled code that no service answers.
@@ -296,17 +465,55 @@ impl Engine {
     }
 }
 
-/// The key of what outlives a session for one caller of one service (resume offer, locale):
-/// the service and the caller's keyed hash, never the MSISDN itself.
-fn offer_key(service: &str, caller: &str) -> String {
-    format!("{service}\u{0}{caller}")
+/// What a step carries from its read to its write.
+struct Settled {
+    /// The version the step read (`None`: no session was held).
+    expected: Option<Version>,
+    /// The session showed the resume offer before this step.
+    was_offer: bool,
+    /// The resume offer this step showed, to be written back as shown.
+    shown: Option<Offer>,
+}
+
+/// Whether a latest input marked `retry` is a resend of the step that made the held
+/// session's last reply.
+fn is_retry(retry: &Retry, held: &Held) -> bool {
+    match retry {
+        Retry::Resent => true,
+        Retry::Mark(mark) => held.session.last_mark.as_ref() == Some(mark),
+        Retry::Unmarked => false,
+    }
+}
+
+fn mark_of(turn: &Turn) -> Option<String> {
+    match &turn.retry {
+        Retry::Mark(mark) => Some(mark.clone()),
+        _ => None,
+    }
 }
 
 /// The channel name in the audit trail: `ussd:<dialect>`.
-fn channel_name(dialect: &'static str) -> &'static str {
-    match dialect {
-        "africastalking" => "ussd:africastalking",
-        _ => "ussd",
+fn channel_of(turn: &Turn) -> String {
+    format!("ussd:{}", turn.dialect)
+}
+
+/// The locale a session of this caller opens in: the remembered choice, the locale the
+/// choosing session started in when this is that session replayed, else the default.
+fn opening_locale(
+    service: &Service,
+    choice: Option<&LocaleChoice>,
+    key: &SessionKey,
+    replay: bool,
+) -> String {
+    let locale = match choice {
+        Some(choice) if replay && choice.chosen_by == *key => choice.started_in.as_str(),
+        Some(choice) => choice.locale.as_str(),
+        None => "",
+    };
+    if service.serves_locale(locale) {
+        locale.to_string()
+    } else {
+        service.default_locale().to_string()
     }
 }
 
@@ -329,36 +536,40 @@ fn extension<'a>(seen: &str, full: &'a str) -> Option<&'a str> {
     full.strip_prefix(seen)?.strip_prefix('*')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The sessions being stepped on this node: a second request for one of them waits its turn.
+#[derive(Default)]
+struct InFlight(DashMap<SessionKey, Arc<tokio::sync::Mutex<()>>>);
 
-    #[test]
-    fn the_next_hop_is_what_follows_the_seen_path() {
-        let cases = [
-            ("", "1", Some("1")),
-            ("", "", None),
-            ("1", "1*0012345679", Some("0012345679")),
-            ("1", "1*12*34", Some("12*34")),
-            ("9", "9*1*0012345679", Some("1*0012345679")),
-            ("1*2", "1*2", None),
-            ("1*2", "1*3", None),
-            ("1*2", "1*23", None),
-            ("2", "1*2", None),
-        ];
-        for (seen, full, want) in cases {
-            assert_eq!(extension(seen, full), want, "{seen:?} → {full:?}");
-        }
-    }
+/// A session's turn to be stepped; the next request for it goes on when this is dropped.
+struct TurnOf<'a> {
+    table: &'a InFlight,
+    key: SessionKey,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
-    #[test]
-    fn pre_answers_come_first() {
-        assert_eq!(
-            join_path(&["2".into(), "0012345679".into()], ""),
-            "2*0012345679"
-        );
-        assert_eq!(join_path(&["2".into()], "0012345679"), "2*0012345679");
-        assert_eq!(join_path(&[], "1*2"), "1*2");
-        assert_eq!(join_path(&[], ""), "");
+impl InFlight {
+    async fn enter(&self, key: &SessionKey) -> TurnOf<'_> {
+        let lock = self.0.entry(key.clone()).or_default().clone();
+        // Made before the wait, so that a request given up while waiting still cleans up.
+        let mut turn = TurnOf {
+            table: self,
+            key: key.clone(),
+            guard: None,
+        };
+        turn.guard = Some(lock.lock_owned().await);
+        turn
     }
 }
+
+impl Drop for TurnOf<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        // Only the table holds the lock now unless someone waits on it: then it stays.
+        self.table
+            .0
+            .remove_if(&self.key, |_, lock| Arc::strong_count(lock) == 1);
+    }
+}
+
+#[cfg(test)]
+mod tests;

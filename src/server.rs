@@ -16,6 +16,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,15 +26,17 @@ use tokio::sync::Semaphore;
 use crate::app::FeedStatus;
 use crate::audit::{Tracker, TrackingCode};
 use crate::config::ServerConfig;
-use crate::dialect::{self, WireRequest, WireResponse};
+use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
+use crate::turn::{Reply, Turn};
 
 type Body = Full<Bytes>;
 
 /// What the request handlers share.
 pub struct App {
     pub engine: Arc<Engine>,
+    pub dialects: Registry,
     pub metrics: Arc<Metrics>,
     pub tracker: Arc<Tracker>,
     pub ready: AtomicBool,
@@ -67,7 +70,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -82,7 +85,7 @@ pub async fn serve(
         let app = app.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
+            async move { Ok::<_, std::convert::Infallible>(route(&app, req, peer).await) }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -100,16 +103,15 @@ pub async fn serve(
     }
 }
 
-async fn route(app: &App, req: Request<Incoming>) -> Response<Body> {
+async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
     match (method.as_str(), path.as_str()) {
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/readyz") => readyz(app),
         ("GET", "/metrics") => {
-            app.metrics
-                .sessions_live
-                .set(app.engine.sessions().len() as i64);
+            let live = app.engine.session_count().await;
+            app.metrics.sessions_live.set(live as i64);
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -117,8 +119,11 @@ async fn route(app: &App, req: Request<Incoming>) -> Response<Body> {
             );
             response
         }
-        _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req).await,
-        _ if path.starts_with("/admin/") => admin(app, &method, &path["/admin/".len()..], &req),
+        _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
+        _ if path.starts_with("/admin/") => {
+            let live = app.engine.session_count().await;
+            admin(app, &method, &path["/admin/".len()..], &req, live)
+        }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
 }
@@ -132,17 +137,17 @@ fn readyz(app: &App) -> Response<Body> {
 }
 
 /// One USSD step: the dialect reads the request, the engine answers, the dialect writes it.
-async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
-    let Some(dialect) = dialect::find(name) else {
+async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let (name, tail) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let Some(dialect) = app.dialects.find(name).cloned() else {
         return text(StatusCode::NOT_FOUND, "no such dialect\n");
     };
     let method = req.method().as_str().to_string();
     let query = req.uri().query().map(str::to_string);
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let headers = req.headers().clone();
     let body = match read_body(req, app.body_limit, app.body_timeout).await {
         Ok(body) => body,
         Err(status) => {
@@ -153,26 +158,47 @@ async fn ussd(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let wire = WireRequest {
         method: &method,
+        path_tail: tail,
         query: query.as_deref(),
-        content_type: content_type.as_deref(),
+        headers: &headers,
+        peer: Some(peer),
         body: &body,
     };
     let response = match dialect.parse(&wire) {
         Ok(turn) => {
-            let reply = app.engine.step(&turn);
-            let outcome = if reply.is_end() { "end" } else { "continue" };
+            let turn = Arc::new(turn);
+            let reply = step(app, turn.clone()).await;
+            let outcome = match reply {
+                Reply::Continue(_) => "continue",
+                Reply::End(_) => "end",
+                Reply::Ack => "ack",
+            };
             app.metrics.count_request(dialect.name(), outcome);
-            dialect.respond(&reply)
+            dialect.respond(&turn, &reply)
         }
         Err(error) => {
             app.metrics.count_request(dialect.name(), "bad_request");
-            tracing::debug!(dialect = dialect.name(), %error, "request refused");
+            tracing::debug!(dialect = %dialect.name(), %error, "request refused");
             dialect.reject(&error)
         }
     };
     app.metrics
         .observe_step(dialect.name(), started.elapsed().as_secs_f64());
     wire_response(response)
+}
+
+/// Steps the engine in a task of its own, so that a caller or aggregator who hangs up while an
+/// action runs cannot cut the step short between its action and its write.
+async fn step(app: &App, turn: Arc<Turn>) -> Reply {
+    let engine = app.engine.clone();
+    match tokio::spawn(async move { engine.step(&turn).await }).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            // The step panicked: a bug. The caller gets a bare end rather than a hang.
+            tracing::error!(%error, "a step failed");
+            Reply::End(String::new())
+        }
+    }
 }
 
 /// The body, or 413 when it is (or says it will be) larger than `limit`.
@@ -199,7 +225,13 @@ async fn read_body(
 }
 
 /// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
-fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
+fn admin(
+    app: &App,
+    method: &str,
+    path: &str,
+    req: &Request<Incoming>,
+    live_sessions: usize,
+) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, "the admin API is off\n");
     };
@@ -230,7 +262,7 @@ fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Respon
         }
         None if path == "sessions" => json(
             StatusCode::OK,
-            &serde_json::json!({ "live": app.engine.sessions().len() }),
+            &serde_json::json!({ "live": live_sessions }),
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }

@@ -1,51 +1,98 @@
 //! The two types that cross the dialect boundary: a [`Turn`] (what a caller did, whatever the
-//! aggregator's format) and a [`Reply`] (what the phone shows next). Dialects make turns and
-//! write replies; everything behind them sees only these.
+//! aggregator's format) and a [`Reply`] (what the phone shows next, or a bare acknowledgement).
+//! Dialects make turns and write replies; everything behind them sees only these.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One request of a USSD session, in no aggregator's format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
     /// The dialect's name (`africastalking`), part of the session key.
-    pub dialect: &'static str,
+    pub dialect: Arc<str>,
     /// The aggregator's session id.
     pub session_id: String,
     /// The caller's MSISDN, international form, digits only.
     pub msisdn: String,
     /// The dialled string when the dialect carries one (`*4*1420#`, or with extra segments).
     pub service_code: Option<String>,
-    pub input: TurnInput,
+    pub kind: TurnKind,
+    /// How the dialect marks a resend of a request it already sent, where it has a way.
+    pub retry: Retry,
+    /// Fields of the request that the dialect must echo in its reply (Arkesel, Nalo, Beem and
+    /// Comviva send some back); the engine never reads them.
+    pub echo: Vec<(String, String)>,
 }
 
-/// What the caller sent.
+/// What the caller did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TurnInput {
+pub enum TurnKind {
     /// Cumulative dialects: every input of the session so far, joined by `*` (empty at start).
     Path(String),
     /// The session's first request on a dialect that sends the latest input alone.
     Start,
     /// The latest input alone.
     Latest(String),
-    /// The aggregator says the caller hung up or timed out: no reply is shown.
+    /// The caller hung up (the aggregator's abort or release): nothing is shown.
     Abort,
+    /// The aggregator gave up waiting for the caller: nothing is shown.
+    Timeout,
 }
 
-/// What the phone shows next: a screen that waits for input, or the last one.
+/// A dialect's retry marker (SPEC §3: a retry is recognised exactly where the dialect makes it
+/// visible). Cumulative dialects need none: the same whole path is the retry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Retry {
+    /// The dialect has no marker: a repeated latest input is new input.
+    #[default]
+    Unmarked,
+    /// A per-request mark (a sequence number): the same mark as the step that made the
+    /// session's last reply is a retry of that step.
+    Mark(String),
+    /// The aggregator says this request is a resend.
+    Resent,
+}
+
+impl Turn {
+    /// A turn with no retry marker and nothing to echo.
+    pub fn new(dialect: &Arc<str>, session_id: &str, msisdn: &str, kind: TurnKind) -> Turn {
+        Turn {
+            dialect: dialect.clone(),
+            session_id: session_id.to_string(),
+            msisdn: msisdn.to_string(),
+            service_code: None,
+            kind,
+            retry: Retry::Unmarked,
+            echo: Vec::new(),
+        }
+    }
+
+    /// The same turn with the dialled string set.
+    pub fn dialled(mut self, code: &str) -> Turn {
+        self.service_code = Some(code.to_string());
+        self
+    }
+}
+
+/// What the phone shows next: a screen that waits for input, the last one, or nothing (the
+/// answer to an abort or a timeout, which no phone shows).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     Continue(String),
     End(String),
+    Ack,
 }
 
 impl Reply {
     pub fn text(&self) -> &str {
         match self {
             Reply::Continue(text) | Reply::End(text) => text,
+            Reply::Ack => "",
         }
     }
 
+    /// Whether the session is over after this reply.
     pub fn is_end(&self) -> bool {
-        matches!(self, Reply::End(_))
+        !matches!(self, Reply::Continue(_))
     }
 }

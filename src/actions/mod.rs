@@ -12,9 +12,10 @@ mod tamin;
 use jiff::civil::Date;
 use std::sync::Arc;
 
-use crate::audit::{AuditEntry, KeyedHasher, Tracker, TrackingCode};
-use crate::flow::{ActionCall, ActionFailure, ActionRunner, Outcome};
+use crate::audit::{AuditEntry, AuditError, KeyedHasher, Tracker, TrackingCode};
+use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
 use crate::store::Store;
+use crate::writer::{WriteError, Writer};
 
 /// An action's name, its outcomes, and the message keys it reads.
 type Registered = (&'static str, &'static [&'static str], fn() -> Vec<String>);
@@ -66,42 +67,47 @@ impl Clock {
     }
 }
 
-/// The actions, over the store and the audit trail.
+/// The actions, over the store and the audit trail. Reads of the store run on the caller's
+/// worker (sled's cache); every write of the audit trail goes through the writer thread.
 #[derive(Clone)]
 pub struct Actions {
     pub store: Store,
     pub tracker: Arc<Tracker>,
+    pub writer: Arc<Writer>,
     pub hasher: KeyedHasher,
     pub clock: Clock,
 }
 
 impl ActionRunner for Actions {
-    fn run(&self, action: &str, call: &ActionCall<'_>) -> Result<Outcome, ActionFailure> {
-        let fail = |reason: String| ActionFailure {
-            action: action.to_string(),
-            reason,
-        };
-        let ctx = Ctx {
-            actions: self,
-            call,
-            today: self.clock.today(&call.service.spec.time_zone),
-        };
-        let result = match action {
-            "tamin.own_status" => tamin::own_status(&ctx),
-            "tamin.general" => tamin::general(&ctx),
-            "tamin.my_dependents" => tamin::my_dependents(&ctx),
-            "tamin.dependents_of" => tamin::dependents_of(&ctx),
-            "osms.status" => osms::status(&ctx),
-            other => return Err(fail(format!("unknown action {other}"))),
-        };
-        result.map_err(|e| fail(e.to_string()))
+    fn run<'a>(&'a self, action: &'a str, call: ActionCall<'a>) -> ActionFuture<'a> {
+        Box::pin(async move {
+            let fail = |reason: String| ActionFailure {
+                action: action.to_string(),
+                reason,
+            };
+            let today = self.clock.today(&call.service.spec.time_zone);
+            let ctx = Ctx {
+                actions: self,
+                call,
+                today,
+            };
+            let result = match action {
+                "tamin.own_status" => tamin::own_status(&ctx).await,
+                "tamin.general" => tamin::general(&ctx).await,
+                "tamin.my_dependents" => tamin::my_dependents(&ctx).await,
+                "tamin.dependents_of" => tamin::dependents_of(&ctx).await,
+                "osms.status" => osms::status(&ctx).await,
+                other => return Err(fail(format!("unknown action {other}"))),
+            };
+            result.map_err(|e| fail(e.to_string()))
+        })
     }
 }
 
 /// What an action works with.
 pub(crate) struct Ctx<'a> {
     actions: &'a Actions,
-    call: &'a ActionCall<'a>,
+    call: ActionCall<'a>,
     today: Date,
 }
 
@@ -111,7 +117,9 @@ pub(crate) enum ActionError {
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("audit: {0}")]
-    Audit(#[from] crate::audit::AuditError),
+    Audit(#[from] AuditError),
+    #[error("audit: {0}")]
+    Writer(#[from] WriteError),
     #[error("the answer `{0}` is missing")]
     MissingAnswer(&'static str),
 }
@@ -143,14 +151,13 @@ impl Ctx<'_> {
         crate::locale::format_date(date, self.call.locale)
     }
 
-    /// Issues a tracking code and writes the audit entry for an answer.
-    fn audit(
+    /// Issues a tracking code and writes the audit entry for an answer, on the writer thread.
+    async fn audit(
         &self,
         kind: &str,
         result: &str,
         subject: Option<&str>,
     ) -> Result<TrackingCode, ActionError> {
-        let code = self.actions.tracker.issue()?;
         let entry = AuditEntry {
             at_unix: jiff::Timestamp::now().as_second(),
             channel: self.call.channel.to_string(),
@@ -160,10 +167,20 @@ impl Ctx<'_> {
             caller: self.actions.hasher.hash(self.call.msisdn),
             subject: subject.map(|s| self.actions.hasher.hash(s)),
         };
-        self.actions.tracker.record(code, &entry)?;
+        let service = entry.service.clone();
+        let tracker = self.actions.tracker.clone();
+        let code = self
+            .actions
+            .writer
+            .run(move || -> Result<TrackingCode, AuditError> {
+                let code = tracker.issue()?;
+                tracker.record(code, &entry)?;
+                Ok(code)
+            })
+            .await??;
         tracing::info!(
             %code,
-            service = %entry.service,
+            %service,
             kind,
             result,
             caller = %self.actions.hasher.tag(self.call.msisdn),

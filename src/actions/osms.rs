@@ -16,10 +16,10 @@ pub fn words() -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+pub(crate) async fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let iin = ctx.answer("iin")?;
     let Some(person) = ctx.store().person(ctx.insurer(), iin)? else {
-        let tracking = ctx.audit("status", "not_covered", Some(iin))?;
+        let tracking = ctx.audit("status", "not_covered", Some(iin)).await?;
         return Ok(Outcome {
             name: "unknown",
             vars: vec![var("code", tracking.to_string())],
@@ -44,7 +44,7 @@ pub(crate) fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     } else {
         ("not_insured", "not_covered")
     };
-    let tracking = ctx.audit("status", result, Some(iin))?;
+    let tracking = ctx.audit("status", result, Some(iin)).await?;
     Ok(Outcome {
         name,
         vars: vec![

@@ -37,7 +37,7 @@ const RELATIONS: [Relation; 5] = [
 
 /// Option 1: the caller's own status, or a dependent's on the caller's record. A code that no
 /// record holds, or that belongs to someone this MSISDN is not registered for, is a mismatch.
-pub(crate) fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+pub(crate) async fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let code = ctx.answer("national_code")?;
     let person = ctx.store().person(ctx.insurer(), code)?;
     let holder = match &person {
@@ -51,7 +51,7 @@ pub(crate) fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
                 .is_some_and(|h| registered(h, ctx.call.msisdn))
     });
     let Some(person) = person.filter(|_| allowed) else {
-        let tracking = ctx.audit("specific", "mismatch", Some(code))?;
+        let tracking = ctx.audit("specific", "mismatch", Some(code)).await?;
         return Ok(Outcome {
             name: "mismatch",
             vars: vec![var("code", tracking.to_string())],
@@ -62,7 +62,7 @@ pub(crate) fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
         Entitlement::Covered { .. } => ("covered", "covered"),
         Entitlement::NotCovered(_) => ("not_covered", "not_covered"),
     };
-    let tracking = ctx.audit("specific", result, Some(code))?;
+    let tracking = ctx.audit("specific", result, Some(code)).await?;
     let mut vars = vec![var("code", tracking.to_string())];
     vars.extend(verdict_vars(ctx, &verdict));
     Ok(Outcome { name, vars })
@@ -70,7 +70,7 @@ pub(crate) fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
 
 /// Option 2: a provider's general inquiry. Only covered / not covered; a number no record holds
 /// is "not covered", so the answer never tells whether a person exists.
-pub(crate) fn general(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+pub(crate) async fn general(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let number = ctx.answer("number")?;
     let covered = match ctx.store().person(ctx.insurer(), number)? {
         Some(person) => {
@@ -81,7 +81,7 @@ pub(crate) fn general(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
         None => false,
     };
     let name = if covered { "covered" } else { "not_covered" };
-    let tracking = ctx.audit("general", name, Some(number))?;
+    let tracking = ctx.audit("general", name, Some(number)).await?;
     Ok(Outcome {
         name,
         vars: vec![var("code", tracking.to_string())],
@@ -90,21 +90,21 @@ pub(crate) fn general(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
 
 /// Option 3: the dependents on the record of the caller's MSISDN. A phone registered for
 /// several holders (a family phone) asks for the national code instead.
-pub(crate) fn my_dependents(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+pub(crate) async fn my_dependents(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let people = ctx
         .store()
         .people_by_msisdn(ctx.insurer(), ctx.call.msisdn)?;
     let holders: Vec<&Person> = people.iter().filter(|p| p.holder.is_none()).collect();
     match holders.as_slice() {
         [] if people.is_empty() => {
-            let tracking = ctx.audit("dependents", "mismatch", None)?;
+            let tracking = ctx.audit("dependents", "mismatch", None).await?;
             Ok(Outcome {
                 name: "unknown_caller",
                 vars: vec![var("code", tracking.to_string())],
             })
         }
-        [] => list(ctx, None),
-        [holder] => list(ctx, Some(holder)),
+        [] => list(ctx, None).await,
+        [holder] => list(ctx, Some(holder)).await,
         _ => Ok(Outcome {
             name: "ask_identifier",
             vars: Vec::new(),
@@ -114,12 +114,12 @@ pub(crate) fn my_dependents(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
 
 /// Option 3 on a family phone: the dependents of the holder whose code was typed, if this
 /// MSISDN is registered for that holder.
-pub(crate) fn dependents_of(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+pub(crate) async fn dependents_of(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let code = ctx.answer("national_code")?;
     match ctx.store().person(ctx.insurer(), code)? {
-        Some(person) if registered(&person, ctx.call.msisdn) => list(ctx, Some(&person)),
+        Some(person) if registered(&person, ctx.call.msisdn) => list(ctx, Some(&person)).await,
         _ => {
-            let tracking = ctx.audit("dependents", "mismatch", Some(code))?;
+            let tracking = ctx.audit("dependents", "mismatch", Some(code)).await?;
             Ok(Outcome {
                 name: "mismatch",
                 vars: vec![var("code", tracking.to_string())],
@@ -129,14 +129,14 @@ pub(crate) fn dependents_of(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
 }
 
 /// The dependents of `holder`, one line each: covered with the end date, or why not.
-fn list(ctx: &Ctx<'_>, holder: Option<&Person>) -> Result<Outcome, ActionError> {
+async fn list(ctx: &Ctx<'_>, holder: Option<&Person>) -> Result<Outcome, ActionError> {
     let dependents = match holder {
         Some(h) => ctx.store().dependents(ctx.insurer(), &h.person_id)?,
         None => Vec::new(),
     };
     let subject = holder.map(|h| h.person_id.as_str());
     if dependents.is_empty() {
-        let tracking = ctx.audit("dependents", "none", subject)?;
+        let tracking = ctx.audit("dependents", "none", subject).await?;
         return Ok(Outcome {
             name: "none",
             vars: vec![var("code", tracking.to_string())],
@@ -146,7 +146,7 @@ fn list(ctx: &Ctx<'_>, holder: Option<&Person>) -> Result<Outcome, ActionError> 
         .iter()
         .map(|d| dependent_line(ctx, d, holder))
         .collect();
-    let tracking = ctx.audit("dependents", "listed", subject)?;
+    let tracking = ctx.audit("dependents", "listed", subject).await?;
     Ok(Outcome {
         name: "listed",
         vars: vec![

@@ -4,26 +4,41 @@
 //! `CON ` (wait for input) or `END ` (close). AT ends the session on a 4xx, so only requests
 //! that cannot be read at all get one.
 
+use std::sync::Arc;
+
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
-use crate::turn::{Reply, Turn, TurnInput};
+use crate::turn::{Reply, Turn, TurnKind};
 
 /// Longest `sessionId` accepted.
 const MAX_SESSION_ID: usize = 128;
 /// Longest `text` accepted: far more than any menu path.
 const MAX_TEXT: usize = 1024;
 
-pub struct AfricasTalking;
+pub struct AfricasTalking {
+    name: Arc<str>,
+}
+
+impl AfricasTalking {
+    pub fn new() -> AfricasTalking {
+        AfricasTalking {
+            name: Arc::from("africastalking"),
+        }
+    }
+}
 
 impl Dialect for AfricasTalking {
-    fn name(&self) -> &'static str {
-        "africastalking"
+    fn name(&self) -> &Arc<str> {
+        &self.name
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
+        if !request.path_tail.is_empty() {
+            return Err(BadRequest::Path);
+        }
         if request.method != "POST" {
             return Err(BadRequest::Method(request.method.to_string()));
         }
-        if let Some(ct) = request.content_type {
+        if let Some(ct) = request.header("content-type") {
             if !ct
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
@@ -39,10 +54,12 @@ impl Dialect for AfricasTalking {
         form.into_turn(self.name())
     }
 
-    fn respond(&self, reply: &Reply) -> WireResponse {
+    fn respond(&self, _turn: &Turn, reply: &Reply) -> WireResponse {
         let body = match reply {
             Reply::Continue(text) => format!("CON {text}"),
             Reply::End(text) => format!("END {text}"),
+            // Africa's Talking posts no abort on this URL; should one be answered, end it.
+            Reply::Ack => "END ".to_string(),
         };
         WireResponse {
             status: 200,
@@ -72,7 +89,7 @@ impl Form {
         }
     }
 
-    fn into_turn(self, dialect: &'static str) -> Result<Turn, BadRequest> {
+    fn into_turn(self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
         let session_id = self
             .session_id
             .filter(|s| !s.trim().is_empty())
@@ -88,13 +105,9 @@ impl Form {
         if text.len() > MAX_TEXT {
             return Err(BadRequest::Invalid("text"));
         }
-        Ok(Turn {
-            dialect,
-            session_id,
-            msisdn,
-            service_code: self.service_code.filter(|c| !c.trim().is_empty()),
-            input: TurnInput::Path(text),
-        })
+        let mut turn = Turn::new(dialect, &session_id, &msisdn, TurnKind::Path(text));
+        turn.service_code = self.service_code.filter(|c| !c.trim().is_empty());
+        Ok(turn)
     }
 }
 
@@ -103,10 +116,16 @@ mod tests {
     use super::*;
 
     fn parse(body: &[u8], content_type: Option<&str>) -> Result<Turn, BadRequest> {
-        AfricasTalking.parse(&WireRequest {
+        let mut headers = hyper::HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert("content-type", ct.parse().expect("header value"));
+        }
+        AfricasTalking::new().parse(&WireRequest {
             method: "POST",
+            path_tail: "",
             query: None,
-            content_type,
+            headers: &headers,
+            peer: None,
             body,
         })
     }
@@ -123,14 +142,14 @@ mod tests {
         assert_eq!(turn.session_id, "ATUid_1");
         assert_eq!(turn.msisdn, "989121110001");
         assert_eq!(turn.service_code.as_deref(), Some("*4*1420#"));
-        assert_eq!(turn.input, TurnInput::Path(String::new()));
+        assert_eq!(turn.kind, TurnKind::Path(String::new()));
         let turn = parse(
             b"sessionId=ATUid_1&serviceCode=*4*1420%23&phoneNumber=+989121110001&text=2*0012345679",
             FORM,
         )
         .expect("a raw + decodes to a space and is ignored");
         assert_eq!(turn.msisdn, "989121110001");
-        assert_eq!(turn.input, TurnInput::Path("2*0012345679".into()));
+        assert_eq!(turn.kind, TurnKind::Path("2*0012345679".into()));
     }
 
     #[test]
@@ -176,13 +195,12 @@ mod tests {
 
     #[test]
     fn replies_begin_con_or_end() {
+        let at = AfricasTalking::new();
+        let turn = Turn::new(at.name(), "s", "1", TurnKind::Path(String::new()));
         assert_eq!(
-            AfricasTalking.respond(&Reply::Continue("a".into())).body,
+            at.respond(&turn, &Reply::Continue("a".into())).body,
             "CON a"
         );
-        assert_eq!(
-            AfricasTalking.respond(&Reply::End("b".into())).body,
-            "END b"
-        );
+        assert_eq!(at.respond(&turn, &Reply::End("b".into())).body, "END b");
     }
 }

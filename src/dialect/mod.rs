@@ -1,20 +1,38 @@
 //! The dialect boundary: each aggregator's wire format is one module that turns a request into
-//! a [`Turn`] and a [`Reply`] into the response that aggregator expects. Nothing behind this
-//! boundary reads a form field or writes a `CON ` prefix; a new aggregator is one new file and
-//! one line in [`DIALECTS`].
+//! a [`Turn`] and a [`Reply`] (with the turn it answers, to echo its fields) into the response
+//! that aggregator expects. Nothing behind this boundary reads a form field or writes a `CON `
+//! prefix. The [`Registry`] is built at start from the built-in dialects and the
+//! configuration's `[dialects.<name>]` sections; a new aggregator is one new file and one line
+//! in [`built_in`].
 //!
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
 mod africastalking;
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::DialectConfig;
 use crate::turn::{Reply, Turn};
 
 /// A request as it came off the wire, before any dialect has read it.
 pub struct WireRequest<'a> {
     pub method: &'a str,
+    /// What follows `/ussd/<dialect>` in the path (`""`, or `/end` say).
+    pub path_tail: &'a str,
     pub query: Option<&'a str>,
-    pub content_type: Option<&'a str>,
+    pub headers: &'a hyper::HeaderMap,
+    /// The peer's address, where the server knows it.
+    pub peer: Option<SocketAddr>,
     pub body: &'a [u8],
+}
+
+impl WireRequest<'_> {
+    /// A header's value as text, when it is present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 /// The response a dialect wants sent.
@@ -38,30 +56,83 @@ pub enum BadRequest {
     Missing(&'static str),
     #[error("field {0} is not valid")]
     Invalid(&'static str),
+    #[error("no such endpoint")]
+    Path,
 }
 
 /// One aggregator's format.
 pub trait Dialect: Send + Sync {
     /// The name in `/ussd/<name>` and in the session key.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &Arc<str>;
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest>;
-    fn respond(&self, reply: &Reply) -> WireResponse;
+    /// The response to `turn`, whose answer is `reply`.
+    fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse;
     /// The answer to a request that could not be read.
     fn reject(&self, error: &BadRequest) -> WireResponse {
         WireResponse {
-            status: 400,
+            status: if *error == BadRequest::Path { 404 } else { 400 },
             content_type: "text/plain; charset=utf-8",
             body: format!("bad request: {error}\n"),
         }
     }
 }
 
-/// Every dialect the server speaks.
-pub static DIALECTS: &[&dyn Dialect] = &[&africastalking::AfricasTalking];
+/// Every dialect daftar speaks without configuration.
+fn built_in() -> Vec<Arc<dyn Dialect>> {
+    vec![Arc::new(africastalking::AfricasTalking::new())]
+}
 
-/// The dialect served at `/ussd/<name>`.
-pub fn find(name: &str) -> Option<&'static dyn Dialect> {
-    DIALECTS.iter().copied().find(|d| d.name() == name)
+/// A configuration section names a dialect that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[dialects.{0}] names no dialect; known: {1}")]
+pub struct UnknownDialect(pub String, pub String);
+
+/// The dialects this server answers, by name, with what configuration says of each.
+#[derive(Clone)]
+pub struct Registry {
+    dialects: BTreeMap<String, Arc<dyn Dialect>>,
+    default_services: BTreeMap<String, String>,
+}
+
+impl Registry {
+    /// The built-in dialects with the settings of `sections`; a section naming no dialect is
+    /// refused.
+    pub fn from_config(
+        sections: &BTreeMap<String, DialectConfig>,
+    ) -> Result<Registry, UnknownDialect> {
+        let dialects: BTreeMap<String, Arc<dyn Dialect>> = built_in()
+            .into_iter()
+            .map(|d| (d.name().to_string(), d))
+            .collect();
+        let mut default_services = BTreeMap::new();
+        for (name, section) in sections {
+            if !dialects.contains_key(name) {
+                let known = dialects.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(UnknownDialect(name.clone(), known));
+            }
+            if let Some(service) = &section.default_service {
+                default_services.insert(name.clone(), service.clone());
+            }
+        }
+        Ok(Registry {
+            dialects,
+            default_services,
+        })
+    }
+
+    /// The dialect served at `/ussd/<name>`.
+    pub fn find(&self, name: &str) -> Option<&Arc<dyn Dialect>> {
+        self.dialects.get(name)
+    }
+
+    /// The service each dialect that names one serves turns without a service code.
+    pub fn default_services(&self) -> &BTreeMap<String, String> {
+        &self.default_services
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.dialects.keys().map(String::as_str)
+    }
 }
 
 /// An MSISDN as digits only (`+254 711-000111` → `254711000111`), or `None` when it is not a
@@ -98,8 +169,24 @@ mod tests {
     }
 
     #[test]
-    fn dialects_are_found_by_name() {
-        assert!(find("africastalking").is_some());
-        assert!(find("nobody").is_none());
+    fn the_registry_is_built_from_configuration() {
+        let registry = Registry::from_config(&BTreeMap::new()).expect("no sections");
+        assert!(registry.find("africastalking").is_some());
+        assert!(registry.find("nobody").is_none());
+        let mut sections = BTreeMap::new();
+        sections.insert(
+            "africastalking".to_string(),
+            DialectConfig {
+                default_service: Some("tamin".into()),
+            },
+        );
+        let registry = Registry::from_config(&sections).expect("a known dialect");
+        assert_eq!(registry.default_services()["africastalking"], "tamin");
+        sections.insert("nobody".to_string(), DialectConfig::default());
+        let refused = Registry::from_config(&sections).err().expect("refused");
+        assert!(
+            refused.to_string().contains("[dialects.nobody]"),
+            "{refused}"
+        );
     }
 }

@@ -47,40 +47,48 @@ pub struct ActionFailure {
     pub reason: String,
 }
 
-/// Runs the actions that menu files name.
-pub trait ActionRunner {
-    fn run(&self, action: &str, call: &ActionCall<'_>) -> Result<Outcome, ActionFailure>;
+/// What an action's future gives: boxed, so that a walk holds any runner behind `dyn`.
+pub type ActionFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Outcome, ActionFailure>> + Send + 'a>,
+>;
+
+/// Runs the actions that menu files name. An action may wait (a write of the audit trail
+/// goes through the writer thread), so it is a future.
+pub trait ActionRunner: Send + Sync {
+    fn run<'a>(&'a self, action: &'a str, call: ActionCall<'a>) -> ActionFuture<'a>;
 }
 
-/// A walk through one service's menu tree.
+/// A walk through one service's menu tree, for one caller.
 pub struct Walk<'a> {
     pub service: &'a Service,
     pub runner: &'a dyn ActionRunner,
     pub budget: Budget,
     pub channel: &'a str,
+    /// The caller's MSISDN, from the turn (sessions keep none).
+    pub msisdn: &'a str,
 }
 
 impl Walk<'_> {
     /// The first screen of a session: the start screen, or the resume offer when one is set.
-    pub fn open(&self, session: &mut Session) -> Reply {
+    pub async fn open(&self, session: &mut Session) -> Reply {
         let reply = if session.phase == Phase::Offer {
             self.show_offer(session)
         } else {
             let start = self.service.spec.start.clone();
-            self.enter(session, &start, Vec::new())
+            self.enter(session, &start, Vec::new()).await
         };
         session.last = Some(reply.clone());
         reply
     }
 
     /// The caller's `input` on the screen on display.
-    pub fn input(&self, session: &mut Session, input: &str) -> Reply {
-        let reply = self.step(session, input);
+    pub async fn input(&self, session: &mut Session, input: &str) -> Reply {
+        let reply = self.step(session, input).await;
         session.last = Some(reply.clone());
         reply
     }
 
-    fn step(&self, session: &mut Session, input: &str) -> Reply {
+    async fn step(&self, session: &mut Session, input: &str) -> Reply {
         let key = normalize_digits(input);
         match session.phase {
             Phase::Ended { .. } => {
@@ -89,11 +97,11 @@ impl Walk<'_> {
                     .clone()
                     .unwrap_or_else(|| self.unavailable(session))
             }
-            Phase::Offer => return self.answer_offer(session, &key),
+            Phase::Offer => return self.answer_offer(session, &key).await,
             Phase::Open => {}
         }
         match key.as_str() {
-            "00" => return self.home(session),
+            "00" => return self.home(session).await,
             "0" => return self.back(session),
             "98" if session.page + 1 < session.pages.len() => {
                 session.page += 1;
@@ -107,7 +115,7 @@ impl Walk<'_> {
         match screen {
             Screen::Menu { options, .. } => match options.iter().find(|o| o.key == key) {
                 Some(o) if o.next == SWITCH_LOCALE => self.switch_locale(session),
-                Some(o) => self.go(session, &o.next),
+                Some(o) => self.go(session, &o.next).await,
                 None => self.wrong(session, "error.option"),
             },
             Screen::Input {
@@ -118,7 +126,7 @@ impl Walk<'_> {
             } => match validate::validate(validator, input, &self.service.spec) {
                 Ok(value) => {
                     set_answer(session, save, value);
-                    self.go(session, next)
+                    self.go(session, next).await
                 }
                 Err(message) => self.wrong(session, message),
             },
@@ -133,14 +141,19 @@ impl Walk<'_> {
     }
 
     /// Leaves the current screen for `next`, remembering the way back.
-    fn go(&self, session: &mut Session, next: &str) -> Reply {
+    async fn go(&self, session: &mut Session, next: &str) -> Reply {
         let here = session.place.screen.clone();
         session.place.history.push(here);
-        self.enter(session, next, Vec::new())
+        self.enter(session, next, Vec::new()).await
     }
 
     /// Arrives at `id`, running action screens until one the caller sees.
-    fn enter(&self, session: &mut Session, id: &str, mut vars: Vec<(String, String)>) -> Reply {
+    async fn enter(
+        &self,
+        session: &mut Session,
+        id: &str,
+        mut vars: Vec<(String, String)>,
+    ) -> Reply {
         let mut id = id.to_string();
         for _ in 0..MAX_CHAIN {
             let Some(screen) = self.service.screen(&id) else {
@@ -154,11 +167,11 @@ impl Walk<'_> {
             let call = ActionCall {
                 service: self.service,
                 locale: &session.place.locale,
-                msisdn: &session.msisdn,
+                msisdn: self.msisdn,
                 answers: &session.place.answers,
                 channel: self.channel,
             };
-            let outcome = match self.runner.run(action, &call) {
+            let outcome = match self.runner.run(action, call).await {
                 Ok(outcome) => outcome,
                 Err(failure) => {
                     tracing::error!(service = %self.service.id(), %failure, "action failed");
@@ -233,11 +246,11 @@ impl Walk<'_> {
         self.show(session, &[])
     }
 
-    fn home(&self, session: &mut Session) -> Reply {
+    async fn home(&self, session: &mut Session) -> Reply {
         session.place.history.clear();
         session.place.answers.clear();
         let start = self.service.spec.start.clone();
-        self.enter(session, &start, Vec::new())
+        self.enter(session, &start, Vec::new()).await
     }
 
     /// A wrong answer: explained and asked again, or the end after the third.
@@ -280,7 +293,7 @@ impl Walk<'_> {
         Reply::Continue(first_page(pages(self.service, &locale, &text, self.budget)))
     }
 
-    fn answer_offer(&self, session: &mut Session, key: &str) -> Reply {
+    async fn answer_offer(&self, session: &mut Session, key: &str) -> Reply {
         match key {
             "1" => {
                 if let Some(place) = session.offered.take() {
@@ -293,7 +306,7 @@ impl Walk<'_> {
             "2" => {
                 session.offered = None;
                 session.phase = Phase::Open;
-                self.home(session)
+                self.home(session).await
             }
             _ => self.wrong(session, "error.option"),
         }
@@ -340,7 +353,7 @@ mod tests {
     use super::*;
     use crate::menu::{load_menus, Menus};
     use crate::session::Place;
-    use std::cell::Cell;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
     /// A two-locale service whose action answers what the test says.
     fn demo() -> (tempfile::TempDir, Menus) {
@@ -407,12 +420,18 @@ mod tests {
     /// Answers `short` (with a code) or a long text, or fails, as set; counts its calls.
     struct Fake {
         outcome: &'static str,
-        calls: Cell<u32>,
+        calls: AtomicU32,
     }
 
     impl ActionRunner for Fake {
-        fn run(&self, action: &str, _: &ActionCall<'_>) -> Result<Outcome, ActionFailure> {
-            self.calls.set(self.calls.get() + 1);
+        fn run<'a>(&'a self, action: &'a str, _: ActionCall<'a>) -> ActionFuture<'a> {
+            Box::pin(std::future::ready(self.answer(action)))
+        }
+    }
+
+    impl Fake {
+        fn answer(&self, action: &str) -> Result<Outcome, ActionFailure> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
             let line = "a line of the long answer, long enough to need pages";
             match self.outcome {
                 "fail" => Err(ActionFailure {
@@ -441,81 +460,91 @@ mod tests {
             runner,
             budget: Budget::default(),
             channel: "test",
+            msisdn: "1",
         }
     }
 
     fn fake(outcome: &'static str) -> Fake {
         Fake {
             outcome,
-            calls: Cell::new(0),
+            calls: AtomicU32::new(0),
         }
     }
 
-    fn opened(walk: &Walk<'_>) -> (Session, Reply) {
-        let mut session = Session::new("demo", "1", "c1", "main", "en");
-        let reply = walk.open(&mut session);
+    async fn opened(walk: &Walk<'_>) -> (Session, Reply) {
+        let mut session = Session::new("demo", "c1", "main", "en");
+        let reply = walk.open(&mut session).await;
         (session, reply)
     }
 
-    #[test]
-    fn a_menu_lists_its_options_and_an_answer_runs_the_action_once() {
+    #[tokio::test]
+    async fn a_menu_lists_its_options_and_an_answer_runs_the_action_once() {
         let (_dir, menus) = demo();
         let runner = fake("short");
         let walk = walk(&menus, &runner);
-        let (mut s, first) = opened(&walk);
+        let (mut s, first) = opened(&walk).await;
         assert_eq!(
             first,
             Reply::Continue("Demo\n1. Ask\n2. List\n9. Lang".into())
         );
-        assert_eq!(walk.input(&mut s, "1"), Reply::Continue("Code?".into()));
-        let end = walk.input(&mut s, "0012345679");
+        assert_eq!(
+            walk.input(&mut s, "1").await,
+            Reply::Continue("Code?".into())
+        );
+        let end = walk.input(&mut s, "0012345679").await;
         assert_eq!(end, Reply::End("Done 1234567890, call 123".into()));
         assert_eq!(s.phase, Phase::Ended { result: true });
         assert_eq!(
-            walk.input(&mut s, "anything"),
+            walk.input(&mut s, "anything").await,
             end,
             "an ended session repeats itself"
         );
-        assert_eq!(runner.calls.get(), 1);
+        assert_eq!(runner.calls.load(Ordering::SeqCst), 1);
     }
 
-    #[test]
-    fn the_third_wrong_answer_to_one_question_ends_the_session() {
+    #[tokio::test]
+    async fn the_third_wrong_answer_to_one_question_ends_the_session() {
         let (_dir, menus) = demo();
         let runner = fake("short");
         let walk = walk(&menus, &runner);
-        let (mut s, _) = opened(&walk);
-        walk.input(&mut s, "1");
+        let (mut s, _) = opened(&walk).await;
+        walk.input(&mut s, "1").await;
         let cases = [
             ("0012345678", "Wrong check digit.\nCode?"),
             ("12", "Wrong length.\nCode?"),
         ];
         for (input, want) in cases {
-            assert_eq!(walk.input(&mut s, input), Reply::Continue(want.into()));
+            assert_eq!(
+                walk.input(&mut s, input).await,
+                Reply::Continue(want.into())
+            );
         }
-        assert_eq!(walk.input(&mut s, "x"), Reply::End("Too many.".into()));
+        assert_eq!(
+            walk.input(&mut s, "x").await,
+            Reply::End("Too many.".into())
+        );
         assert_eq!(s.phase, Phase::Ended { result: false });
-        assert_eq!(runner.calls.get(), 0);
+        assert_eq!(runner.calls.load(Ordering::SeqCst), 0);
     }
 
-    #[test]
-    fn navigation_back_home_and_options_not_on_the_screen() {
+    #[tokio::test]
+    async fn navigation_back_home_and_options_not_on_the_screen() {
         let (_dir, menus) = demo();
         let runner = fake("short");
         let walk = walk(&menus, &runner);
-        let (mut s, first) = opened(&walk);
+        let (mut s, first) = opened(&walk).await;
         assert_eq!(
-            walk.input(&mut s, "0"),
+            walk.input(&mut s, "0").await,
             first,
             "back at the root stays there"
         );
-        walk.input(&mut s, "1");
-        assert_eq!(walk.input(&mut s, "0"), first);
-        walk.input(&mut s, "1");
-        assert_eq!(walk.input(&mut s, "00"), first);
+        walk.input(&mut s, "1").await;
+        assert_eq!(walk.input(&mut s, "0").await, first);
+        walk.input(&mut s, "1").await;
+        assert_eq!(walk.input(&mut s, "00").await, first);
         assert!(s.place.history.is_empty());
         for wrong in ["7", "98", "", "٩٩"] {
-            let reply = walk.input(&mut s, wrong);
+            let reply = walk.input(&mut s, wrong).await;
             assert!(
                 reply.text().starts_with("No such option."),
                 "{wrong:?}: {reply:?}"
@@ -523,74 +552,92 @@ mod tests {
             s.tries = 0;
         }
         assert_eq!(
-            walk.input(&mut s, "۱"),
+            walk.input(&mut s, "۱").await,
             Reply::Continue("Code?".into()),
             "Persian digit"
         );
     }
 
-    #[test]
-    fn nine_switches_locale_on_the_first_screen_only() {
+    #[tokio::test]
+    async fn nine_switches_locale_on_the_first_screen_only() {
         let (_dir, menus) = demo();
         let runner = fake("short");
         let walk = walk(&menus, &runner);
-        let (mut s, _) = opened(&walk);
-        let fr = walk.input(&mut s, "9");
+        let (mut s, _) = opened(&walk).await;
+        let fr = walk.input(&mut s, "9").await;
         assert!(fr.text().starts_with("Démo"), "{fr:?}");
         assert!(s.locale_chosen);
         assert!(
-            walk.input(&mut s, "9").text().starts_with("Demo"),
+            walk.input(&mut s, "9").await.text().starts_with("Demo"),
             "and back"
         );
-        walk.input(&mut s, "1");
-        assert!(walk.input(&mut s, "9").text().starts_with("Wrong length."));
+        walk.input(&mut s, "1").await;
+        assert!(walk
+            .input(&mut s, "9")
+            .await
+            .text()
+            .starts_with("Wrong length."));
     }
 
-    #[test]
-    fn a_long_end_is_paged_and_ends_on_its_last_page() {
+    #[tokio::test]
+    async fn a_long_end_is_paged_and_ends_on_its_last_page() {
         let (_dir, menus) = demo();
         let runner = fake("long");
         let walk = walk(&menus, &runner);
-        let (mut s, _) = opened(&walk);
-        let mut reply = walk.input(&mut s, "2");
+        let (mut s, _) = opened(&walk).await;
+        let mut reply = walk.input(&mut s, "2").await;
         let mut pages = vec![reply.clone()];
         while !reply.is_end() {
             assert!(reply.text().ends_with("98. More"), "{reply:?}");
-            reply = walk.input(&mut s, "98");
+            reply = walk.input(&mut s, "98").await;
             pages.push(reply.clone());
             assert!(pages.len() < 10);
         }
         assert!(pages.len() > 1);
         assert!(!reply.text().contains("98. More"));
-        assert_eq!(runner.calls.get(), 1, "paging runs no action again");
-        let (mut s, _) = opened(&walk);
-        let page_one = walk.input(&mut s, "2");
         assert_eq!(
-            walk.input(&mut s, "5"),
+            runner.calls.load(Ordering::SeqCst),
+            1,
+            "paging runs no action again"
+        );
+        let (mut s, _) = opened(&walk).await;
+        let page_one = walk.input(&mut s, "2").await;
+        assert_eq!(
+            walk.input(&mut s, "5").await,
             page_one,
             "a wrong key shows the page again"
         );
-        assert_eq!(walk.input(&mut s, "x"), page_one);
-        assert_eq!(walk.input(&mut s, "7"), Reply::End("Too many.".into()));
-        let (mut s, _) = opened(&walk);
-        let page_one = walk.input(&mut s, "2");
-        walk.input(&mut s, "98");
-        assert_eq!(walk.input(&mut s, "0"), page_one, "0 goes back a page");
+        assert_eq!(walk.input(&mut s, "x").await, page_one);
+        assert_eq!(
+            walk.input(&mut s, "7").await,
+            Reply::End("Too many.".into())
+        );
+        let (mut s, _) = opened(&walk).await;
+        let page_one = walk.input(&mut s, "2").await;
+        walk.input(&mut s, "98").await;
+        assert_eq!(
+            walk.input(&mut s, "0").await,
+            page_one,
+            "0 goes back a page"
+        );
     }
 
-    #[test]
-    fn a_failing_or_misdeclared_action_ends_with_an_apology() {
+    #[tokio::test]
+    async fn a_failing_or_misdeclared_action_ends_with_an_apology() {
         let (_dir, menus) = demo();
         for outcome in ["fail", "nowhere"] {
             let runner = fake(outcome);
             let walk = walk(&menus, &runner);
-            let (mut s, _) = opened(&walk);
-            assert_eq!(walk.input(&mut s, "2"), Reply::End("Unavailable.".into()));
+            let (mut s, _) = opened(&walk).await;
+            assert_eq!(
+                walk.input(&mut s, "2").await,
+                Reply::End("Unavailable.".into())
+            );
         }
     }
 
-    #[test]
-    fn the_resume_offer_continues_or_starts_again() {
+    #[tokio::test]
+    async fn the_resume_offer_continues_or_starts_again() {
         let (_dir, menus) = demo();
         let runner = fake("short");
         let walk = walk(&menus, &runner);
@@ -600,22 +647,26 @@ mod tests {
             answers: vec![],
             locale: "fr".into(),
         };
-        let offered = |walk: &Walk<'_>| {
-            let mut s = Session::new("demo", "1", "c1", "main", "fr");
+        let offered = || async {
+            let mut s = Session::new("demo", "c1", "main", "fr");
             s.phase = Phase::Offer;
             s.offered = Some(place.clone());
-            let offer = walk.open(&mut s);
+            let offer = walk.open(&mut s).await;
             assert_eq!(offer, Reply::Continue("Go on?\n1. Yes\n2. Again".into()));
             s
         };
-        let mut s = offered(&walk);
-        assert_eq!(walk.input(&mut s, "1"), Reply::Continue("Code?".into()));
+        let mut s = offered().await;
+        assert_eq!(
+            walk.input(&mut s, "1").await,
+            Reply::Continue("Code?".into())
+        );
         assert_eq!(s.phase, Phase::Open);
-        let mut s = offered(&walk);
-        assert!(walk.input(&mut s, "2").text().starts_with("Démo"));
-        let mut s = offered(&walk);
+        let mut s = offered().await;
+        assert!(walk.input(&mut s, "2").await.text().starts_with("Démo"));
+        let mut s = offered().await;
         assert!(walk
             .input(&mut s, "3")
+            .await
             .text()
             .starts_with("No such option.\nGo on?"));
         assert_eq!(s.phase, Phase::Offer);

@@ -1,0 +1,339 @@
+//! The engine through the [`SessionStore`] trait, over the shipped menus and an action runner
+//! that counts its calls: retries, concurrent steps of one session, latest-input turns, the
+//! resume offer, the remembered locale.
+
+use super::*;
+use crate::flow::{ActionCall, ActionFailure, ActionFuture, Outcome};
+use crate::menu::load_menus;
+use crate::session_store::memory::MemoryStore;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Answers every action with its first outcome and a tracking code of its own per call,
+/// yielding to the runtime first so that concurrent steps interleave.
+#[derive(Default)]
+struct Counting {
+    calls: AtomicU64,
+}
+
+impl ActionRunner for Counting {
+    fn run<'a>(&'a self, action: &'a str, _call: ActionCall<'a>) -> ActionFuture<'a> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let name = crate::actions::outcomes_of(action)
+                .and_then(|o| o.first().copied())
+                .ok_or_else(|| ActionFailure {
+                    action: action.to_string(),
+                    reason: "unknown".into(),
+                })?;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            Ok(Outcome {
+                name,
+                vars: vec![
+                    ("code".into(), format!("{n:010}")),
+                    ("until".into(), "2030-01-01".into()),
+                    ("list".into(), "-".into()),
+                    ("months".into(), "-".into()),
+                    ("provider".into(), "-".into()),
+                ],
+            })
+        })
+    }
+}
+
+const IDLE: Duration = Duration::from_secs(180);
+const RESUME: Duration = Duration::from_secs(300);
+const TAMIN: &str = "*4*1420#";
+const PHONE: &str = "989120000001";
+
+struct Rig {
+    engine: Arc<Engine>,
+    actions: Arc<Counting>,
+    store: Arc<MemoryStore>,
+}
+
+fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
+    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
+    let store = Arc::new(MemoryStore::new(max));
+    let actions = Arc::new(Counting::default());
+    let settings = EngineSettings {
+        budget: Budget::default(),
+        idle: IDLE,
+        ended: Duration::from_secs(30),
+        resume_for: RESUME,
+        locale_for: Duration::from_secs(86_400),
+    };
+    let defaults = defaults
+        .iter()
+        .map(|(d, s)| (d.to_string(), s.to_string()))
+        .collect();
+    let engine = Engine::new(
+        Arc::new(menus),
+        store.clone(),
+        actions.clone(),
+        KeyedHasher::new([7; 32]),
+        settings,
+        defaults,
+    );
+    Rig {
+        engine: Arc::new(engine),
+        actions,
+        store,
+    }
+}
+
+fn rig() -> Rig {
+    rig_with(1_000, &[])
+}
+
+fn at(session: &str, msisdn: &str, path: &str) -> Turn {
+    Turn::new(
+        &Arc::from("at"),
+        session,
+        msisdn,
+        TurnKind::Path(path.into()),
+    )
+    .dialled(TAMIN)
+}
+
+fn latest(session: &str, kind: TurnKind) -> Turn {
+    Turn::new(&Arc::from("stub"), session, PHONE, kind)
+}
+
+impl Rig {
+    async fn step(&self, turn: &Turn) -> Reply {
+        self.engine.step(turn).await
+    }
+
+    fn calls(&self) -> u64 {
+        self.actions.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_final_steps_at_once_run_the_action_once_and_get_one_reply() {
+    let rig = rig();
+    for round in 0..40 {
+        let id = format!("race-{round}");
+        rig.step(&at(&id, PHONE, "2")).await;
+        let before = rig.calls();
+        let barrier = Arc::new(tokio::sync::Barrier::new(6));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (engine, barrier) = (rig.engine.clone(), barrier.clone());
+                let turn = at(&id, PHONE, "2*0012345679");
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    engine.step(&turn).await
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for task in tasks {
+            replies.push(task.await.expect("step"));
+        }
+        assert_eq!(rig.calls() - before, 1, "round {round}: one action");
+        assert!(replies[0].is_end(), "{:?}", replies[0]);
+        assert!(
+            replies.iter().all(|r| *r == replies[0]),
+            "round {round}: one reply, one tracking code: {replies:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn steps_of_different_sessions_do_not_wait_for_each_other() {
+    let rig = rig();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let engine = rig.engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .step(&at(&format!("p{i}"), PHONE, "2*0012345679"))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.expect("step").is_end());
+    }
+    assert_eq!(rig.calls(), 50);
+    assert!(rig.engine.in_flight.0.is_empty(), "no lock is left behind");
+}
+
+#[tokio::test]
+async fn a_cumulative_retry_and_a_replay_after_the_store_lost_the_session() {
+    let rig = rig();
+    let first = rig.step(&at("c1", PHONE, "2*0012345679")).await;
+    assert_eq!(rig.step(&at("c1", PHONE, "2*0012345679")).await, first);
+    assert_eq!(rig.calls(), 1, "a retry runs nothing");
+    // Another node (a store without the session) replays the path from the root.
+    let other = rig_with(1_000, &[]);
+    let replayed = other.step(&at("c1", PHONE, "2*0012345679")).await;
+    assert!(replayed.is_end(), "{replayed:?}");
+    assert_eq!(other.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_latest_input_dialect_starts_continues_and_retries_by_its_mark() {
+    let rig = rig_with(1_000, &[("stub", "tamin")]);
+    let menu = rig.step(&latest("l1", TurnKind::Start)).await;
+    assert!(
+        matches!(menu, Reply::Continue(_)),
+        "the first screen of tamin: {menu:?}"
+    );
+    assert_eq!(
+        rig.step(&latest("l1", TurnKind::Start)).await,
+        menu,
+        "a repeated start is idempotent"
+    );
+    let mut two = latest("l1", TurnKind::Latest("2".into()));
+    two.retry = Retry::Mark("seq-2".into());
+    let ask = rig.step(&two).await;
+    assert!(matches!(ask, Reply::Continue(_)));
+    assert_eq!(rig.step(&two).await, ask, "the same mark is a retry");
+    let mut code = latest("l1", TurnKind::Latest("0012345679".into()));
+    code.retry = Retry::Mark("seq-3".into());
+    let end = rig.step(&code).await;
+    assert!(end.is_end());
+    code.retry = Retry::Resent;
+    assert_eq!(rig.step(&code).await, end, "a declared resend is a retry");
+    assert_eq!(rig.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_latest_input_for_a_session_not_held_starts_at_the_first_screen() {
+    let started = rig_with(1_000, &[("stub", "tamin")]);
+    let first = started.step(&latest("fresh", TurnKind::Start)).await;
+    // A restart lost the session: the next input shows the first screen, not "not in service".
+    let restarted = rig_with(1_000, &[("stub", "tamin")]);
+    let again = restarted
+        .step(&latest("lost", TurnKind::Latest("2".into())))
+        .await;
+    assert_eq!(
+        again, first,
+        "the input is not taken as an answer to a screen never shown"
+    );
+    // With a dialled code and no default service, the code routes it.
+    let bare = rig();
+    let dialled = latest("lost2", TurnKind::Latest("1".into())).dialled(TAMIN);
+    assert_eq!(bare.step(&dialled).await, first);
+    let nowhere = bare
+        .step(&latest("lost3", TurnKind::Latest("1".into())))
+        .await;
+    assert!(nowhere.is_end(), "no code and no default: not in service");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abort_with_a_question_open_leaves_the_offer_and_an_answer_takes_it() {
+    let rig = rig_with(1_000, &[("stub", "tamin")]);
+    rig.step(&latest("a1", TurnKind::Start)).await;
+    rig.step(&latest("a1", TurnKind::Latest("1".into()))).await;
+    assert_eq!(rig.step(&latest("a1", TurnKind::Abort)).await, Reply::Ack);
+    let offer = rig.step(&latest("a2", TurnKind::Start)).await;
+    let offered = offer.text().to_string();
+    assert!(offered.contains('۱') && offered.contains('۲'), "{offer:?}");
+    let resumed = rig.step(&latest("a2", TurnKind::Latest("1".into()))).await;
+    assert!(matches!(resumed, Reply::Continue(_)));
+    let end = rig
+        .step(&latest("a2", TurnKind::Latest("0012345679".into())))
+        .await;
+    assert!(end.is_end(), "{end:?}");
+    let plain = rig.step(&latest("a3", TurnKind::Start)).await;
+    assert_ne!(plain.text(), offered, "a result leaves no offer");
+    // The offer outlives the drop by `resume_for` only.
+    rig.step(&latest("b1", TurnKind::Start)).await;
+    rig.step(&latest("b1", TurnKind::Latest("1".into()))).await;
+    rig.step(&latest("b1", TurnKind::Timeout)).await;
+    tokio::time::advance(RESUME + Duration::from_secs(1)).await;
+    let late = rig.step(&latest("b2", TurnKind::Start)).await;
+    assert_ne!(late.text(), offered, "the offer expired: {late:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_expiry_with_a_question_open_leaves_the_offer_without_a_sweeper() {
+    let rig = rig();
+    rig.step(&at("i1", PHONE, "1")).await;
+    tokio::time::advance(IDLE + Duration::from_secs(1)).await;
+    let offer = rig.step(&at("i2", PHONE, "")).await;
+    let declined = rig.step(&at("i2", PHONE, "2")).await;
+    assert_ne!(offer, declined);
+    let after = rig.step(&at("i3", PHONE, "")).await;
+    assert_eq!(after, declined, "declined: no offer, the first screen");
+    // The session that left the offer, replayed by its path, is not offered its own place.
+    rig.step(&at("j1", PHONE, "1")).await;
+    tokio::time::advance(IDLE + Duration::from_secs(1)).await;
+    let replay = rig.step(&at("j1", PHONE, "1*0012345679")).await;
+    assert!(replay.is_end(), "{replay:?}");
+    // Past idle + resume there is nothing to offer.
+    rig.step(&at("k1", PHONE, "1")).await;
+    tokio::time::advance(IDLE + RESUME + Duration::from_secs(1)).await;
+    assert_eq!(rig.step(&at("k2", PHONE, "")).await, declined);
+}
+
+#[tokio::test]
+async fn a_full_store_refuses_new_sessions_before_any_action() {
+    let rig = rig_with(1, &[]);
+    rig.step(&at("f1", PHONE, "")).await;
+    let busy = rig.step(&at("f2", PHONE, "2*0012345679")).await;
+    assert!(busy.is_end());
+    assert_eq!(rig.calls(), 0, "no inquiry for a caller turned away");
+    let known = rig.step(&at("f1", PHONE, "2")).await;
+    assert!(
+        matches!(known, Reply::Continue(_)),
+        "a held session goes on"
+    );
+}
+
+#[tokio::test]
+async fn a_chosen_locale_opens_the_next_session_and_a_replay_starts_where_it_did() {
+    let rig = rig();
+    let persian = rig.step(&at("p1", PHONE, "")).await;
+    let english = rig.step(&at("p1", PHONE, "9")).await;
+    assert_ne!(persian, english);
+    assert_eq!(rig.step(&at("p2", PHONE, "")).await, english, "remembered");
+    let other = rig.step(&at("p3", "989120000002", "")).await;
+    assert_eq!(other, persian, "per caller");
+    // p1 replayed on a store that lost it but kept the choice: it starts in Persian again.
+    let key = SessionKey::new("at", "p1");
+    let held = rig.store.load(&key, None).await.expect("loads").session;
+    let remove = Write {
+        key,
+        session: SessionWrite::Remove {
+            expected: held.map(|h| h.version),
+        },
+        caller: None,
+    };
+    rig.store.save(remove).await.expect("removed");
+    assert_eq!(rig.step(&at("p1", PHONE, "9")).await, english);
+}
+
+#[test]
+fn the_next_hop_is_what_follows_the_seen_path() {
+    let cases = [
+        ("", "1", Some("1")),
+        ("", "", None),
+        ("1", "1*0012345679", Some("0012345679")),
+        ("1", "1*12*34", Some("12*34")),
+        ("9", "9*1*0012345679", Some("1*0012345679")),
+        ("1*2", "1*2", None),
+        ("1*2", "1*3", None),
+        ("1*2", "1*23", None),
+        ("2", "1*2", None),
+    ];
+    for (seen, full, want) in cases {
+        assert_eq!(extension(seen, full), want, "{seen:?} → {full:?}");
+    }
+}
+
+#[test]
+fn pre_answers_come_first() {
+    assert_eq!(
+        join_path(&["2".into(), "0012345679".into()], ""),
+        "2*0012345679"
+    );
+    assert_eq!(join_path(&["2".into()], "0012345679"), "2*0012345679");
+    assert_eq!(join_path(&[], "1*2"), "1*2");
+    assert_eq!(join_path(&[], ""), "");
+}

@@ -1,0 +1,391 @@
+//! The conformance suite of [`SessionStore`], written against the trait alone: every
+//! implementation (the in-memory one today, a networked one later) must pass it unchanged.
+//!
+//! It runs on tokio's paused clock ([`tokio::time::advance`]); a store whose entries expire on
+//! another clock (a server's TTLs) runs it with that clock's time passing instead.
+
+use std::time::Duration;
+
+use super::*;
+use crate::session::{Place, Session};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Runs every case on fresh stores made by `make(max_sessions)`.
+pub(crate) async fn run(make: impl Fn(usize) -> Box<dyn SessionStore>) {
+    get_put_and_versions(make(10).as_ref()).await;
+    conflicts(make(10).as_ref()).await;
+    removal(make(10).as_ref()).await;
+    expiry(make(10).as_ref()).await;
+    offers(make(10).as_ref()).await;
+    locales(make(10).as_ref()).await;
+    the_cap(make(2).as_ref()).await;
+    a_refused_write_changes_nothing(make(10).as_ref()).await;
+}
+
+fn session(screen: &str) -> Session {
+    let mut s = Session::new("svc", "caller-hash", "main", "en");
+    s.place.screen = screen.to_string();
+    s
+}
+
+fn put(key: &SessionKey, s: Session, expected: Option<Version>, ttl: Duration) -> Write {
+    Write {
+        key: key.clone(),
+        session: SessionWrite::Put {
+            session: s,
+            expected,
+            ttl,
+        },
+        caller: None,
+    }
+}
+
+fn with_caller(mut write: Write, caller: &CallerKey, changes: CallerWrite) -> Write {
+    write.caller = Some((caller.clone(), changes));
+    write
+}
+
+fn place(screen: &str) -> Place {
+    Place {
+        screen: screen.into(),
+        history: vec!["main".into()],
+        answers: vec![("national_code".into(), "0012345679".into())],
+        locale: "fa".into(),
+    }
+}
+
+fn offer(left_by: &SessionKey, screen: &str) -> Offer {
+    Offer {
+        place: place(screen),
+        left_by: left_by.clone(),
+        shown_to: None,
+    }
+}
+
+async fn load(store: &dyn SessionStore, key: &SessionKey, caller: Option<&CallerKey>) -> Loaded {
+    store.load(key, caller).await.expect("the store answers")
+}
+
+async fn get_put_and_versions(store: &dyn SessionStore) {
+    let key = SessionKey::new("d", "1");
+    let absent = load(store, &key, None).await;
+    assert_eq!(absent.session, None);
+    assert!(absent.room);
+    let v1 = store
+        .save(put(&key, session("a"), None, MINUTE))
+        .await
+        .expect("a new session is stored")
+        .expect("and has a version");
+    let held = load(store, &key, None).await.session.expect("held");
+    assert_eq!(
+        (held.session.place.screen.as_str(), held.version),
+        ("a", v1)
+    );
+    let v2 = store
+        .save(put(&key, session("b"), Some(v1), MINUTE))
+        .await
+        .expect("the expected version is written over")
+        .expect("version");
+    assert_ne!(v1, v2, "each write gives a new version");
+    let held = load(store, &key, None).await.session.expect("held");
+    assert_eq!(
+        (held.session.place.screen.as_str(), held.version),
+        ("b", v2)
+    );
+    assert_eq!(store.count().await, Ok(1));
+    let other = SessionKey::new("d2", "1");
+    assert_eq!(
+        load(store, &other, None).await.session,
+        None,
+        "keys differ by dialect"
+    );
+}
+
+async fn conflicts(store: &dyn SessionStore) {
+    let key = SessionKey::new("d", "c");
+    let v1 = store
+        .save(put(&key, session("a"), None, MINUTE))
+        .await
+        .expect("stored")
+        .expect("version");
+    assert_eq!(
+        store.save(put(&key, session("x"), None, MINUTE)).await,
+        Err(StoreError::Conflict),
+        "a second new session under a held key"
+    );
+    let v2 = store
+        .save(put(&key, session("b"), Some(v1), MINUTE))
+        .await
+        .expect("stored")
+        .expect("version");
+    assert_eq!(
+        store
+            .save(put(&key, session("stale"), Some(v1), MINUTE))
+            .await,
+        Err(StoreError::Conflict),
+        "a write that read an older version"
+    );
+    let missing = SessionKey::new("d", "never");
+    assert_eq!(
+        store
+            .save(put(&missing, session("x"), Some(v2), MINUTE))
+            .await,
+        Err(StoreError::Conflict),
+        "a write that expected a session nobody holds"
+    );
+    let held = load(store, &key, None).await.session.expect("held");
+    assert_eq!(held.session.place.screen, "b");
+}
+
+async fn removal(store: &dyn SessionStore) {
+    let key = SessionKey::new("d", "r");
+    let v = store
+        .save(put(&key, session("a"), None, MINUTE))
+        .await
+        .expect("stored")
+        .expect("version");
+    let stale = Write {
+        key: key.clone(),
+        session: SessionWrite::Remove {
+            expected: Some(v + 1_000),
+        },
+        caller: None,
+    };
+    assert_eq!(store.save(stale).await, Err(StoreError::Conflict));
+    let remove = Write {
+        key: key.clone(),
+        session: SessionWrite::Remove { expected: Some(v) },
+        caller: None,
+    };
+    assert_eq!(store.save(remove).await, Ok(None));
+    assert_eq!(load(store, &key, None).await.session, None);
+    assert_eq!(store.count().await, Ok(0));
+}
+
+async fn expiry(store: &dyn SessionStore) {
+    let short = SessionKey::new("d", "short");
+    let long = SessionKey::new("d", "long");
+    store
+        .save(put(&short, session("a"), None, Duration::from_secs(10)))
+        .await
+        .expect("stored");
+    let v = store
+        .save(put(&long, session("a"), None, Duration::from_secs(30)))
+        .await
+        .expect("stored");
+    tokio::time::advance(Duration::from_secs(11)).await;
+    assert_eq!(
+        load(store, &short, None).await.session,
+        None,
+        "past its TTL"
+    );
+    assert!(load(store, &long, None).await.session.is_some());
+    // A write refreshes the TTL.
+    store
+        .save(put(&long, session("b"), v, Duration::from_secs(30)))
+        .await
+        .expect("refreshed");
+    tokio::time::advance(Duration::from_secs(25)).await;
+    assert!(load(store, &long, None).await.session.is_some());
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert_eq!(load(store, &long, None).await.session, None);
+    // An expired key takes a new session as if it had never been.
+    store
+        .save(put(&short, session("again"), None, MINUTE))
+        .await
+        .expect("a new session under an expired key");
+}
+
+async fn offers(store: &dyn SessionStore) {
+    let caller = CallerKey::new("svc", "caller-1");
+    let a = SessionKey::new("d", "offer-a");
+    let b = SessionKey::new("d", "offer-b");
+    assert_eq!(load(store, &a, Some(&caller)).await.offer, None);
+    let leave = with_caller(
+        put(&a, session("code"), None, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Put(offer(&a, "code"), Duration::from_secs(300)),
+            locale: None,
+        },
+    );
+    store.save(leave).await.expect("saved");
+    let seen = load(store, &b, Some(&caller)).await;
+    assert_eq!(
+        seen.offer,
+        Some(offer(&a, "code")),
+        "read with another session"
+    );
+    assert_eq!(
+        load(store, &b, None).await.offer,
+        None,
+        "only when a caller is named"
+    );
+    let elsewhere = CallerKey::new("svc2", "caller-1");
+    assert_eq!(
+        load(store, &b, Some(&elsewhere)).await.offer,
+        None,
+        "per service"
+    );
+
+    // Only the session that left it removes it by `RemoveIfLeftBy`.
+    let not_mine = with_caller(
+        put(&b, session("main"), None, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::RemoveIfLeftBy(b.clone()),
+            locale: None,
+        },
+    );
+    store.save(not_mine).await.expect("saved");
+    assert!(load(store, &b, Some(&caller)).await.offer.is_some());
+    let v = load(store, &a, None).await.session.map(|h| h.version);
+    let mine = with_caller(
+        put(&a, session("main"), v, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::RemoveIfLeftBy(a.clone()),
+            locale: None,
+        },
+    );
+    store.save(mine).await.expect("saved");
+    assert_eq!(load(store, &b, Some(&caller)).await.offer, None);
+
+    // An offer expires by its own TTL, whatever the session does.
+    let again = with_caller(
+        put(
+            &SessionKey::new("d", "offer-c"),
+            session("code"),
+            None,
+            MINUTE,
+        ),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Put(offer(&a, "code"), Duration::from_secs(20)),
+            locale: None,
+        },
+    );
+    store.save(again).await.expect("saved");
+    tokio::time::advance(Duration::from_secs(21)).await;
+    assert_eq!(load(store, &b, Some(&caller)).await.offer, None, "expired");
+
+    // `Remove` removes whoever left it.
+    let c = SessionKey::new("d", "offer-d");
+    let leave = with_caller(
+        put(&c, session("code"), None, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Put(offer(&a, "code"), MINUTE),
+            locale: None,
+        },
+    );
+    let v = store.save(leave).await.expect("saved");
+    let taken = with_caller(
+        put(&c, session("end"), v, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Remove,
+            locale: None,
+        },
+    );
+    store.save(taken).await.expect("saved");
+    assert_eq!(load(store, &b, Some(&caller)).await.offer, None);
+}
+
+async fn locales(store: &dyn SessionStore) {
+    let caller = CallerKey::new("svc", "caller-2");
+    let key = SessionKey::new("d", "locale");
+    assert_eq!(load(store, &key, Some(&caller)).await.locale, None);
+    let choice = LocaleChoice {
+        locale: "en".into(),
+        chosen_by: key.clone(),
+        started_in: "fa".into(),
+    };
+    let choose = with_caller(
+        put(&key, session("main"), None, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Keep,
+            locale: Some((choice.clone(), Duration::from_secs(3_600))),
+        },
+    );
+    store.save(choose).await.expect("saved");
+    let other = SessionKey::new("d", "later");
+    assert_eq!(
+        load(store, &other, Some(&caller)).await.locale,
+        Some(choice)
+    );
+    let stranger = CallerKey::new("svc", "caller-3");
+    assert_eq!(load(store, &other, Some(&stranger)).await.locale, None);
+    // The session has expired long before; the choice has not.
+    tokio::time::advance(Duration::from_secs(120)).await;
+    assert!(load(store, &other, Some(&caller)).await.locale.is_some());
+}
+
+async fn the_cap(store: &dyn SessionStore) {
+    let keys: Vec<SessionKey> = (0..3)
+        .map(|i| SessionKey::new("d", &format!("cap{i}")))
+        .collect();
+    let v0 = store
+        .save(put(&keys[0], session("a"), None, MINUTE))
+        .await
+        .expect("room");
+    store
+        .save(put(&keys[1], session("a"), None, MINUTE))
+        .await
+        .expect("room");
+    let refused = load(store, &keys[2], None).await;
+    assert!(!refused.room, "a new session would not fit");
+    assert!(
+        load(store, &keys[0], None).await.room,
+        "a held one always does"
+    );
+    assert_eq!(
+        store.save(put(&keys[2], session("a"), None, MINUTE)).await,
+        Err(StoreError::Full)
+    );
+    store
+        .save(put(&keys[0], session("b"), v0, MINUTE))
+        .await
+        .expect("an update is not a new session");
+    let remove = Write {
+        key: keys[1].clone(),
+        session: SessionWrite::Remove {
+            expected: load(store, &keys[1], None).await.session.map(|h| h.version),
+        },
+        caller: None,
+    };
+    store.save(remove).await.expect("removed");
+    store
+        .save(put(&keys[2], session("a"), None, MINUTE))
+        .await
+        .expect("room again");
+}
+
+async fn a_refused_write_changes_nothing(store: &dyn SessionStore) {
+    let caller = CallerKey::new("svc", "caller-4");
+    let key = SessionKey::new("d", "refused");
+    store
+        .save(put(&key, session("a"), None, MINUTE))
+        .await
+        .expect("stored");
+    let stale = with_caller(
+        put(&key, session("b"), None, MINUTE),
+        &caller,
+        CallerWrite {
+            offer: OfferWrite::Put(offer(&key, "code"), MINUTE),
+            locale: None,
+        },
+    );
+    assert_eq!(store.save(stale).await, Err(StoreError::Conflict));
+    let loaded = load(store, &key, Some(&caller)).await;
+    assert_eq!(
+        loaded.offer, None,
+        "the caller's part of a refused write is not applied"
+    );
+    assert_eq!(
+        loaded.session.map(|h| h.session.place.screen),
+        Some("a".into())
+    );
+}

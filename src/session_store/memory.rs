@@ -1,0 +1,365 @@
+//! The embedded session store: sessions and resume offers in `DashMap`s on this node, each
+//! entry with its own deadline, and remembered locales either beside them or, in `serve`, in
+//! the node's sled store (written through the [`Writer`]) so that a choice survives a restart.
+//!
+//! An entry past its deadline is absent to every read at once; [`MemoryStore::sweep`] only
+//! gives its memory back, so a late sweep changes no answer. Time is tokio's clock, so tests
+//! pause it and expire entries in microseconds.
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+use super::{
+    CallerKey, CallerWrite, Held, Loaded, LocaleChoice, Offer, OfferWrite, SessionKey,
+    SessionStore, SessionWrite, StoreError, StoreFuture, Version, Write,
+};
+use crate::session::Session;
+use crate::writer::Writer;
+
+/// A value and the moment it stops being there.
+struct Entry<T> {
+    value: T,
+    version: Version,
+    expires: Instant,
+}
+
+impl<T> Entry<T> {
+    fn live(&self, now: Instant) -> bool {
+        now < self.expires
+    }
+}
+
+/// Sessions, offers and locales of this node; share it behind an `Arc`.
+pub struct MemoryStore {
+    sessions: DashMap<SessionKey, Entry<Session>>,
+    offers: DashMap<CallerKey, Entry<Offer>>,
+    locales: Locales,
+    max: usize,
+    versions: AtomicU64,
+}
+
+/// Where remembered locales are kept.
+enum Locales {
+    InMemory(DashMap<CallerKey, Entry<LocaleChoice>>),
+    Durable {
+        tree: sled::Tree,
+        writer: Arc<Writer>,
+    },
+}
+
+/// A locale choice as the sled tree keeps it: with its deadline in Unix seconds.
+#[derive(Serialize, Deserialize)]
+struct StoredChoice {
+    choice: LocaleChoice,
+    until_unix: i64,
+}
+
+impl MemoryStore {
+    /// A store of at most `max` sessions, locales kept in memory too.
+    pub fn new(max: usize) -> MemoryStore {
+        MemoryStore::with_locales(max, Locales::InMemory(DashMap::new()))
+    }
+
+    /// A store of at most `max` sessions whose locales live in `tree`, written by `writer`.
+    pub fn with_durable_locales(max: usize, tree: sled::Tree, writer: Arc<Writer>) -> MemoryStore {
+        MemoryStore::with_locales(max, Locales::Durable { tree, writer })
+    }
+
+    fn with_locales(max: usize, locales: Locales) -> MemoryStore {
+        MemoryStore {
+            sessions: DashMap::new(),
+            offers: DashMap::new(),
+            locales,
+            max,
+            versions: AtomicU64::new(0),
+        }
+    }
+
+    /// Gives back the memory of entries past their deadline; returns how many sessions went.
+    pub fn sweep(&self, now: Instant) -> usize {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, entry| entry.live(now));
+        self.offers.retain(|_, entry| entry.live(now));
+        if let Locales::InMemory(map) = &self.locales {
+            map.retain(|_, entry| entry.live(now));
+        }
+        before.saturating_sub(self.sessions.len())
+    }
+
+    fn read(&self, key: &SessionKey, caller: Option<&CallerKey>) -> Result<Loaded, StoreError> {
+        let now = Instant::now();
+        let session = self
+            .sessions
+            .get(key)
+            .filter(|entry| entry.live(now))
+            .map(|entry| Held {
+                session: entry.value.clone(),
+                version: entry.version,
+            });
+        let room = session.is_some() || self.sessions.len() < self.max;
+        let Some(caller) = caller else {
+            return Ok(Loaded {
+                session,
+                room,
+                ..Loaded::default()
+            });
+        };
+        let offer = self
+            .offers
+            .get(caller)
+            .filter(|entry| entry.live(now))
+            .map(|entry| entry.value.clone());
+        Ok(Loaded {
+            session,
+            offer,
+            locale: self.read_locale(caller, now)?,
+            room,
+        })
+    }
+
+    fn read_locale(
+        &self,
+        caller: &CallerKey,
+        now: Instant,
+    ) -> Result<Option<LocaleChoice>, StoreError> {
+        match &self.locales {
+            Locales::InMemory(map) => Ok(map
+                .get(caller)
+                .filter(|entry| entry.live(now))
+                .map(|entry| entry.value.clone())),
+            Locales::Durable { tree, .. } => {
+                let bytes = tree
+                    .get(caller.as_str())
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                // A value nobody can read any more is a choice nobody made: the default.
+                let stored = bytes.and_then(|b| postcard::from_bytes::<StoredChoice>(&b).ok());
+                let today = jiff::Timestamp::now().as_second();
+                Ok(stored.filter(|s| s.until_unix > today).map(|s| s.choice))
+            }
+        }
+    }
+
+    /// Applies the session part of a write: refused unless the held version is the expected one.
+    fn write_session(
+        &self,
+        key: SessionKey,
+        write: SessionWrite,
+    ) -> Result<Option<Version>, StoreError> {
+        let now = Instant::now();
+        let expected = match &write {
+            SessionWrite::Put { expected, .. } | SessionWrite::Remove { expected } => *expected,
+        };
+        let held = self
+            .sessions
+            .get(&key)
+            .filter(|entry| entry.live(now))
+            .map(|entry| entry.version);
+        if held != expected {
+            return Err(StoreError::Conflict);
+        }
+        match write {
+            SessionWrite::Remove { .. } => {
+                self.sessions.remove(&key);
+                Ok(None)
+            }
+            SessionWrite::Put { session, ttl, .. } => {
+                let version = self.versions.fetch_add(1, Ordering::Relaxed) + 1;
+                let entry = Entry {
+                    value: session,
+                    version,
+                    expires: now + ttl,
+                };
+                // Counted before the entry lock: `len` locks every shard, the entry's too.
+                let full = self.sessions.len() >= self.max;
+                let stored = match self.sessions.entry(key) {
+                    dashmap::Entry::Occupied(mut slot) => {
+                        // Another step of this session may have written in between the read
+                        // above and this entry lock: check again under the lock.
+                        let current = slot.get().live(now).then_some(slot.get().version);
+                        if current != expected {
+                            return Err(StoreError::Conflict);
+                        }
+                        slot.insert(entry);
+                        true
+                    }
+                    dashmap::Entry::Vacant(slot) => {
+                        if expected.is_some() {
+                            return Err(StoreError::Conflict);
+                        }
+                        (!full).then(|| slot.insert(entry)).is_some()
+                    }
+                };
+                if stored {
+                    Ok(Some(version))
+                } else {
+                    Err(StoreError::Full)
+                }
+            }
+        }
+    }
+
+    async fn write_caller(&self, caller: CallerKey, write: CallerWrite) -> Result<(), StoreError> {
+        let now = Instant::now();
+        match write.offer {
+            OfferWrite::Keep => {}
+            OfferWrite::Put(offer, ttl) => {
+                self.offers.insert(
+                    caller.clone(),
+                    Entry {
+                        value: offer,
+                        version: 0,
+                        expires: now + ttl,
+                    },
+                );
+            }
+            OfferWrite::Remove => {
+                self.offers.remove(&caller);
+            }
+            OfferWrite::RemoveIfLeftBy(session) => {
+                self.offers
+                    .remove_if(&caller, |_, entry| entry.value.left_by == session);
+            }
+        }
+        if let Some((choice, ttl)) = write.locale {
+            self.write_locale(caller, choice, ttl, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_locale(
+        &self,
+        caller: CallerKey,
+        choice: LocaleChoice,
+        ttl: Duration,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        match &self.locales {
+            Locales::InMemory(map) => {
+                map.insert(
+                    caller,
+                    Entry {
+                        value: choice,
+                        version: 0,
+                        expires: now + ttl,
+                    },
+                );
+                Ok(())
+            }
+            Locales::Durable { tree, writer } => {
+                let ttl_s = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+                let stored = StoredChoice {
+                    choice,
+                    until_unix: jiff::Timestamp::now().as_second().saturating_add(ttl_s),
+                };
+                let bytes = postcard::to_allocvec(&stored)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let tree = tree.clone();
+                writer
+                    .run(move || tree.insert(caller.as_str(), bytes).map(drop))
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        caller: Option<&'a CallerKey>,
+    ) -> StoreFuture<'a, Loaded> {
+        Box::pin(std::future::ready(self.read(key, caller)))
+    }
+
+    fn save(&self, write: Write) -> StoreFuture<'_, Option<Version>> {
+        let stored = self.write_session(write.key, write.session);
+        Box::pin(async move {
+            let version = stored?;
+            if let Some((caller, changes)) = write.caller {
+                self.write_caller(caller, changes).await?;
+            }
+            Ok(version)
+        })
+    }
+
+    fn count(&self) -> StoreFuture<'_, usize> {
+        Box::pin(std::future::ready(Ok(self.sessions.len())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_memory_store_passes_the_conformance_suite() {
+        super::super::conformance::run(|max| Box::new(MemoryStore::new(max))).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_gives_back_what_expired_and_nothing_else() {
+        let store = MemoryStore::new(10);
+        let put = |id: &str, ttl: u64| Write {
+            key: SessionKey::new("d", id),
+            session: SessionWrite::Put {
+                session: Session::new("s", "c", "main", "en"),
+                expected: None,
+                ttl: Duration::from_secs(ttl),
+            },
+            caller: None,
+        };
+        store.save(put("short", 5)).await.expect("stored");
+        store.save(put("long", 60)).await.expect("stored");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(store.sweep(Instant::now()), 1);
+        assert_eq!(store.count().await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn durable_locales_survive_a_new_store_over_the_same_tree() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let caller = CallerKey::new("tamin", "c1");
+        let choice = LocaleChoice {
+            locale: "en".into(),
+            chosen_by: SessionKey::new("d", "s1"),
+            started_in: "fa".into(),
+        };
+        {
+            let db = sled::open(dir.path()).expect("db");
+            let writer = Arc::new(Writer::start().expect("writer"));
+            let store =
+                MemoryStore::with_durable_locales(10, db.open_tree("prefs").unwrap(), writer);
+            let write = Write {
+                key: SessionKey::new("d", "s1"),
+                session: SessionWrite::Remove { expected: None },
+                caller: Some((
+                    caller.clone(),
+                    CallerWrite {
+                        offer: OfferWrite::Keep,
+                        locale: Some((choice.clone(), Duration::from_secs(3600))),
+                    },
+                )),
+            };
+            store.save(write).await.expect("saved");
+            db.flush().expect("flushed");
+        }
+        let db = sled::open(dir.path()).expect("db again");
+        let writer = Arc::new(Writer::start().expect("writer"));
+        let tree = db.open_tree("prefs").unwrap();
+        tree.insert(CallerKey::new("tamin", "c2").as_str(), &b"garbage"[..])
+            .unwrap();
+        let store = MemoryStore::with_durable_locales(10, tree, writer);
+        let key = SessionKey::new("d", "s2");
+        let loaded = store.load(&key, Some(&caller)).await.expect("loads");
+        assert_eq!(loaded.locale, Some(choice));
+        let garbage = CallerKey::new("tamin", "c2");
+        let loaded = store.load(&key, Some(&garbage)).await.expect("loads");
+        assert_eq!(loaded.locale, None, "an unreadable choice is no choice");
+    }
+}

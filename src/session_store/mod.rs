@@ -1,0 +1,167 @@
+//! One home for per-caller state: the session, the resume offer and the remembered locale of a
+//! caller, behind one async trait, [`SessionStore`], so that the embedded default (dashmap, in
+//! [`memory`]) and a store shared by several nodes are interchangeable.
+//!
+//! The shape is what a networked store serves in one round trip each way: a step [`load`]s the
+//! session with its caller's offer and locale in one read, and [`save`]s what changed in one
+//! write. Writes of a session are versioned (compare-and-set): a write that expected another
+//! version is refused with [`StoreError::Conflict`] and the engine steps again on what is
+//! there. Expiry is a property of each entry (a TTL given with every write), so nothing depends
+//! on a sweeper noticing that a session went quiet. The store holds no MSISDN in clear: callers
+//! are keyed by the keyed hash of their MSISDN.
+//!
+//! [`load`]: SessionStore::load
+//! [`save`]: SessionStore::save
+
+pub mod memory;
+
+#[cfg(test)]
+mod conformance;
+
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::session::{Place, Session};
+
+/// A future a store returns; boxed so that the engine can hold any store behind `dyn`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The key of a session: its dialect and the aggregator's session id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    pub fn new(dialect: &str, session_id: &str) -> SessionKey {
+        SessionKey(format!("{dialect}\u{0}{session_id}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One caller of one service: the service and the keyed hash of the caller's MSISDN.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallerKey(String);
+
+impl CallerKey {
+    pub fn new(service: &str, caller_hash: &str) -> CallerKey {
+        CallerKey(format!("{service}\u{0}{caller_hash}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A write counter per session: each accepted write of a session gives it a new version.
+pub type Version = u64;
+
+/// A session as the store holds it, with the version a write must expect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub session: Session,
+    pub version: Version,
+}
+
+/// A dropped session's place, offered to the caller's next session of that service (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub place: Place,
+    /// The session that left it: replaying that session from its path is not offered its own
+    /// place back.
+    pub left_by: SessionKey,
+    /// The session that was shown it, so that replaying that session shows it again.
+    pub shown_to: Option<SessionKey>,
+}
+
+/// The locale a caller chose with `9` (SPEC §2), and the session that chose it, so that a
+/// replay of that very session starts where it started and switches the same way again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocaleChoice {
+    pub locale: String,
+    pub chosen_by: SessionKey,
+    pub started_in: String,
+}
+
+/// What one read brings back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub session: Option<Held>,
+    /// The caller's offer and locale, when the read named a caller.
+    pub offer: Option<Offer>,
+    pub locale: Option<LocaleChoice>,
+    /// Whether a new session could be stored now (the size cap); a held one always can.
+    pub room: bool,
+}
+
+/// What one step changes, written at once.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub key: SessionKey,
+    pub session: SessionWrite,
+    /// The caller's offer and locale, when the step changed them.
+    pub caller: Option<(CallerKey, CallerWrite)>,
+}
+
+/// What happens to the session.
+#[derive(Debug, Clone)]
+pub enum SessionWrite {
+    /// Store it, if the session held is still at `expected` (`None`: if none is held).
+    Put {
+        session: Session,
+        expected: Option<Version>,
+        ttl: Duration,
+    },
+    /// Forget it, if the session held is still at `expected`.
+    Remove { expected: Option<Version> },
+}
+
+/// What happens to a caller's offer and locale.
+#[derive(Debug, Clone, Default)]
+pub struct CallerWrite {
+    pub offer: OfferWrite,
+    pub locale: Option<(LocaleChoice, Duration)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum OfferWrite {
+    #[default]
+    Keep,
+    Put(Offer, Duration),
+    Remove,
+    /// Remove the offer only if this session left it (a session back at its first screen
+    /// leaves nothing to resume, but must not erase another session's offer).
+    RemoveIfLeftBy(SessionKey),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The session changed since it was read: step again on what is there now.
+    #[error("the session changed since it was read")]
+    Conflict,
+    /// The store holds its maximum of sessions: the caller gets a polite END.
+    #[error("the session store is full")]
+    Full,
+    /// The store cannot be reached or read.
+    #[error("the session store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where sessions, offers and remembered locales live.
+pub trait SessionStore: Send + Sync {
+    /// The session of `key` and, when `caller` is given, that caller's offer and locale.
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        caller: Option<&'a CallerKey>,
+    ) -> StoreFuture<'a, Loaded>;
+
+    /// Writes what one step changed; the session's new version when it was put.
+    fn save(&self, write: Write) -> StoreFuture<'_, Option<Version>>;
+
+    /// How many sessions are held (for metrics and the admin API).
+    fn count(&self) -> StoreFuture<'_, usize>;
+}
