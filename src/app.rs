@@ -140,6 +140,7 @@ pub async fn run_server(config: Config) -> anyhow::Result<()> {
 
 /// Starts the server of `config` and returns once it listens.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    config.validate()?;
     let menus = load_checked_menus(&config)?;
     let parts = open_parts(&config)?;
     let engine = Arc::new(build_engine(&config, &parts, menus)?);
