@@ -301,8 +301,9 @@ const IDENTIFIER_DIGITS: usize = 6;
 
 /// The message with every run of six or more digits masked: a parser quotes the value it
 /// choked on, and a national identifier or an MSISDN must never reach a log in clear. Dates
-/// (`2026-11-25`), amounts and seq numbers under a million stay readable.
-fn redact(message: &str) -> String {
+/// (`2026-11-25`), amounts and seq numbers under a million stay readable. `tasks` masks a
+/// failed task's error or panic text with it too.
+pub(crate) fn redact(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut digits = String::new();
     let flush = |digits: &mut String, out: &mut String| {
