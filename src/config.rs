@@ -338,8 +338,11 @@ mod tests {
         }
     }
 
+    /// A change that spoils a valid configuration.
+    type Spoil = fn(&mut Config);
+
     /// Each value that cannot work, and the key its refusal must name.
-    fn refused() -> Vec<(&'static str, fn(&mut Config))> {
+    fn refused() -> Vec<(&'static str, Spoil)> {
         vec![
             ("sessions.sweep_ms", |c| c.sessions.sweep_ms = 0),
             ("sessions.max", |c| c.sessions.max = 0),
@@ -377,13 +380,15 @@ mod tests {
     #[test]
     fn the_defaults_and_the_least_that_works_pass() {
         assert!(Config::default().validate().is_ok());
-        let mut least = Config::default();
-        least.sessions = SessionConfig {
-            idle_s: 1,
-            ended_s: 1,
-            max: 1,
-            resume_s: 1,
-            sweep_ms: 1,
+        let mut least = Config {
+            sessions: SessionConfig {
+                idle_s: 1,
+                ended_s: 1,
+                max: 1,
+                resume_s: 1,
+                sweep_ms: 1,
+            },
+            ..Config::default()
         };
         least.feed.poll_ms = 1;
         least.server.max_connections = 1;
