@@ -82,6 +82,31 @@ pub fn run(args: &[&str], stdin: &str) -> Run {
     }
 }
 
+/// Runs `daftar args…` with no input until it ends, or kills it after `limit` (its `code` is
+/// then `None`): for a command that must end on its own, a guard against a hang.
+pub fn run_until(args: &[&str], limit: Duration) -> Run {
+    let mut child = daftar()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("daftar starts");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().expect("wait").is_none() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("daftar ends");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// A path as an argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temp path")
