@@ -289,10 +289,13 @@ mod tests {
         }
     }
 
+    /// A supervisor, what it reports to, and the log lines written on this thread.
     struct House {
         readiness: Arc<Readiness>,
         metrics: Metrics,
         supervisor: Supervisor,
+        log: Captured,
+        _log_guard: tracing::subscriber::DefaultGuard,
     }
 
     fn house(join_within: Duration) -> House {
@@ -303,10 +306,13 @@ mod tests {
             metrics.task_failures.clone(),
             join_within,
         );
+        let log = Captured::default();
         House {
             readiness,
             metrics,
             supervisor,
+            _log_guard: log.start(),
+            log,
         }
     }
 
@@ -323,35 +329,37 @@ mod tests {
         }
     }
 
+    /// How many failures of `task` the exposition counts.
+    fn failures(metrics: &Metrics, task: &str) -> Option<u64> {
+        let series = format!("daftar_task_failures_total{{task=\"{task}\"}} ");
+        let text = metrics.render();
+        let line = text.lines().find_map(|l| l.strip_prefix(series.as_str()))?;
+        line.trim().parse().ok()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_task_that_returns_an_error_is_logged_counted_and_turns_readiness_off() {
-        let log = Captured::default();
-        let _guard = log.start();
-        let House {
-            readiness,
-            metrics,
-            mut supervisor,
-        } = house(Duration::from_secs(1));
-        supervisor.spawn("audit-purge", OnFailure::Unready, |_stop| async {
-            Err::<(), _>("cannot purge the entries of 989121234567")
-        });
-        until(|| !readiness.reasons().is_empty()).await;
-        let reasons = readiness.reasons();
+        let mut home = house(Duration::from_secs(1));
+        home.supervisor
+            .spawn("audit-purge", OnFailure::Unready, |_stop| async {
+                Err::<(), _>("cannot purge the entries of 989121234567")
+            });
+        assert_eq!(
+            failures(&home.metrics, "audit-purge"),
+            Some(0),
+            "counted from 0"
+        );
+        until(|| !home.readiness.reasons().is_empty()).await;
+        let reasons = home.readiness.reasons();
         assert_eq!(reasons.len(), 1);
         assert!(
             reasons[0].starts_with("the task `audit-purge` died at"),
             "{reasons:?}"
         );
-        assert!(
-            metrics
-                .render()
-                .contains("daftar_task_failures_total{task=\"audit-purge\"} 1"),
-            "{}",
-            metrics.render()
-        );
-        let stopped = supervisor.stop().await;
+        assert_eq!(failures(&home.metrics, "audit-purge"), Some(1));
+        let stopped = home.supervisor.stop().await;
         assert!(stopped.fatal.is_none() && stopped.overdue.is_empty());
-        let log = log.text();
+        let log = home.log.text();
         assert!(
             log.contains("ERROR") && log.contains("audit-purge"),
             "{log}"
@@ -365,25 +373,21 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_task_that_panics_is_logged_counted_and_stops_everything_for_exit() {
-        let log = Captured::default();
-        let _guard = log.start();
-        let House {
-            readiness,
-            metrics,
-            mut supervisor,
-        } = house(Duration::from_secs(1));
+        let mut home = house(Duration::from_secs(1));
         let stopped_on_signal = Arc::new(AtomicUsize::new(0));
         let seen = stopped_on_signal.clone();
-        supervisor.spawn("server", OnFailure::Exit, |stop| async move {
-            stop.cancelled().await;
-            seen.fetch_add(1, Ordering::SeqCst);
-        });
-        supervisor.spawn("sweeper", OnFailure::Exit, |_stop| async {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            panics("`period` must be non-zero.");
-        });
-        supervisor.stopping().await;
-        let stopped = supervisor.stop().await;
+        home.supervisor
+            .spawn("server", OnFailure::Exit, |stop| async move {
+                stop.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+            });
+        home.supervisor
+            .spawn("sweeper", OnFailure::Exit, |_stop| async {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                panics("`period` must be non-zero.");
+            });
+        home.supervisor.stopping().await;
+        let stopped = home.supervisor.stop().await;
         assert_eq!(
             stopped.fatal,
             Some(TaskFailure {
@@ -401,11 +405,10 @@ mod tests {
             1,
             "the other task was stopped"
         );
-        assert!(readiness.reasons().is_empty(), "exit, not unready");
-        assert!(metrics
-            .render()
-            .contains("daftar_task_failures_total{task=\"sweeper\"} 1"));
-        let log = log.text();
+        assert!(home.readiness.reasons().is_empty(), "exit, not unready");
+        assert_eq!(failures(&home.metrics, "sweeper"), Some(1));
+        assert_eq!(failures(&home.metrics, "server"), Some(0));
+        let log = home.log.text();
         assert!(log.contains("ERROR") && log.contains("sweeper"), "{log}");
         assert!(log.contains("panicked"), "{log}");
     }
