@@ -1,14 +1,17 @@
-//! Putting the house together: from a configuration to a running server. Opens the store,
-//! loads and checks the menus, builds the engine, applies the feed before `/readyz` turns
-//! ready and then follows it, runs the session sweeper, and shuts all of it down in order on
-//! SIGTERM or SIGINT.
+//! Putting the house together: from a configuration to a running server. Checks the
+//! configuration, opens the store, loads and checks the menus, opens the feed, builds the
+//! engine, and starts every task under one [`Supervisor`] (`tasks`): the accept loop, the
+//! session sweeper, the audit purge, and the feed follower, which applies the feed before
+//! `/readyz` turns ready and then follows it. SIGTERM, SIGINT and [`Running::stop`] all stop
+//! the server the same way: the supervisor signals every task once and joins them, then the
+//! store is flushed.
 
+use anyhow::Context;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::actions::{Actions, Clock};
 use crate::audit::{KeyedHasher, Tracker};
@@ -18,10 +21,13 @@ use crate::engine::{Engine, EngineSettings};
 use crate::feed::FeedSource;
 use crate::menu::{check, load_menus, Menus};
 use crate::metrics::Metrics;
+use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
 use crate::store::Store;
 use crate::sync::Follower;
+use crate::sync::SyncError;
+use crate::tasks::{OnFailure, Supervisor};
 use crate::writer::Writer;
 
 /// The feed as the admin API reports it.
@@ -159,33 +165,61 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
 /// A server started by [`start`]: its address, and the way to stop it.
 pub struct Running {
     pub address: std::net::SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    supervisor: Supervisor,
+    store: Store,
 }
 
 impl Running {
-    /// Stops accepting, drains in-flight requests, stops the feed and the sweeper, flushes the
-    /// store and releases it.
+    /// Resolves when the server has begun to stop on its own: a task whose failure ends the
+    /// process has failed ([`OnFailure::Exit`]).
+    pub async fn stopping(&self) {
+        self.supervisor.stopping().await;
+    }
+
+    /// Stops accepting, drains in-flight requests, stops the feed, the sweeper and the purge
+    /// (all through the supervisor, as SIGTERM does), flushes the store and releases it. An
+    /// error when a task whose failure ends the process has failed.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.task.await?
+        let stopped = self.supervisor.stop().await;
+        self.store.flush()?;
+        match stopped.fatal {
+            Some(failure) => Err(failure.into()),
+            None => Ok(()),
+        }
     }
 }
 
-/// `daftar serve`: runs until SIGTERM or SIGINT, then drains and returns.
+/// `daftar serve`: runs until SIGTERM or SIGINT, or until a task it cannot run without fails;
+/// then drains and returns (an error in the second case).
 pub async fn run_server(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+    tokio::select! {
+        () = shutdown_signal() => tracing::info!("shutting down"),
+        () = running.stopping() => {},
+    }
     running.stop().await
 }
 
-/// Starts the server of `config` and returns once it listens.
+/// How long shutdown waits for the tasks beyond the server's grace period for in-flight
+/// requests; past it, the tasks still running are aborted and named.
+const STOP_MARGIN: Duration = Duration::from_secs(2);
+
+/// Starts the server of `config` and returns once it listens. A configuration that cannot
+/// work, faulty menus, a store that cannot be opened, and a feed that cannot be opened are
+/// errors here, not a server that runs without them.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    // Reading menu files and opening sled (which may wait for a lock) are blocking work.
+    config.validate().context("the configuration is refused")?;
+    // Reading menu files, opening sled (which may wait for a lock) and opening the feed are
+    // blocking work: off the workers.
     let opening = config.clone();
-    let (menus, parts) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Menus, Parts)> {
-        Ok((load_checked_menus(&opening)?, open_parts(&opening)?))
+    let (menus, parts, follower) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let menus = load_checked_menus(&opening)?;
+        let parts = open_parts(&opening)?;
+        let follower = match &opening.feed.source {
+            Some(source) => Some(open_feed(&parts.store, source)?),
+            None => None,
+        };
+        Ok((menus, parts, follower))
     })
     .await??;
     let core = build_core(&config, &parts, menus)?;
@@ -199,52 +233,74 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         source: config.feed.source.clone(),
         ..FeedStatus::default()
     }));
+    let readiness = Arc::new(Readiness::new());
     let app = Arc::new(App {
         engine: core.engine.clone(),
         dialects: core.dialects.clone(),
-        metrics,
+        metrics: metrics.clone(),
         tracker: parts.tracker.clone(),
-        ready: false.into(),
+        readiness: readiness.clone(),
         feed: feed_status,
         admin_token: config.admin.token.clone(),
         body_limit: config.server.body_limit_bytes,
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
     });
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sweeper = tokio::spawn(sweep_sessions(
-        core.sessions.clone(),
-        Duration::from_millis(config.sessions.sweep_ms),
-        stop_rx.clone(),
-    ));
-    let purger = tokio::spawn(purge_audit(parts.tracker.clone(), stop_rx.clone()));
-    let halt_sync = Arc::new(AtomicBool::new(false));
-    let follower = tokio::spawn(follow_feed(
-        config.clone(),
-        parts.store.clone(),
-        app.clone(),
-        stop_rx,
-        halt_sync.clone(),
-    ));
-    tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        serve(listener, app, &config.server, async {
-            let _ = stopped.await;
-        })
-        .await;
-        let _ = stop_tx.send(true);
-        halt_sync.store(true, Ordering::Relaxed);
-        let _ = sweeper.await;
-        let _ = purger.await;
-        let _ = follower.await;
-        parts.store.flush()?;
-        Ok(())
+    let grace = Duration::from_millis(config.server.shutdown_grace_ms);
+    let mut supervisor = Supervisor::new(
+        readiness.clone(),
+        metrics.task_failures.clone(),
+        grace + STOP_MARGIN,
+    );
+    // A dead accept loop answers no one, and nothing but a restart brings it back.
+    let limits = config.server.clone();
+    let served = app.clone();
+    supervisor.spawn("server", OnFailure::Exit, move |stop| async move {
+        serve(listener, served, &limits, stop.cancelled_owned()).await;
     });
+    // A dead sweeper ends no session: the table fills to `sessions.max` and every new caller
+    // gets the busy END, and nothing on this node heals it. A restart does (the table is
+    // memory; cumulative dialects replay their paths), so the process ends.
+    let every = Duration::from_millis(config.sessions.sweep_ms);
+    supervisor.spawn("sweeper", OnFailure::Exit, move |stop| {
+        sweep_sessions(core.sessions.clone(), every, stop)
+    });
+    // A dead purge keeps audit entries past their retention: measured in days, so an
+    // operator has time to act on the reason `/readyz` gives; it is no reason to drop the
+    // callers in session now.
+    let tracker = parts.tracker.clone();
+    supervisor.spawn("audit-purge", OnFailure::Unready, move |stop| {
+        purge_audit(tracker, stop)
+    });
+    match follower {
+        // A dead follower means stale records: the node is taken out of rotation with the
+        // reason, as a failing feed is, while what it answers stays correct as of its
+        // watermark; ending the process would turn a feed problem into an outage.
+        Some(follower) => {
+            readiness.hold(Unready::FeedNotApplied);
+            let (store, app) = (parts.store.clone(), app.clone());
+            let every = Duration::from_millis(config.feed.poll_ms);
+            supervisor.spawn("feed-follower", OnFailure::Unready, move |stop| {
+                follow_feed(follower, store, app, every, stop)
+            });
+        }
+        None => publish_watermark(&app, &parts.store),
+    }
+    tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
     Ok(Running {
         address,
-        stop,
-        task,
+        supervisor,
+        store: parts.store,
     })
+}
+
+/// The follower of the feed `source`: a source that does not parse, or a feed that cannot be
+/// opened, is refused here with its path.
+fn open_feed(store: &Store, source: &str) -> anyhow::Result<Follower> {
+    let follower = FeedSource::parse(source)
+        .map_err(SyncError::from)
+        .and_then(|source| Follower::new(store, source))
+        .context("the feed cannot be followed")?;
+    Ok(follower)
 }
 
 /// Waits for SIGTERM or SIGINT.
@@ -271,11 +327,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn sweep_sessions(
-    sessions: Arc<MemoryStore>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn sweep_sessions(sessions: Arc<MemoryStore>, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
@@ -283,9 +335,13 @@ async fn sweep_sessions(
                 // A sweep walks the whole table (milliseconds at 200k sessions): off the workers.
                 let sessions = sessions.clone();
                 let now = tokio::time::Instant::now();
-                let _ = tokio::task::spawn_blocking(move || sessions.sweep(now)).await;
+                if let Err(ended) = tokio::task::spawn_blocking(move || sessions.sweep(now)).await {
+                    if ended.is_panic() {
+                        std::panic::resume_unwind(ended.into_panic());
+                    }
+                }
             }
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
@@ -293,13 +349,15 @@ async fn sweep_sessions(
 /// How often audit entries past their retention are removed.
 const PURGE_EVERY: Duration = Duration::from_secs(3_600);
 
-/// Removes audit entries older than the retention, at start and then every hour.
-async fn purge_audit(tracker: Arc<Tracker>, mut stop: watch::Receiver<bool>) {
+/// Removes audit entries older than the retention, at start and then every hour. A purge that
+/// fails is tried again the next hour; one that panics ends the task (the supervisor reports
+/// it).
+async fn purge_audit(tracker: Arc<Tracker>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {},
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
         let tracker = tracker.clone();
         let now = jiff::Timestamp::now().as_second();
@@ -307,61 +365,47 @@ async fn purge_audit(tracker: Arc<Tracker>, mut stop: watch::Receiver<bool>) {
             Ok(Ok(0)) => {}
             Ok(Ok(removed)) => tracing::info!(removed, "audit entries past retention removed"),
             Ok(Err(error)) => tracing::error!(%error, "audit purge failed"),
-            Err(_) => tracing::error!("audit purge panicked"),
+            Err(ended) if ended.is_panic() => std::panic::resume_unwind(ended.into_panic()),
+            Err(_) => return,
         }
     }
 }
 
-/// Applies the feed, marks the server ready, then polls for what is new until stopped.
+/// Applies the feed, clears "feed not applied", then polls for what is new until stopped. A
+/// poll that fails holds "feed failing" on `/readyz` until one succeeds (the follower reads
+/// the feed again from its start after an error, skipping what the watermark covers).
 async fn follow_feed(
-    config: Config,
+    mut follower: Follower,
     store: Store,
     app: Arc<App>,
-    mut stop: watch::Receiver<bool>,
-    halt: Arc<AtomicBool>,
+    every: Duration,
+    stop: CancellationToken,
 ) {
-    let Some(source) = config.feed.source.clone() else {
-        publish_watermark(&app, &store);
-        app.ready.store(true, Ordering::Release);
-        return;
-    };
-    let source = match FeedSource::parse(&source) {
-        Ok(source) => source,
-        Err(error) => {
-            tracing::error!(%error, "the feed cannot be followed; serving the store as it is");
-            app.ready.store(true, Ordering::Release);
-            return;
-        }
-    };
-    let mut follower = match Follower::new(&store, source) {
-        Ok(follower) => follower,
-        Err(error) => {
-            tracing::error!(%error, "the feed cannot be followed; serving the store as it is");
-            app.ready.store(true, Ordering::Release);
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(config.feed.poll_ms.max(10)));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let (store_now, app_now, halt_now) = (store.clone(), app.clone(), halt.clone());
+        let (store_now, stop_now) = (store.clone(), stop.clone());
         let polled = tokio::task::spawn_blocking(move || {
-            let report = follower.poll_until(&store_now, &halt_now);
+            let report = follower.poll_until(&store_now, &stop_now);
             (follower, report)
         })
         .await;
-        let Ok((back, report)) = polled else {
-            tracing::error!("the feed follower panicked; stopping it");
-            app.ready.store(true, Ordering::Release);
-            return;
+        let report = match polled {
+            Ok((back, report)) => {
+                follower = back;
+                report
+            }
+            // The follower is lost with the panic: the supervisor reports it.
+            Err(ended) if ended.is_panic() => std::panic::resume_unwind(ended.into_panic()),
+            Err(_) => return,
         };
-        follower = back;
-        record_poll(&app_now, report);
-        if !app.ready.swap(true, Ordering::AcqRel) {
-            tracing::info!("feed applied; ready");
+        if stop.is_cancelled() {
+            return;
         }
+        record_poll(&app, report);
         tokio::select! {
             _ = tick.tick() => {},
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
@@ -394,7 +438,20 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
                 );
             }
         }
-        Err(error) => tracing::error!(%error, "feed poll failed"),
+        Err(error) => {
+            if app.readiness.hold(Unready::FeedFailing) {
+                tracing::error!(%error, "feed poll failed; not ready until a poll succeeds");
+            } else {
+                tracing::debug!(%error, "feed poll failed again");
+            }
+            return;
+        }
+    }
+    if app.readiness.clear(Unready::FeedFailing) {
+        tracing::info!("the feed reads again");
+    }
+    if app.readiness.clear(Unready::FeedNotApplied) {
+        tracing::info!("feed applied; ready unless /readyz says why not");
     }
 }
 

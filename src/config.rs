@@ -40,13 +40,14 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    /// Connections served at once; the accept loop waits beyond it.
+    /// Connections served at once; the accept loop waits beyond it. At least 1.
     pub max_connections: usize,
-    /// Time allowed to read a request head (hyper's header timeout; slowloris guard).
+    /// Time allowed to read a request head (hyper's header timeout; slowloris guard). Above 0:
+    /// a head cannot arrive in no time.
     pub header_timeout_ms: u64,
-    /// Largest request body accepted; larger gets 413.
+    /// Largest request body accepted; larger gets 413. At least [`MIN_BODY_LIMIT`].
     pub body_limit_bytes: usize,
-    /// Time allowed for a body once the head is read; slower gets 408.
+    /// Time allowed for a body once the head is read; slower gets 408. Above 0.
     pub body_timeout_ms: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
@@ -56,7 +57,7 @@ pub struct ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     pub db: PathBuf,
-    /// sled's page cache; never left at sled's 1 GiB default (CRATES.md).
+    /// sled's page cache; never left at sled's 1 GiB default (CRATES.md). Above 0.
     pub cache_mb: u64,
 }
 
@@ -65,22 +66,24 @@ pub struct StoreConfig {
 pub struct FeedConfig {
     /// A file, a directory of `*.ndjson`, or (later) an URL. `None`: follow nothing.
     pub source: Option<String>,
-    /// How often a followed feed is polled for new changes.
+    /// How often a followed feed is polled for new changes. Above 0.
     pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
-    /// Idle time after which a session is forgotten.
+    /// Idle time after which a session is forgotten. Above 0.
     pub idle_s: u64,
-    /// How long an ended session keeps its last reply for a retried final step.
+    /// How long an ended session keeps its last reply for a retried final step (at most
+    /// `idle_s`). Above 0: a retried final step must find its reply (SPEC §3).
     pub ended_s: u64,
-    /// Most sessions held at once; a caller beyond it gets a polite END.
+    /// Most sessions held at once; a caller beyond it gets a polite END. Above 0.
     pub max: usize,
-    /// How long a dropped session is offered for resumption.
+    /// How long a dropped session is offered for resumption. Above 0: 0 is not "off" (an
+    /// offer kept 0 s would be made and never shown), so it is refused rather than guessed.
     pub resume_s: u64,
-    /// How often the sweeper runs.
+    /// How often the sweeper runs. Above 0: a timer cannot tick every 0 ms.
     pub sweep_ms: u64,
 }
 
@@ -89,6 +92,8 @@ pub struct SessionConfig {
 pub struct AuditConfig {
     /// This node's digit in every tracking code (0–9): unique per node of one short code.
     pub node: u8,
+    /// Days an audit entry is kept. Above 0: the operations team looks a code up after the
+    /// call (SPEC §6), and 0 days would purge it within the hour.
     pub retention_days: u32,
     /// Secret for the keyed hashes of MSISDNs and identifiers; prefer `DAFTAR_HASH_KEY`.
     pub hash_key: Option<String>,
@@ -184,6 +189,30 @@ impl Default for MenusConfig {
     }
 }
 
+/// The least `server.body_limit_bytes` that lets every dialect's largest hop through: a whole
+/// 182-character USSD string in 3-byte UTF-8, percent-encoded (9 bytes a character, 1,638
+/// bytes), plus the other fields of the form.
+pub const MIN_BODY_LIMIT: usize = 2048;
+
+/// A value that cannot work, refused at start with the key it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} {rule}")]
+pub struct Refused {
+    /// The key as written in the file: `sessions.sweep_ms`.
+    pub key: &'static str,
+    /// What the value must be, and why when it is not plain.
+    pub rule: String,
+}
+
+impl Refused {
+    fn new(key: &'static str, rule: impl Into<String>) -> Refused {
+        Refused {
+            key,
+            rule: rule.into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration {path}: {source}")]
@@ -203,9 +232,9 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env();
-        config.validate().map_err(|message| ConfigError::Invalid {
+        config.validate().map_err(|refused| ConfigError::Invalid {
             path: path.map(Path::to_path_buf).unwrap_or_default(),
-            message,
+            message: refused.to_string(),
         })?;
         Ok(config)
     }
@@ -234,17 +263,51 @@ impl Config {
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Refuses a value that cannot work, naming its key. [`Config::load`] calls it, and so
+    /// does `app::start` for a configuration built in code.
+    pub fn validate(&self) -> Result<(), Refused> {
         if self.audit.node > 9 {
-            return Err(format!("audit.node must be 0–9, not {}", self.audit.node));
+            let rule = format!("must be 0–9, not {}", self.audit.node);
+            return Err(Refused::new("audit.node", rule));
         }
-        if self.screen.ucs2 < 40 || self.screen.gsm7 < 80 {
-            return Err(
-                "screen budgets below 40 UCS-2 / 80 GSM-7 characters cannot hold a menu".into(),
+        if self.screen.ucs2 < 40 {
+            return Err(Refused::new(
+                "screen.ucs2",
+                "must be 40 or more: a smaller screen cannot hold a menu",
+            ));
+        }
+        if self.screen.gsm7 < 80 {
+            return Err(Refused::new(
+                "screen.gsm7",
+                "must be 80 or more: a smaller screen cannot hold a menu",
+            ));
+        }
+        let above_zero: [(&'static str, u64); 12] = [
+            ("sessions.max", self.sessions.max as u64),
+            ("sessions.idle_s", self.sessions.idle_s),
+            ("sessions.ended_s", self.sessions.ended_s),
+            ("sessions.resume_s", self.sessions.resume_s),
+            ("sessions.sweep_ms", self.sessions.sweep_ms),
+            ("feed.poll_ms", self.feed.poll_ms),
+            ("server.max_connections", self.server.max_connections as u64),
+            ("server.header_timeout_ms", self.server.header_timeout_ms),
+            ("server.body_timeout_ms", self.server.body_timeout_ms),
+            ("store.cache_mb", self.store.cache_mb),
+            ("audit.retention_days", u64::from(self.audit.retention_days)),
+            (
+                "server.body_limit_bytes",
+                self.server.body_limit_bytes as u64,
+            ),
+        ];
+        if let Some((key, _)) = above_zero.iter().find(|(_, value)| *value == 0) {
+            return Err(Refused::new(key, "must be above 0"));
+        }
+        if self.server.body_limit_bytes < MIN_BODY_LIMIT {
+            let rule = format!(
+                "must be at least {MIN_BODY_LIMIT}, not {}: a dialect's largest request would be refused",
+                self.server.body_limit_bytes
             );
-        }
-        if self.sessions.max == 0 || self.sessions.idle_s == 0 {
-            return Err("sessions.max and sessions.idle_s must be above 0".into());
+            return Err(Refused::new("server.body_limit_bytes", rule));
         }
         Ok(())
     }
@@ -273,6 +336,79 @@ mod tests {
         ] {
             assert!(toml::from_str::<Config>(text).is_err(), "{text}");
         }
+    }
+
+    /// A change that spoils a valid configuration.
+    type Spoil = fn(&mut Config);
+
+    /// Each value that cannot work, and the key its refusal must name.
+    fn refused() -> Vec<(&'static str, Spoil)> {
+        vec![
+            ("sessions.sweep_ms", |c| c.sessions.sweep_ms = 0),
+            ("sessions.max", |c| c.sessions.max = 0),
+            ("sessions.idle_s", |c| c.sessions.idle_s = 0),
+            ("sessions.resume_s", |c| c.sessions.resume_s = 0),
+            ("sessions.ended_s", |c| c.sessions.ended_s = 0),
+            ("feed.poll_ms", |c| c.feed.poll_ms = 0),
+            ("server.max_connections", |c| c.server.max_connections = 0),
+            ("server.header_timeout_ms", |c| {
+                c.server.header_timeout_ms = 0
+            }),
+            ("server.body_timeout_ms", |c| c.server.body_timeout_ms = 0),
+            ("server.body_limit_bytes", |c| c.server.body_limit_bytes = 0),
+            ("server.body_limit_bytes", |c| {
+                c.server.body_limit_bytes = MIN_BODY_LIMIT - 1
+            }),
+            ("store.cache_mb", |c| c.store.cache_mb = 0),
+            ("audit.retention_days", |c| c.audit.retention_days = 0),
+            ("audit.node", |c| c.audit.node = 10),
+            ("screen.ucs2", |c| c.screen.ucs2 = 39),
+            ("screen.gsm7", |c| c.screen.gsm7 = 79),
+        ]
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_naming_their_key() {
+        for (key, spoil) in refused() {
+            let mut config = Config::default();
+            spoil(&mut config);
+            let message = config.validate().expect_err(key).to_string();
+            assert!(message.contains(key), "{key}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_and_the_least_that_works_pass() {
+        assert!(Config::default().validate().is_ok());
+        let mut least = Config {
+            sessions: SessionConfig {
+                idle_s: 1,
+                ended_s: 1,
+                max: 1,
+                resume_s: 1,
+                sweep_ms: 1,
+            },
+            ..Config::default()
+        };
+        least.feed.poll_ms = 1;
+        least.server.max_connections = 1;
+        least.server.header_timeout_ms = 1;
+        least.server.body_timeout_ms = 1;
+        least.server.body_limit_bytes = MIN_BODY_LIMIT;
+        least.store.cache_mb = 1;
+        least.audit.retention_days = 1;
+        least.audit.node = 9;
+        assert!(least.validate().is_ok(), "{:?}", least.validate());
+    }
+
+    #[test]
+    fn a_file_with_a_value_that_cannot_work_is_refused_naming_file_and_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("daftar.toml");
+        std::fs::write(&path, "[sessions]\nsweep_ms = 0\n").expect("written");
+        let message = Config::load(Some(&path)).expect_err("refused").to_string();
+        assert!(message.contains("sessions.sweep_ms"), "{message}");
+        assert!(message.contains("daftar.toml"), "{message}");
     }
 
     #[test]

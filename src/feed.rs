@@ -68,6 +68,16 @@ impl FeedSource {
         }
     }
 
+    /// Opens the feed as a read would, without reading a line: a file that cannot be opened
+    /// or a directory that cannot be listed is an error here, naming its path, rather than at
+    /// the first poll.
+    pub fn probe(&self) -> Result<(), FeedError> {
+        match self {
+            FeedSource::File(p) => File::open(p).map(drop).map_err(|e| io_error(p, e)),
+            FeedSource::Dir(dir) => ndjson_files(dir).map(drop),
+        }
+    }
+
     /// The files of the feed, in reading order.
     fn files(&self) -> Result<Vec<PathBuf>, FeedError> {
         match self {

@@ -25,6 +25,12 @@ pub struct DialectLabel {
     pub dialect: String,
 }
 
+/// The name of a supervised background task (`crate::tasks`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TaskLabel {
+    pub task: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -34,6 +40,8 @@ pub struct Metrics {
     pub feed_watermark: Gauge,
     pub feed_applied: Counter,
     pub feed_rejected: Counter,
+    /// Background tasks that ended with an error or a panic, by task.
+    pub task_failures: Family<TaskLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,6 +89,12 @@ impl Metrics {
             "Feed lines rejected (unparsable or out of order)",
             feed_rejected.clone(),
         );
+        let task_failures = Family::<TaskLabel, Counter>::default();
+        registry.register(
+            "task_failures",
+            "Background tasks that ended with an error or a panic",
+            task_failures.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -89,6 +103,7 @@ impl Metrics {
             feed_watermark,
             feed_applied,
             feed_rejected,
+            task_failures,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The HTTP side: hyper's accept loop, the routes, the limits, graceful shutdown.
 //!
-//! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (ready once the feed has been
-//! applied), `GET /metrics`, and the admin API under `/admin/` (bearer token; off without one).
+//! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (200 `ready` when no reason
+//! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
+//! API under `/admin/` (bearer token; off without one).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
 //! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
@@ -17,7 +18,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -29,6 +29,7 @@ use crate::config::ServerConfig;
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
+use crate::readiness::Readiness;
 use crate::turn::{Reply, Turn};
 
 type Body = Full<Bytes>;
@@ -39,7 +40,7 @@ pub struct App {
     pub dialects: Registry,
     pub metrics: Arc<Metrics>,
     pub tracker: Arc<Tracker>,
-    pub ready: AtomicBool,
+    pub readiness: Arc<Readiness>,
     pub feed: Arc<std::sync::Mutex<FeedStatus>>,
     pub admin_token: Option<String>,
     pub body_limit: usize,
@@ -129,10 +130,14 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
 }
 
 fn readyz(app: &App) -> Response<Body> {
-    if app.ready.load(Ordering::Acquire) {
+    let reasons = app.readiness.reasons();
+    if reasons.is_empty() {
         text(StatusCode::OK, "ready\n")
     } else {
-        text(StatusCode::SERVICE_UNAVAILABLE, "applying the feed\n")
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &(reasons.join("\n") + "\n"),
+        )
     }
 }
 

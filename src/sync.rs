@@ -24,7 +24,7 @@ use crate::record::Change;
 use crate::store::{Store, StoreError};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 
 /// How many applied changes go between two durable watermarks.
 pub const CHECKPOINT_EVERY: u64 = 10_000;
@@ -116,7 +116,12 @@ impl fmt::Display for SyncReport {
 pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
     let mut reader = FeedReader::new(source.clone());
-    run(store, &mut reader, ReadMode::ToEnd, &AtomicBool::new(false))
+    run(
+        store,
+        &mut reader,
+        ReadMode::ToEnd,
+        &CancellationToken::new(),
+    )
 }
 
 /// Follows a feed for the server: each poll applies what is new since the previous one.
@@ -144,16 +149,17 @@ impl Follower {
     /// the next poll. After an error the next poll reads the feed again from its start (every
     /// line the watermark covers is skipped), so nothing between the two is lost.
     pub fn poll(&mut self, store: &Store) -> Result<SyncReport, SyncError> {
-        self.poll_until(store, &AtomicBool::new(false))
+        self.poll_until(store, &CancellationToken::new())
     }
 
-    /// As [`Follower::poll`], stopping early (after a checkpoint) once `stop` is set, so that
-    /// a server shutting down during a long first sync need not wait for its end. What was
-    /// not applied is applied by the next poll or the next start.
+    /// As [`Follower::poll`], stopping early (after a checkpoint) once `stop` is cancelled (it
+    /// is checked between lines: this runs in blocking code), so that a server shutting down
+    /// during a long first sync need not wait for its end. What was not applied is applied by
+    /// the next poll or the next start.
     pub fn poll_until(
         &mut self,
         store: &Store,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
     ) -> Result<SyncReport, SyncError> {
         let result = run(store, &mut self.reader, ReadMode::Follow, stop);
         if result.is_err() {
@@ -168,10 +174,7 @@ impl Follower {
 /// `seq` numbering, so its lines at or below the watermark are skipped. The change of file is
 /// logged, not refused: the insurer's export is often a new file each day.
 fn claim_feed(store: &Store, source: &FeedSource) -> Result<(), SyncError> {
-    std::fs::metadata(source.path()).map_err(|e| FeedError::Io {
-        path: source.path().to_path_buf(),
-        source: e,
-    })?;
+    source.probe()?;
     let given = source.to_string();
     match store.feed_source()? {
         Some(stored) if stored == given => Ok(()),
@@ -190,7 +193,7 @@ fn run(
     store: &Store,
     reader: &mut FeedReader,
     mode: ReadMode,
-    stop: &AtomicBool,
+    stop: &CancellationToken,
 ) -> Result<SyncReport, SyncError> {
     let watermark = store.watermark()?;
     let mut state = Run {
@@ -206,7 +209,7 @@ fn run(
     let mut lines = reader.read(mode, watermark)?;
     for line in lines.by_ref() {
         state.take(line?)?;
-        if stop.load(Ordering::Relaxed) {
+        if stop.is_cancelled() {
             break;
         }
     }
@@ -301,8 +304,9 @@ const IDENTIFIER_DIGITS: usize = 6;
 
 /// The message with every run of six or more digits masked: a parser quotes the value it
 /// choked on, and a national identifier or an MSISDN must never reach a log in clear. Dates
-/// (`2026-11-25`), amounts and seq numbers under a million stay readable.
-fn redact(message: &str) -> String {
+/// (`2026-11-25`), amounts and seq numbers under a million stay readable. `tasks` masks a
+/// failed task's error or panic text with it too.
+pub(crate) fn redact(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut digits = String::new();
     let flush = |digits: &mut String, out: &mut String| {

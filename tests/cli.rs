@@ -5,7 +5,9 @@
 
 mod daftar_bin;
 
-use daftar_bin::{arg, luhn_digit, luhn_ok, persian_digits, run, sample_store, tracking_codes};
+use daftar_bin::{
+    arg, luhn_digit, luhn_ok, persian_digits, run, run_until, sample_store, tracking_codes,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -257,4 +259,24 @@ fn serve_becomes_ready_and_stops_on_sigterm() {
         "{status} after {took:?}:\n{}",
         served.log()
     );
+}
+
+/// A feed that cannot be opened is an error at start, not a server that serves nothing new.
+#[test]
+fn serve_refuses_a_feed_that_does_not_exist_naming_its_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let feed = "/no/such/file.ndjson";
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--feed",
+        feed,
+        "--db",
+        arg(&db),
+    ];
+    let serve = run_until(&args, Duration::from_secs(60));
+    assert!(serve.code.is_some_and(|code| code != 0), "{serve}");
+    assert!(serve.stderr.contains(feed), "{serve}");
 }

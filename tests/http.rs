@@ -199,3 +199,51 @@ fn a_caller_refused_for_a_full_table_runs_no_inquiry() {
         .unwrap();
     assert_eq!(answered.codes(), vec![expected]);
 }
+
+#[test]
+fn a_sweeper_that_cannot_be_timed_is_refused_at_start_naming_its_key() {
+    let error = TestServer::refused_with(&feed(), |c| c.sessions.sweep_ms = 0);
+    assert!(error.contains("sessions.sweep_ms"), "{error}");
+}
+
+#[test]
+fn a_missing_feed_is_refused_at_start_naming_its_path() {
+    let mut path = String::new();
+    let error = TestServer::refused_with(&feed(), |c| {
+        path = c
+            .store
+            .db
+            .with_file_name("gone.ndjson")
+            .display()
+            .to_string();
+        c.feed.source = Some(path.clone());
+    });
+    assert!(error.contains(&path), "{error}");
+}
+
+/// SPEC §7: `/readyz` says whether this node should be given callers. A feed that can no longer
+/// be read (removed, or replaced by something that is not a file) means records going stale:
+/// 503 with the reason until a poll succeeds again.
+#[test]
+fn a_feed_that_fails_after_start_turns_readiness_off_until_it_reads_again() {
+    use std::time::Duration;
+    let server = TestServer::start(&feed());
+    let path = server.config.feed.source.clone().expect("a feed");
+    let kept = format!("{path}.kept");
+    let limit = Duration::from_secs(20);
+
+    std::fs::rename(&path, &kept).expect("feed moved away");
+    let reasons = server.wait_readyz(503, limit);
+    assert!(reasons.contains("the feed is failing since"), "{reasons}");
+    assert_eq!(server.get("/healthz").0, 200, "alive all the same");
+    std::fs::rename(&kept, &path).expect("feed back");
+    assert_eq!(server.wait_readyz(200, limit), "ready\n");
+
+    std::fs::rename(&path, &kept).expect("feed moved away");
+    std::fs::create_dir(&path).expect("a directory where the feed was");
+    let reasons = server.wait_readyz(503, limit);
+    assert!(reasons.contains("the feed is failing since"), "{reasons}");
+    std::fs::remove_dir(&path).expect("directory removed");
+    std::fs::rename(&kept, &path).expect("feed back");
+    assert_eq!(server.wait_readyz(200, limit), "ready\n");
+}

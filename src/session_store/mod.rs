@@ -106,8 +106,10 @@ pub struct Write {
     pub caller: Option<(CallerKey, CallerWrite)>,
 }
 
-/// What happens to the session.
+/// What happens to the session. One is built per step and moved once: the size of the `Put`
+/// variant costs nothing that boxing it would save.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum SessionWrite {
     /// Store it, if the session held is still at `expected` (`None`: if none is held).
     Put {

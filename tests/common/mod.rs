@@ -71,23 +71,7 @@ impl TestServer {
 
     /// As [`start`], with the configuration adjusted first.
     pub fn start_with(lines: &[String], adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let feed = dir.path().join("feed.ndjson");
-        std::fs::write(&feed, lines.join("\n") + "\n").expect("feed written");
-        let mut config = Config::default();
-        config.server.listen = "127.0.0.1:0".parse().expect("address");
-        config.store.db = dir.path().join("db");
-        config.store.cache_mb = 16;
-        config.menus.dir = menus_dir();
-        config.feed.source = Some(feed.display().to_string());
-        config.feed.poll_ms = 50;
-        config.server.shutdown_grace_ms = 2_000;
-        adjust(&mut config);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let (dir, config) = configured(lines, adjust);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -98,11 +82,43 @@ impl TestServer {
             config,
             dir,
             running: None,
-            runtime,
+            runtime: runtime(),
             agent,
         };
         server.boot();
         server
+    }
+
+    /// The error of a server that must refuse to start on `lines` with the configuration
+    /// adjusted by `adjust` (which may point at places in the temp dir, beside `store.db`).
+    pub fn refused_with(lines: &[String], adjust: impl FnOnce(&mut Config)) -> String {
+        let (_dir, config) = configured(lines, adjust);
+        let runtime = runtime();
+        match runtime.block_on(start(config)) {
+            Ok(running) => {
+                let address = running.address;
+                let _ = runtime.block_on(running.stop());
+                panic!("the server started on {address} when it should have refused");
+            }
+            Err(error) => format!("{error:#}"),
+        }
+    }
+
+    /// Waits until `/readyz` answers `status`, and returns its body; panics after `limit`
+    /// (a bound against a hang, not a measure of speed).
+    pub fn wait_readyz(&self, status: u16, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (now, body) = self.get("/readyz");
+            if now == status {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/readyz still {now} ({body:?}) after {limit:?}, not {status}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn boot(&mut self) {
@@ -211,6 +227,31 @@ impl TestServer {
         );
         screen
     }
+}
+
+/// A fresh temp dir with a feed of `lines`, and the test configuration over it.
+fn configured(lines: &[String], adjust: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let feed = dir.path().join("feed.ndjson");
+    std::fs::write(&feed, lines.join("\n") + "\n").expect("feed written");
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("address");
+    config.store.db = dir.path().join("db");
+    config.store.cache_mb = 16;
+    config.menus.dir = menus_dir();
+    config.feed.source = Some(feed.display().to_string());
+    config.feed.poll_ms = 50;
+    config.server.shutdown_grace_ms = 2_000;
+    adjust(&mut config);
+    (dir, config)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 impl Drop for TestServer {

@@ -62,6 +62,16 @@ impl std::fmt::Display for Run {
     }
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 /// Runs `daftar args…` to its end, with `stdin` as its input.
 pub fn run(args: &[&str], stdin: &str) -> Run {
     let mut child = daftar()
@@ -74,12 +84,27 @@ pub fn run(args: &[&str], stdin: &str) -> Run {
     let mut input = child.stdin.take().expect("stdin piped");
     input.write_all(stdin.as_bytes()).expect("stdin written");
     drop(input);
-    let output = child.wait_with_output().expect("daftar ends");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    Run::from(child.wait_with_output().expect("daftar ends"))
+}
+
+/// Runs `daftar args…` with no input until it ends, or kills it after `limit` (its `code` is
+/// then `None`): for a command that must end on its own, a guard against a hang.
+pub fn run_until(args: &[&str], limit: Duration) -> Run {
+    let mut child = daftar()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("daftar starts");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("wait").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
+    if child.try_wait().expect("wait").is_none() {
+        let _ = child.kill();
+    }
+    Run::from(child.wait_with_output().expect("daftar ends"))
 }
 
 /// A path as an argument.

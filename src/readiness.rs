@@ -1,0 +1,121 @@
+//! Whether this node should be given callers, and if not, why: what `/readyz` answers.
+//!
+//! Readiness is a set of named conditions, each held by the part of the house that knows it
+//! (the feed follower holds "not yet applied" and "failing"; the supervisor in `tasks` holds
+//! "task died") and cleared by the same part when it no longer holds. The node is ready when
+//! no condition is held. Liveness is another question (`/healthz`): a node that is not ready
+//! still answers the callers that reach it.
+//!
+//! What it must never do: put an identifier, an MSISDN or an error's text in a reason. A reason
+//! is read by anyone who can reach `/readyz`; it says what is wrong, and the logs say the rest.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+/// A reason for a node not to be given callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unready {
+    /// The feed has not yet been applied once since start (SPEC §5: applied before ready).
+    FeedNotApplied,
+    /// The last poll of the feed failed: the records may be going stale.
+    FeedFailing,
+    /// A supervised task whose failure leaves the node unready has ended.
+    TaskDied(&'static str),
+}
+
+/// The conditions held now, each with the time it began.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    held: Mutex<BTreeMap<Unready, jiff::Timestamp>>,
+}
+
+impl Readiness {
+    /// Ready: no condition held.
+    pub fn new() -> Readiness {
+        Readiness::default()
+    }
+
+    /// Holds `condition` from now on; a condition already held keeps its first time. True when
+    /// it was not held before.
+    pub fn hold(&self, condition: Unready) -> bool {
+        let now = jiff::Timestamp::now();
+        // Whole seconds: a reason is read by people.
+        self.hold_at(
+            condition,
+            jiff::Timestamp::from_second(now.as_second()).unwrap_or(now),
+        )
+    }
+
+    fn hold_at(&self, condition: Unready, since: jiff::Timestamp) -> bool {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let new = !held.contains_key(&condition);
+        held.entry(condition).or_insert(since);
+        new
+    }
+
+    /// Stops holding `condition`. True when it was held.
+    pub fn clear(&self, condition: Unready) -> bool {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.remove(&condition).is_some()
+    }
+
+    pub fn is_held(&self, condition: Unready) -> bool {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.contains_key(&condition)
+    }
+
+    /// The reasons held, one line each, in a stable order; empty when ready.
+    pub fn reasons(&self) -> Vec<String> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.iter()
+            .map(|(condition, since)| match condition {
+                Unready::FeedNotApplied => "applying the feed".to_string(),
+                Unready::FeedFailing => format!("the feed is failing since {since}"),
+                Unready::TaskDied(task) => format!("the task `{task}` died at {since}"),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_only_when_nothing_is_held() {
+        let readiness = Readiness::new();
+        assert!(readiness.reasons().is_empty());
+        assert!(readiness.hold(Unready::FeedNotApplied));
+        assert!(!readiness.hold(Unready::FeedNotApplied), "held once");
+        assert!(readiness.hold(Unready::TaskDied("audit-purge")));
+        assert!(readiness.hold(Unready::FeedFailing));
+        let reasons = readiness.reasons();
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert_eq!(reasons[0], "applying the feed");
+        assert!(
+            reasons[1].starts_with("the feed is failing since 20") && reasons[1].ends_with('Z'),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[2].starts_with("the task `audit-purge` died at 20"),
+            "{reasons:?}"
+        );
+        assert!(readiness.clear(Unready::FeedNotApplied));
+        assert!(!readiness.clear(Unready::FeedNotApplied), "cleared once");
+        assert!(readiness.clear(Unready::FeedFailing));
+        assert!(readiness.clear(Unready::TaskDied("audit-purge")));
+        assert!(readiness.reasons().is_empty());
+    }
+
+    #[test]
+    fn a_condition_held_again_keeps_its_first_time() {
+        let readiness = Readiness::new();
+        let at = |s: i64| jiff::Timestamp::from_second(s).expect("a time");
+        assert!(readiness.hold_at(Unready::FeedFailing, at(1_780_000_000)));
+        assert!(!readiness.hold_at(Unready::FeedFailing, at(1_780_000_060)));
+        assert_eq!(
+            readiness.reasons(),
+            ["the feed is failing since 2026-05-28T20:26:40Z"]
+        );
+    }
+}
