@@ -247,3 +247,78 @@ fn a_feed_that_fails_after_start_turns_readiness_off_until_it_reads_again() {
     std::fs::rename(&kept, &path).expect("feed back");
     assert_eq!(server.wait_readyz(200, limit), "ready\n");
 }
+
+/// SPEC §3: a retry gets the same reply and runs no action twice, also when the retries
+/// arrive together while the first is still being answered.
+#[test]
+fn identical_final_steps_sent_at_once_get_one_reply_and_one_audit_entry() {
+    let mut server = TestServer::start(&feed());
+    let code = ir_code("005123457");
+    let rounds = 25;
+    for round in 0..rounds {
+        let session = format!("race-{round}");
+        server.at(&session, "*4*1420#", "989129999999", "");
+        server.at(&session, "*4*1420#", "989129999999", "2");
+        let path = format!("2*{code}");
+        let barrier = std::sync::Barrier::new(8);
+        let screens: Vec<_> = std::thread::scope(|scope| {
+            let sent: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        server.at(&session, "*4*1420#", "989129999999", &path)
+                    })
+                })
+                .collect();
+            sent.into_iter()
+                .map(|s| s.join().expect("request"))
+                .collect()
+        });
+        assert!(screens[0].is_end(), "{:?}", screens[0]);
+        assert_eq!(screens[0].codes().len(), 1, "{:?}", screens[0]);
+        assert!(
+            screens.iter().all(|s| *s == screens[0]),
+            "round {round}: one reply for all: {screens:?}"
+        );
+    }
+    server.stop();
+    let store = daftar::store::Store::open(&server.dir.path().join("db"), 1 << 20).expect("db");
+    let entries = store
+        .tree("audit")
+        .expect("audit tree")
+        .scan_prefix(b"c")
+        .count();
+    assert_eq!(entries, rounds, "one audit entry per round");
+}
+
+/// SPEC §7: a section naming a service or dialect that does not exist is refused at start.
+#[test]
+fn sections_naming_no_service_or_dialect_are_refused_at_start() {
+    let error = TestServer::refused_with(&feed(), |c| {
+        c.dialects.insert("nobody".into(), Default::default());
+    });
+    assert!(error.contains("[dialects.nobody]"), "{error}");
+    let error = TestServer::refused_with(&feed(), |c| {
+        c.services.insert("nothing".into(), Default::default());
+    });
+    assert!(error.contains("[services.nothing]"), "{error}");
+    let error = TestServer::refused_with(&feed(), |c| {
+        let at = daftar::config::DialectConfig {
+            default_service: Some("nothing".into()),
+        };
+        c.dialects.insert("africastalking".into(), at);
+    });
+    assert!(error.contains("default_service"), "{error}");
+}
+
+/// The dialect sees the whole path: Africa's Talking serves `/ussd/africastalking` alone.
+#[test]
+fn a_path_beyond_a_dialects_endpoint_is_not_found() {
+    let server = TestServer::start(&feed());
+    let body = b"sessionId=x&serviceCode=*4*1420%23&phoneNumber=%2B989121110001&text=";
+    let form = "application/x-www-form-urlencoded";
+    let (status, _) = server.post("/ussd/africastalking/extra", form, body);
+    assert_eq!(status, 404);
+    let (status, text) = server.post("/ussd/africastalking", form, body);
+    assert_eq!((status, &text[..4]), (200, "CON "));
+}
