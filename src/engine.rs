@@ -97,7 +97,9 @@ impl Engine {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
         let _one_at_a_time = self.in_flight.enter(&key).await;
         for _ in 0..MAX_CONFLICTS {
-            if let Ok(reply) = self.try_step(&key, turn).await {
+            // Boxed: the walk's state is kilobytes, and a future that size would be copied
+            // each time the step's future moves (into its task, say).
+            if let Ok(reply) = Box::pin(self.try_step(&key, turn)).await {
                 return reply;
             }
         }
@@ -137,12 +139,16 @@ impl Engine {
                     return Ok(self.unknown_service());
                 };
                 let full = join_path(&pre, path);
+                let opened = Opened {
+                    loaded: &loaded,
+                    caller: &caller_hash,
+                };
                 match held.filter(|h| h.session.service == service.id()) {
                     Some(held) => {
-                        self.cumulative(key, turn, service, full, held, &loaded)
+                        self.cumulative(key, turn, service, full, held, opened)
                             .await
                     }
-                    None => self.fresh(key, turn, service, full, &loaded).await,
+                    None => self.fresh(key, turn, service, full, opened).await,
                 }
             }
             // A start, or a latest input for a session this node does not hold (expired, or
@@ -151,7 +157,11 @@ impl Engine {
                 let Some((service, pre)) = route else {
                     return Ok(self.unknown_service());
                 };
-                self.fresh(key, turn, service, join_path(&pre, ""), &loaded)
+                let opened = Opened {
+                    loaded: &loaded,
+                    caller: &caller_hash,
+                };
+                self.fresh(key, turn, service, join_path(&pre, ""), opened)
                     .await
             }
         }
@@ -166,7 +176,7 @@ impl Engine {
         service: &Service,
         full: String,
         held: Held,
-        loaded: &Loaded,
+        opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
         if held.session.path == full {
             if let Some(last) = held.session.last.clone() {
@@ -179,7 +189,7 @@ impl Engine {
             held.session.path = full;
             return self.advance(key, held, turn, &inputs).await;
         }
-        self.fresh(key, turn, service, full, loaded).await
+        self.fresh(key, turn, service, full, opened).await
     }
 
     /// A session the store does not hold under this path: a new one, replaying `path` from
@@ -190,8 +200,9 @@ impl Engine {
         turn: &Turn,
         service: &Service,
         path: String,
-        loaded: &Loaded,
+        opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
+        let Opened { loaded, caller } = opened;
         if !loaded.room {
             // Refused before any action runs: no lookup, no tracking code the caller never sees.
             return Ok(self.words_end(Some(service.id()), "error.busy"));
@@ -202,14 +213,12 @@ impl Engine {
             path.split('*').collect()
         };
         let first = inputs.is_empty();
-        let caller = self.hasher.hash(&turn.msisdn);
-        let (mut session, shown) = self.new_session(service, key, &caller, first, loaded);
+        let (mut session, shown) = self.new_session(service, key, caller, first, loaded);
         if inputs.len() > MAX_REPLAY {
             let words = service.words(&session.place.locale);
             return Ok(Reply::End(words.get("error.too_many").to_string()));
         }
-        let channel = channel_of(turn);
-        let walk = self.walk(service, turn, &channel);
+        let walk = self.walk(service, turn);
         let mut reply = walk.open(&mut session).await;
         let mut was_offer = session.phase == Phase::Offer;
         for input in inputs {
@@ -226,6 +235,8 @@ impl Engine {
             expected,
             was_offer,
             shown,
+            // The read named this caller: whether an offer was there is known.
+            offer_read: Some(loaded.offer.is_some()),
         };
         self.settle(key, session, step, reply).await
     }
@@ -246,8 +257,7 @@ impl Engine {
             return Ok(self.unknown_service());
         };
         let was_offer = session.phase == Phase::Offer;
-        let channel = channel_of(turn);
-        let walk = self.walk(service, turn, &channel);
+        let walk = self.walk(service, turn);
         let mut reply = session.last.clone().unwrap_or(Reply::Ack);
         for input in inputs.iter().take(MAX_REPLAY) {
             reply = walk.input(&mut session, input).await;
@@ -260,6 +270,7 @@ impl Engine {
             expected: Some(version),
             was_offer,
             shown: None,
+            offer_read: None,
         };
         self.settle(key, session, step, reply).await
     }
@@ -282,7 +293,13 @@ impl Engine {
             (choice, self.settings.locale_for)
         });
         session.locale_chosen = false;
-        let offer = self.offer_after(key, &session, step.was_offer, step.shown);
+        let mut offer = self.offer_after(key, &session, step.was_offer, step.shown);
+        if step.offer_read == Some(false)
+            && matches!(offer, OfferWrite::Remove | OfferWrite::RemoveIfLeftBy(_))
+        {
+            // Nothing to remove: the read found no offer for this caller.
+            offer = OfferWrite::Keep;
+        }
         let ttl = if session.is_ended() {
             self.settings.ended
         } else {
@@ -420,12 +437,12 @@ impl Engine {
         (session, Some(shown))
     }
 
-    fn walk<'a>(&'a self, service: &'a Service, turn: &'a Turn, channel: &'a str) -> Walk<'a> {
+    fn walk<'a>(&'a self, service: &'a Service, turn: &'a Turn) -> Walk<'a> {
         Walk {
             service,
             runner: self.actions.as_ref(),
             budget: self.settings.budget,
-            channel,
+            dialect: &turn.dialect,
             msisdn: &turn.msisdn,
         }
     }
@@ -465,6 +482,13 @@ impl Engine {
     }
 }
 
+/// What a new session starts from: the read of the step and the caller's keyed hash.
+#[derive(Clone, Copy)]
+struct Opened<'a> {
+    loaded: &'a Loaded,
+    caller: &'a str,
+}
+
 /// What a step carries from its read to its write.
 struct Settled {
     /// The version the step read (`None`: no session was held).
@@ -473,6 +497,8 @@ struct Settled {
     was_offer: bool,
     /// The resume offer this step showed, to be written back as shown.
     shown: Option<Offer>,
+    /// Whether the step's read found an offer for the caller (`None`: it did not look).
+    offer_read: Option<bool>,
 }
 
 /// Whether a latest input marked `retry` is a resend of the step that made the held
@@ -490,11 +516,6 @@ fn mark_of(turn: &Turn) -> Option<String> {
         Retry::Mark(mark) => Some(mark.clone()),
         _ => None,
     }
-}
-
-/// The channel name in the audit trail: `ussd:<dialect>`.
-fn channel_of(turn: &Turn) -> String {
-    format!("ussd:{}", turn.dialect)
 }
 
 /// The locale a session of this caller opens in: the remembered choice, the locale the

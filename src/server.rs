@@ -150,10 +150,9 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     let Some(dialect) = app.dialects.find(name).cloned() else {
         return text(StatusCode::NOT_FOUND, "no such dialect\n");
     };
-    let method = req.method().as_str().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let headers = req.headers().clone();
-    let body = match read_body(req, app.body_limit, app.body_timeout).await {
+    let (head, body) = req.into_parts();
+    let declared = head.headers.get(CONTENT_LENGTH);
+    let body = match read_body(declared, body, app.body_limit, app.body_timeout).await {
         Ok(body) => body,
         Err(status) => {
             app.metrics.count_request(dialect.name(), "bad_body");
@@ -162,10 +161,10 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     };
     let started = Instant::now();
     let wire = WireRequest {
-        method: &method,
+        method: head.method.as_str(),
         path_tail: tail,
-        query: query.as_deref(),
-        headers: &headers,
+        query: head.uri.query(),
+        headers: &head.headers,
         peer: Some(peer),
         body: &body,
     };
@@ -208,20 +207,19 @@ async fn step(app: &App, turn: Arc<Turn>) -> Reply {
 
 /// The body, or 413 when it is (or says it will be) larger than `limit`.
 async fn read_body(
-    req: Request<Incoming>,
+    declared: Option<&HeaderValue>,
+    body: Incoming,
     limit: usize,
     timeout: Duration,
 ) -> Result<Bytes, StatusCode> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
+    let declared = declared
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
     // The header timeout does not cover the body: a body that trickles in is cut off too.
-    let collect = Limited::new(req.into_body(), limit).collect();
+    let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),

@@ -337,3 +337,17 @@ fn pre_answers_come_first() {
     assert_eq!(join_path(&[], "1*2"), "1*2");
     assert_eq!(join_path(&[], ""), "");
 }
+
+/// The walk's state is kilobytes: it lives on the heap, so the step's own future stays small
+/// and cheap to move into its task.
+#[test]
+fn the_step_future_is_small() {
+    let rig = rig();
+    let turn = at("s", PHONE, "");
+    let step = rig.engine.step(&turn);
+    assert!(
+        std::mem::size_of_val(&step) < 1024,
+        "{} bytes",
+        std::mem::size_of_val(&step)
+    );
+}

@@ -63,7 +63,8 @@ pub struct Walk<'a> {
     pub service: &'a Service,
     pub runner: &'a dyn ActionRunner,
     pub budget: Budget,
-    pub channel: &'a str,
+    /// The dialect the caller came through, named in the audit trail as `ussd:<dialect>`.
+    pub dialect: &'a str,
     /// The caller's MSISDN, from the turn (sessions keep none).
     pub msisdn: &'a str,
 }
@@ -164,12 +165,13 @@ impl Walk<'_> {
                 session.tries = 0;
                 return self.show(session, &vars);
             };
+            let channel = format!("ussd:{}", self.dialect);
             let call = ActionCall {
                 service: self.service,
                 locale: &session.place.locale,
                 msisdn: self.msisdn,
                 answers: &session.place.answers,
-                channel: self.channel,
+                channel: &channel,
             };
             let outcome = match self.runner.run(action, call).await {
                 Ok(outcome) => outcome,
@@ -459,7 +461,7 @@ mod tests {
             service: menus.service("demo").expect("demo"),
             runner,
             budget: Budget::default(),
-            channel: "test",
+            dialect: "test",
             msisdn: "1",
         }
     }

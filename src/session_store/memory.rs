@@ -150,23 +150,24 @@ impl MemoryStore {
         write: SessionWrite,
     ) -> Result<Option<Version>, StoreError> {
         let now = Instant::now();
-        let expected = match &write {
-            SessionWrite::Put { expected, .. } | SessionWrite::Remove { expected } => *expected,
-        };
-        let held = self
-            .sessions
-            .get(&key)
-            .filter(|entry| entry.live(now))
-            .map(|entry| entry.version);
-        if held != expected {
-            return Err(StoreError::Conflict);
-        }
         match write {
-            SessionWrite::Remove { .. } => {
+            SessionWrite::Remove { expected } => {
+                let held = self
+                    .sessions
+                    .get(&key)
+                    .filter(|entry| entry.live(now))
+                    .map(|entry| entry.version);
+                if held != expected {
+                    return Err(StoreError::Conflict);
+                }
                 self.sessions.remove(&key);
                 Ok(None)
             }
-            SessionWrite::Put { session, ttl, .. } => {
+            SessionWrite::Put {
+                session,
+                ttl,
+                expected,
+            } => {
                 let version = self.versions.fetch_add(1, Ordering::Relaxed) + 1;
                 let entry = Entry {
                     value: session,
@@ -177,8 +178,7 @@ impl MemoryStore {
                 let full = self.sessions.len() >= self.max;
                 let stored = match self.sessions.entry(key) {
                     dashmap::Entry::Occupied(mut slot) => {
-                        // Another step of this session may have written in between the read
-                        // above and this entry lock: check again under the lock.
+                        // Checked under the entry's lock: no other write of it comes between.
                         let current = slot.get().live(now).then_some(slot.get().version);
                         if current != expected {
                             return Err(StoreError::Conflict);
