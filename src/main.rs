@@ -92,7 +92,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A phone in the terminal shows screens, not the server's log lines.
     let quiet = matches!(cli.command, Command::Simulate { .. });
-    init_logs(if quiet { "warn" } else { "info" });
+    let _logs = init_logs(if quiet { "warn" } else { "info" });
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -115,14 +115,22 @@ fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
-fn init_logs(default_level: &str) {
+/// Logs go to stderr through a thread of their own (tracing-appender), so that a slow
+/// terminal or pipe never holds up a tokio worker; under a flood the newest lines are
+/// dropped rather than the callers. The guard writes what is queued when it is dropped.
+fn init_logs(default_level: &str) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .thread_name("daftar-log")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
+    guard
 }
 
 /// The configuration file (or the defaults) with the `--menus` and `--db` flags over it.
