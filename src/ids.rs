@@ -100,9 +100,15 @@ fn digits_of(input: &str) -> Result<String, IdError> {
     Ok(digits)
 }
 
-/// The values of a string already known to be ASCII digits.
-fn values(digits: &str) -> Vec<u32> {
-    digits.bytes().map(|b| u32::from(b - b'0')).collect()
+/// The values of the first `N` digits of a string already known to hold at least `N` ASCII
+/// digits (`None` when it is shorter).
+fn leading<const N: usize>(digits: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    let bytes = digits.as_bytes().get(..N)?;
+    for (d, b) in out.iter_mut().zip(bytes) {
+        *d = b.wrapping_sub(b'0');
+    }
+    Some(out)
 }
 
 /// An Iranian national code (code-melli): ten digits, the last a check digit.
@@ -120,11 +126,12 @@ impl NationalCode {
             10 => digits,
             _ => return Err(IdError::WrongLength),
         };
-        let d = values(&code);
+        let d: [u8; 10] = leading(&code).ok_or(IdError::WrongLength)?;
         if d.iter().all(|x| *x == d[0]) {
             return Err(IdError::RepeatedDigits);
         }
-        if national_check_digit(&d[..9]) != d[9] {
+        let first_nine: [u8; 9] = leading(&code).ok_or(IdError::WrongLength)?;
+        if national_check_digit(&first_nine) != d[9] {
             return Err(IdError::CheckDigit);
         }
         Ok(NationalCode(code))
@@ -136,15 +143,16 @@ impl NationalCode {
     }
 }
 
-/// `s = Σ dᵢ·(10−i)` over the first nine digits, `r = s mod 11`; the check digit is `r` when
-/// `r < 2`, else `11 − r`.
-fn national_check_digit(first_nine: &[u32]) -> u32 {
+/// The check digit of a national code: `s = Σ dᵢ·(10−i)` over the first nine digits,
+/// `r = s mod 11`; the digit is `r` when `r < 2`, else `11 − r`. The feed generator makes its
+/// codes with it too.
+pub(crate) fn national_check_digit(first_nine: &[u8; 9]) -> u8 {
     let s: u32 = first_nine
         .iter()
         .zip((2..=10).rev())
-        .map(|(d, w)| d * w)
+        .map(|(d, w)| u32::from(*d) * w)
         .sum();
-    let r = s % 11;
+    let r = (s % 11) as u8;
     if r < 2 {
         r
     } else {
@@ -191,9 +199,10 @@ impl Iin {
         if digits.len() != 12 {
             return Err(IdError::WrongLength);
         }
-        let d = values(&digits);
+        let d: [u8; 12] = leading(&digits).ok_or(IdError::WrongLength)?;
         let birth = iin_birth_date(&d).ok_or(IdError::BadDate)?;
-        if iin_control_digit(&d[..11]) != Some(d[11]) {
+        let first_eleven: [u8; 11] = leading(&digits).ok_or(IdError::WrongLength)?;
+        if iin_control_digit(&first_eleven) != Some(d[11]) {
             return Err(IdError::CheckDigit);
         }
         Ok(Iin { digits, birth })
@@ -212,28 +221,36 @@ impl Iin {
 
 /// `YYMMDD` with the century from the seventh digit: 1–2 the 1800s, 3–4 the 1900s, 5–6 the
 /// 2000s (odd for men, even for women); 0 and 7–9 are not issued.
-fn iin_birth_date(d: &[u32]) -> Option<Date> {
-    let century: u32 = match d.get(6)? {
+fn iin_birth_date(d: &[u8; 12]) -> Option<Date> {
+    let century: u32 = match d[6] {
         1 | 2 => 1800,
         3 | 4 => 1900,
         5 | 6 => 2000,
         _ => return None,
     };
-    let two = |i: usize| Some(d.get(i)? * 10 + d.get(i + 1)?);
+    let two = |i: usize| Some(u32::from(*d.get(i)?) * 10 + u32::from(*d.get(i + 1)?));
     let year = i16::try_from(century + two(0)?).ok()?;
     let month = i8::try_from(two(2)?).ok()?;
     let day = i8::try_from(two(4)?).ok()?;
     Date::new(year, month, day).ok()
 }
 
-/// `c = Σ dᵢ·wᵢ mod 11` with weights 1…11; when it is 10, again with weights 3…11, 1, 2; when
-/// that is 10 too there is no valid control digit (`None`).
-fn iin_control_digit(first_eleven: &[u32]) -> Option<u32> {
-    let sum =
-        |w: &[u32; 11]| -> u32 { first_eleven.iter().zip(w).map(|(d, w)| d * w).sum::<u32>() % 11 };
+/// The control digit of an IIN: `c = Σ dᵢ·wᵢ mod 11` with weights 1…11; when it is 10, again
+/// with weights 3…11, 1, 2; when that is 10 too there is no valid control digit (`None`). The
+/// feed generator makes its IINs with it too.
+pub(crate) fn iin_control_digit(first_eleven: &[u8; 11]) -> Option<u8> {
+    let sum = |w: &[u32; 11]| -> u32 {
+        first_eleven
+            .iter()
+            .zip(w)
+            .map(|(d, w)| u32::from(*d) * w)
+            .sum::<u32>()
+            % 11
+    };
     [sum(&IIN_WEIGHTS), sum(&IIN_WEIGHTS_AGAIN)]
         .into_iter()
         .find(|c| *c != 10)
+        .map(|c| c as u8)
 }
 
 impl fmt::Display for Iin {
@@ -649,6 +666,32 @@ mod tests {
         for (input, len, want) in cases {
             let got = parse_foreign_number(input, len);
             assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn check_digit_functions_on_digit_arrays() {
+        let national: [([u8; 9], u8); 4] = [
+            ([0, 0, 1, 2, 3, 4, 5, 6, 7], 9),
+            ([0, 0, 8, 7, 6, 5, 4, 3, 2], 6),
+            ([1, 1, 1, 1, 1, 1, 1, 1, 1], 1),
+            ([1, 2, 3, 4, 5, 6, 7, 8, 9], 1),
+        ];
+        for (first_nine, want) in national {
+            assert_eq!(national_check_digit(&first_nine), want, "{first_nine:?}");
+        }
+        let iin: [([u8; 11], Option<u8>); 4] = [
+            // 11 ones: Σ 1..11 = 66 ≡ 0.
+            ([1; 11], Some(0)),
+            // 9 then zeros: 9·1 ≡ 9 on the first pass.
+            ([9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], Some(9)),
+            // 10 on the first pass (digit 1 at weight 10), 1·1 = 1 on the second.
+            ([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], Some(1)),
+            // 10 on both passes: never issued.
+            ([9, 0, 0, 5, 1, 5, 3, 0, 0, 9, 1], None),
+        ];
+        for (first_eleven, want) in iin {
+            assert_eq!(iin_control_digit(&first_eleven), want, "{first_eleven:?}");
         }
     }
 
