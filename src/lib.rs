@@ -28,6 +28,7 @@ pub mod ids;
 pub mod locale;
 pub mod menu;
 pub mod metrics;
+pub mod money;
 pub mod record;
 pub mod rules;
 pub mod server;
