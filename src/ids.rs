@@ -6,8 +6,13 @@
 //! a newtype that can only hold a valid value, or an [`IdError`] that the flow maps to a localized
 //! explanation. Pure: no IO, no store, no clock. Never logs, and never echoes the input in an
 //! error or a `Debug` (SPEC §8: no identifier in clear in a log).
+//!
+//! A validated identifier keeps its type all the way down (session, inquiry, store key). Each
+//! serialises as its digits and deserialises through its parser, so a session read back from a
+//! store (another node's, say) can only hold a valid identifier.
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -112,7 +117,8 @@ fn leading<const N: usize>(digits: &str) -> Option<[u8; N]> {
 }
 
 /// An Iranian national code (code-melli): ten digits, the last a check digit.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct NationalCode(String);
 
 impl NationalCode {
@@ -180,9 +186,23 @@ impl FromStr for NationalCode {
     }
 }
 
+impl TryFrom<String> for NationalCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        NationalCode::parse(&s)
+    }
+}
+
+impl From<NationalCode> for String {
+    fn from(code: NationalCode) -> String {
+        code.0
+    }
+}
+
 /// A Kazakh individual identification number: `YYMMDD`, a century/sex digit, a serial of four
 /// digits and a control digit.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Iin {
     digits: String,
     birth: Date,
@@ -273,14 +293,110 @@ impl FromStr for Iin {
     }
 }
 
-/// Reads a foreign national's number in Iran (SPEC §2.1 option 2): digits only, exactly `len` of
-/// them, no check digit. Returns the ASCII digits.
-pub fn parse_foreign_number(input: &str, len: usize) -> Result<String, IdError> {
-    let digits = digits_of(input)?;
-    if digits.len() != len {
-        return Err(IdError::WrongLength);
+impl TryFrom<String> for Iin {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Iin::parse(&s)
     }
-    Ok(digits)
+}
+
+impl From<Iin> for String {
+    fn from(iin: Iin) -> String {
+        iin.digits
+    }
+}
+
+/// A foreign national's number in Iran (SPEC §2.1 option 2): digits only, no check digit; how
+/// many is configuration (`foreign_number_length`), at most [`ForeignNumber::MAX_DIGITS`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ForeignNumber(String);
+
+impl ForeignNumber {
+    /// The longest number a configuration may ask for (and a stored one may hold).
+    pub const MAX_DIGITS: usize = 20;
+
+    /// Reads a typed number of exactly `len` digits.
+    pub fn parse(input: &str, len: usize) -> Result<ForeignNumber, IdError> {
+        let number = ForeignNumber::parse_any(input)?;
+        if number.0.len() != len {
+            return Err(IdError::WrongLength);
+        }
+        Ok(number)
+    }
+
+    /// Digits of any length up to [`ForeignNumber::MAX_DIGITS`]: a stored number, whose
+    /// configured length is not known where it is read back.
+    fn parse_any(input: &str) -> Result<ForeignNumber, IdError> {
+        let digits = digits_of(input)?;
+        if digits.len() > ForeignNumber::MAX_DIGITS {
+            return Err(IdError::WrongLength);
+        }
+        Ok(ForeignNumber(digits))
+    }
+
+    /// The ASCII digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ForeignNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Kept out of logs: `{:?}` never shows the digits.
+impl fmt::Debug for ForeignNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ForeignNumber(..)")
+    }
+}
+
+impl TryFrom<String> for ForeignNumber {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        ForeignNumber::parse_any(&s)
+    }
+}
+
+impl From<ForeignNumber> for String {
+    fn from(number: ForeignNumber) -> String {
+        number.0
+    }
+}
+
+/// Whom a provider's general inquiry names in Iran (SPEC §2.1 option 2): a national code, or a
+/// foreign national's number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IranId {
+    National(NationalCode),
+    Foreign(ForeignNumber),
+}
+
+impl IranId {
+    /// A foreign national's number when the service takes them (`foreign_len`) and exactly that
+    /// many digits were typed; else a national code (a length of 10 is always a national code).
+    pub fn parse(input: &str, foreign_len: Option<usize>) -> Result<IranId, IdError> {
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(IdError::WrongLength);
+        }
+        if let Some(len) = foreign_len.filter(|len| *len != 10) {
+            if normalize_digits(input).len() == len {
+                return ForeignNumber::parse(input, len).map(IranId::Foreign);
+            }
+        }
+        NationalCode::parse(input).map(IranId::National)
+    }
+
+    /// The digits, as the insurer's records key the person.
+    pub fn as_str(&self) -> &str {
+        match self {
+            IranId::National(code) => code.as_str(),
+            IranId::Foreign(number) => number.as_str(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -505,7 +621,8 @@ mod tests {
             let huge = unit.repeat(100_000);
             assert!(NationalCode::parse(&huge).is_err(), "{unit:?}");
             assert!(Iin::parse(&huge).is_err(), "{unit:?}");
-            assert!(parse_foreign_number(&huge, 10).is_err(), "{unit:?}");
+            assert!(ForeignNumber::parse(&huge, 10).is_err(), "{unit:?}");
+            assert!(IranId::parse(&huge, Some(12)).is_err(), "{unit:?}");
         }
         assert!(started.elapsed() < std::time::Duration::from_millis(500));
     }
@@ -515,6 +632,8 @@ mod tests {
         let code = ir_code("005123457");
         let parsed = NationalCode::parse(&code).map(|c| format!("{c:?}"));
         assert_eq!(parsed, Ok("NationalCode(..)".to_owned()));
+        let foreign = IranId::parse("123456789012", Some(12)).map(|n| format!("{n:?}"));
+        assert_eq!(foreign, Ok("Foreign(ForeignNumber(..))".to_owned()));
         let iin = kz_iin("90051530012").unwrap_or_default();
         assert_eq!(
             Iin::parse(&iin).map(|i| format!("{i:?}")),
@@ -662,9 +781,10 @@ mod tests {
             ("12345678901a", 12, Err(IdError::NotDigits)),
             ("", 12, Err(IdError::Empty)),
             ("   ", 12, Err(IdError::Empty)),
+            ("123456789012345678901", 21, Err(IdError::WrongLength)),
         ];
         for (input, len, want) in cases {
-            let got = parse_foreign_number(input, len);
+            let got = ForeignNumber::parse(input, len).map(|n| n.to_string());
             assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
         }
     }
@@ -693,6 +813,72 @@ mod tests {
         for (first_eleven, want) in iin {
             assert_eq!(iin_control_digit(&first_eleven), want, "{first_eleven:?}");
         }
+    }
+
+    #[test]
+    fn a_general_inquiry_reads_a_national_code_or_a_foreign_number() {
+        let national = |s: &str| NationalCode::parse(s).map(IranId::National);
+        let foreign = |s: &str| ForeignNumber::parse(s, 12).map(IranId::Foreign);
+        let cases: [(&str, Option<usize>, Result<IranId, IdError>); 8] = [
+            ("0012345679", Some(12), national("0012345679")),
+            ("12345679", Some(12), national("0012345679")),
+            ("123456789012", Some(12), foreign("123456789012")),
+            ("۱۲۳۴ ۵۶۷۸ ۹۰۱۲", Some(12), foreign("123456789012")),
+            ("123456789012", None, Err(IdError::WrongLength)),
+            ("12345678901", Some(12), Err(IdError::WrongLength)),
+            ("0012345678", Some(10), Err(IdError::CheckDigit)),
+            ("", Some(12), Err(IdError::Empty)),
+        ];
+        for (input, len, want) in cases {
+            assert_eq!(IranId::parse(input, len), want, "{input:?} {len:?}");
+        }
+        assert!(national("0012345679").is_ok() && foreign("123456789012").is_ok());
+    }
+
+    #[test]
+    fn identifiers_serialise_as_digits_and_read_back_only_when_valid() {
+        let code = ir_code("001234567");
+        let iin = kz_iin("90051530012").unwrap_or_default();
+        let json = |s: &str| format!("\"{s}\"");
+        let read = serde_json::from_str::<NationalCode>(&json(&code)).map(|c| c.to_string());
+        assert_eq!(read.ok(), Some(code.clone()));
+        let read = serde_json::from_str::<Iin>(&json(&iin)).map(|i| i.birth_date());
+        assert_eq!(read.ok(), Some(date(1990, 5, 15)));
+        let wrong_check = format!("{}{}", &code[..9], (code.as_bytes()[9] - b'0' + 1) % 10);
+        for bad in [
+            json(&wrong_check),
+            json("1111111111"),
+            json("x"),
+            "12".into(),
+        ] {
+            assert!(serde_json::from_str::<NationalCode>(&bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Iin>(&json("900515300120")).is_err());
+        assert!(serde_json::from_str::<ForeignNumber>(&json("12a")).is_err());
+        assert!(serde_json::from_str::<ForeignNumber>(&json(&"1".repeat(21))).is_err());
+        let ids = [
+            IranId::parse(&code, Some(12)),
+            IranId::parse("123456789012", Some(12)),
+        ];
+        for id in ids.into_iter().flatten() {
+            let bytes = postcard::to_allocvec(&id).expect("postcard");
+            assert_eq!(
+                postcard::from_bytes::<IranId>(&bytes).ok(),
+                Some(id.clone())
+            );
+            assert_eq!(String::from_utf8_lossy(&bytes[2..]), id.as_str());
+        }
+        let mut forged = postcard::to_allocvec(&IranId::National(
+            NationalCode::parse(&code).expect("valid"),
+        ))
+        .expect("postcard");
+        if let Some(last) = forged.last_mut() {
+            *last = if *last == b'9' { b'0' } else { *last + 1 };
+        }
+        assert!(
+            postcard::from_bytes::<IranId>(&forged).is_err(),
+            "a forged check digit"
+        );
     }
 
     #[test]

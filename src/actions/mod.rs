@@ -138,7 +138,11 @@ impl Ctx<'_> {
             .answers
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| match v {
+                crate::session::Answer::NationalCode(code) => code.as_str(),
+                crate::session::Answer::Iin(iin) => iin.as_str(),
+                crate::session::Answer::Foreign(number) => number.as_str(),
+            })
             .ok_or(ActionError::MissingAnswer(name))
     }
 

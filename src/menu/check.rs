@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use super::render::{screen_text, MORE};
 use super::{Menus, Screen, Service, SWITCH_LOCALE};
 use crate::actions;
-use crate::flow::validate;
+use crate::flow::validate::Validator;
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
 
@@ -185,7 +185,7 @@ fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -
                 }
             }
         },
-        Screen::Input { validator, .. } if !validate::is_known(validator) => {
+        Screen::Input { validator, .. } if Validator::from_name(validator).is_none() => {
             out.push(format!("unknown validator `{validator}`"));
         }
         _ => {}
@@ -207,9 +207,10 @@ fn length_faults(service: &Service, screen: &Screen, budget: Budget) -> Vec<Stri
         let vars = sample_vars(service, locale);
         let mut text = screen_text(service, screen, locale, &vars);
         if let Screen::Input { validator, .. } = screen {
-            let longest = validate::error_keys(validator)
-                .iter()
-                .chain(std::iter::once(&"error.option"))
+            let longest = Validator::from_name(validator)
+                .into_iter()
+                .flat_map(Validator::error_keys)
+                .chain(std::iter::once("error.option"))
                 .map(|key| service.words(locale).get(key).to_string())
                 .max_by_key(|s| s.chars().count())
                 .unwrap_or_default();
@@ -255,9 +256,13 @@ fn message_keys(screen: &Screen) -> Vec<&str> {
             .collect(),
         Screen::Input {
             text, validator, ..
-        } => std::iter::once(text.as_str())
-            .chain(validate::error_keys(validator).iter().copied())
-            .collect(),
+        } => {
+            let mut keys = vec![text.as_str()];
+            if let Some(validator) = Validator::from_name(validator) {
+                keys.extend(validator.error_keys().map(|key| -> &str { key }));
+            }
+            keys
+        }
         Screen::End { text, .. } => vec![text.as_str()],
         Screen::Action { .. } => Vec::new(),
     }
