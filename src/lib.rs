@@ -25,6 +25,7 @@ pub mod feed;
 pub mod feedgen;
 pub mod flow;
 pub mod ids;
+pub mod inquiry;
 pub mod locale;
 pub mod menu;
 pub mod metrics;
