@@ -118,10 +118,13 @@ mod tests {
         }
     }
 
+    /// The kind of answer kept and its digits.
+    type Kept = (&'static str, &'static str);
+
     #[test]
     fn each_input_gets_its_typed_answer_or_its_message() {
         use Validator::*;
-        let cases: &[(Validator, &str, Result<(&str, &str), &str>)] = &[
+        let cases: &[(Validator, &str, Result<Kept, &str>)] = &[
             (
                 IrNationalCode,
                 "0012345679",

@@ -365,10 +365,13 @@ mod tests {
         }
     }
 
+    /// A list expected, with its audit result and subject.
+    type Listing = (Vec<DependentStatus>, &'static str, Option<&'static str>);
+
     #[tokio::test]
     async fn my_dependents_by_the_phone_on_the_record() {
         let f = household();
-        let cases: [(&str, Option<(Vec<DependentStatus>, &str, Option<&str>)>); 6] = [
+        let cases: [(&str, Option<Listing>); 6] = [
             (
                 HOLDER_PHONE,
                 Some((vec![son(), daughter()], "listed", Some(HOLDER))),
