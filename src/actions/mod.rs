@@ -1,7 +1,7 @@
 //! What a screen can ask the code to do: the USSD side of the inquiries. Each action reads the
 //! typed answers of the session, puts its question to the inquiry layer (`inquiry`), and turns
 //! the typed answer into an [`Outcome`](crate::flow::Outcome): its name picks the next screen in the menu file, its
-//! variables (from [`render`], the one place values become words) fill that screen's words.
+//! variables (from `render`, the one place values become words) fill that screen's words.
 //!
 //! [`Action`] is the one declaration of what menu files may name, with the outcomes each can
 //! lead to and the words each reads: `daftar check` and [`Actions::run`] both read it. Nothing

@@ -28,7 +28,6 @@ use crate::store::{Store, StoreError};
 use crate::writer::{WriteError, Writer};
 
 pub use clock::Clock;
-pub use osms::{OsmsDetails, OsmsStatus};
 pub use tamin::{DependentStatus, General, HolderDependents, Household, Own};
 
 /// Who asks.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use super::render::{screen_text, MORE};
 use super::{Menus, Screen, Service, SWITCH_LOCALE};
-use crate::actions;
+use crate::actions::Action;
 use crate::flow::validate::Validator;
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
@@ -161,17 +161,17 @@ fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -
         }
     }
     match screen {
-        Screen::Action { action, outcomes } => match actions::outcomes_of(action) {
+        Screen::Action { action, outcomes } => match Action::from_name(action) {
             None => out.push(format!("unknown action `{action}`")),
             Some(known) => {
-                for key in actions::words_of(action) {
+                for key in known.words() {
                     for locale in &service.spec.locales {
                         if !service.words(locale).has(&key) {
                             out.push(format!("`{key}` has no words in `{locale}`"));
                         }
                     }
                 }
-                for outcome in known {
+                for outcome in known.outcomes() {
                     if !outcomes.contains_key(*outcome) {
                         out.push(format!(
                             "action `{action}` outcome `{outcome}` leads nowhere"
@@ -179,7 +179,7 @@ fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -
                     }
                 }
                 for outcome in outcomes.keys() {
-                    if !known.contains(&outcome.as_str()) {
+                    if !known.outcomes().contains(&outcome.as_str()) {
                         out.push(format!("action `{action}` has no outcome `{outcome}`"));
                     }
                 }
