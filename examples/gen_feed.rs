@@ -1,4 +1,4 @@
-//! Writes a synthetic change feed to stdout (see `daftar::gen`).
+//! Writes a synthetic change feed to stdout (see `daftar::feedgen`).
 //!
 //! `cargo run --example gen_feed -- PEOPLE [SEED] [TODAY] [AFTER_SEQ] > feed.ndjson`
 //! (defaults: seed 1, today 2026-11-25, after_seq 0). `data/feed.ndjson` appends the output of
@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let after: u64 = arg(3, "0").parse()?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let last = daftar::gen::write_feed_after(&mut out, people, seed, today, after)?;
+    let last = daftar::feedgen::write_feed_after(&mut out, people, seed, today, after)?;
     out.flush()?;
     eprintln!("wrote {people} people, seq {} to {last}", after + 1);
     Ok(())

@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let mut out = BufWriter::new(std::fs::File::create(&feed_path)?);
     let today = jiff::civil::date(2026, 11, 25);
-    let last = daftar::gen::write_feed(&mut out, people, 1, today)?;
+    let last = daftar::feedgen::write_feed(&mut out, people, 1, today)?;
     out.flush()?;
     let feed_bytes = std::fs::metadata(&feed_path)?.len();
     println!(

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::actions::{Actions, Clock};
+use crate::actions::Actions;
 use crate::audit::{KeyedHasher, Tracker};
 use crate::config::Config;
 use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings};
 use crate::feed::FeedSource;
+use crate::inquiry::{Clock, Inquiries};
 use crate::menu::{check, load_menus, Menus};
 use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
@@ -132,13 +133,13 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         parts.store.tree("prefs")?,
         parts.writer.clone(),
     ));
-    let actions = Actions {
+    let actions = Actions::new(Inquiries {
         store: parts.store.clone(),
         tracker: parts.tracker.clone(),
         writer: parts.writer.clone(),
         hasher: parts.hasher.clone(),
         clock: Clock::System,
-    };
+    });
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {
         budget: config.screen,

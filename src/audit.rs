@@ -144,7 +144,7 @@ pub struct AuditEntry {
     pub kind: String,
     /// `covered`, `not_covered`, `mismatch`, …
     pub result: String,
-    /// The caller's MSISDN as a [`KeyedHasher`] hash.
+    /// The caller's MSISDN as a [`KeyedHasher`] hash; an API client as `client:<name>`.
     pub caller: String,
     /// The queried identifier as a [`KeyedHasher`] hash, if there was one.
     pub subject: Option<String>,

@@ -223,14 +223,14 @@ pub fn gen_feed(people: usize, out: Option<PathBuf>, seed: u64) -> anyhow::Resul
     let written = match out {
         Some(path) => {
             let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-            let n = crate::gen::write_feed(&mut file, people, seed, today)?;
+            let n = crate::feedgen::write_feed(&mut file, people, seed, today)?;
             file.flush()?;
             n
         }
         None => {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
-            let n = crate::gen::write_feed(&mut lock, people, seed, today)?;
+            let n = crate::feedgen::write_feed(&mut lock, people, seed, today)?;
             lock.flush()?;
             n
         }

@@ -6,8 +6,13 @@
 //! a newtype that can only hold a valid value, or an [`IdError`] that the flow maps to a localized
 //! explanation. Pure: no IO, no store, no clock. Never logs, and never echoes the input in an
 //! error or a `Debug` (SPEC §8: no identifier in clear in a log).
+//!
+//! A validated identifier keeps its type all the way down (session, inquiry, store key). Each
+//! serialises as its digits and deserialises through its parser, so a session read back from a
+//! store (another node's, say) can only hold a valid identifier.
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -100,13 +105,20 @@ fn digits_of(input: &str) -> Result<String, IdError> {
     Ok(digits)
 }
 
-/// The values of a string already known to be ASCII digits.
-fn values(digits: &str) -> Vec<u32> {
-    digits.bytes().map(|b| u32::from(b - b'0')).collect()
+/// The values of the first `N` digits of a string already known to hold at least `N` ASCII
+/// digits (`None` when it is shorter).
+fn leading<const N: usize>(digits: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    let bytes = digits.as_bytes().get(..N)?;
+    for (d, b) in out.iter_mut().zip(bytes) {
+        *d = b.wrapping_sub(b'0');
+    }
+    Some(out)
 }
 
 /// An Iranian national code (code-melli): ten digits, the last a check digit.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct NationalCode(String);
 
 impl NationalCode {
@@ -120,11 +132,12 @@ impl NationalCode {
             10 => digits,
             _ => return Err(IdError::WrongLength),
         };
-        let d = values(&code);
+        let d: [u8; 10] = leading(&code).ok_or(IdError::WrongLength)?;
         if d.iter().all(|x| *x == d[0]) {
             return Err(IdError::RepeatedDigits);
         }
-        if national_check_digit(&d[..9]) != d[9] {
+        let first_nine: [u8; 9] = leading(&code).ok_or(IdError::WrongLength)?;
+        if national_check_digit(&first_nine) != d[9] {
             return Err(IdError::CheckDigit);
         }
         Ok(NationalCode(code))
@@ -136,15 +149,16 @@ impl NationalCode {
     }
 }
 
-/// `s = Σ dᵢ·(10−i)` over the first nine digits, `r = s mod 11`; the check digit is `r` when
-/// `r < 2`, else `11 − r`.
-fn national_check_digit(first_nine: &[u32]) -> u32 {
+/// The check digit of a national code: `s = Σ dᵢ·(10−i)` over the first nine digits,
+/// `r = s mod 11`; the digit is `r` when `r < 2`, else `11 − r`. The feed generator makes its
+/// codes with it too.
+pub(crate) fn national_check_digit(first_nine: &[u8; 9]) -> u8 {
     let s: u32 = first_nine
         .iter()
         .zip((2..=10).rev())
-        .map(|(d, w)| d * w)
+        .map(|(d, w)| u32::from(*d) * w)
         .sum();
-    let r = s % 11;
+    let r = (s % 11) as u8;
     if r < 2 {
         r
     } else {
@@ -172,9 +186,23 @@ impl FromStr for NationalCode {
     }
 }
 
+impl TryFrom<String> for NationalCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        NationalCode::parse(&s)
+    }
+}
+
+impl From<NationalCode> for String {
+    fn from(code: NationalCode) -> String {
+        code.0
+    }
+}
+
 /// A Kazakh individual identification number: `YYMMDD`, a century/sex digit, a serial of four
 /// digits and a control digit.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Iin {
     digits: String,
     birth: Date,
@@ -191,9 +219,10 @@ impl Iin {
         if digits.len() != 12 {
             return Err(IdError::WrongLength);
         }
-        let d = values(&digits);
+        let d: [u8; 12] = leading(&digits).ok_or(IdError::WrongLength)?;
         let birth = iin_birth_date(&d).ok_or(IdError::BadDate)?;
-        if iin_control_digit(&d[..11]) != Some(d[11]) {
+        let first_eleven: [u8; 11] = leading(&digits).ok_or(IdError::WrongLength)?;
+        if iin_control_digit(&first_eleven) != Some(d[11]) {
             return Err(IdError::CheckDigit);
         }
         Ok(Iin { digits, birth })
@@ -212,28 +241,36 @@ impl Iin {
 
 /// `YYMMDD` with the century from the seventh digit: 1–2 the 1800s, 3–4 the 1900s, 5–6 the
 /// 2000s (odd for men, even for women); 0 and 7–9 are not issued.
-fn iin_birth_date(d: &[u32]) -> Option<Date> {
-    let century: u32 = match d.get(6)? {
+fn iin_birth_date(d: &[u8; 12]) -> Option<Date> {
+    let century: u32 = match d[6] {
         1 | 2 => 1800,
         3 | 4 => 1900,
         5 | 6 => 2000,
         _ => return None,
     };
-    let two = |i: usize| Some(d.get(i)? * 10 + d.get(i + 1)?);
+    let two = |i: usize| Some(u32::from(*d.get(i)?) * 10 + u32::from(*d.get(i + 1)?));
     let year = i16::try_from(century + two(0)?).ok()?;
     let month = i8::try_from(two(2)?).ok()?;
     let day = i8::try_from(two(4)?).ok()?;
     Date::new(year, month, day).ok()
 }
 
-/// `c = Σ dᵢ·wᵢ mod 11` with weights 1…11; when it is 10, again with weights 3…11, 1, 2; when
-/// that is 10 too there is no valid control digit (`None`).
-fn iin_control_digit(first_eleven: &[u32]) -> Option<u32> {
-    let sum =
-        |w: &[u32; 11]| -> u32 { first_eleven.iter().zip(w).map(|(d, w)| d * w).sum::<u32>() % 11 };
+/// The control digit of an IIN: `c = Σ dᵢ·wᵢ mod 11` with weights 1…11; when it is 10, again
+/// with weights 3…11, 1, 2; when that is 10 too there is no valid control digit (`None`). The
+/// feed generator makes its IINs with it too.
+pub(crate) fn iin_control_digit(first_eleven: &[u8; 11]) -> Option<u8> {
+    let sum = |w: &[u32; 11]| -> u32 {
+        first_eleven
+            .iter()
+            .zip(w)
+            .map(|(d, w)| u32::from(*d) * w)
+            .sum::<u32>()
+            % 11
+    };
     [sum(&IIN_WEIGHTS), sum(&IIN_WEIGHTS_AGAIN)]
         .into_iter()
         .find(|c| *c != 10)
+        .map(|c| c as u8)
 }
 
 impl fmt::Display for Iin {
@@ -256,14 +293,110 @@ impl FromStr for Iin {
     }
 }
 
-/// Reads a foreign national's number in Iran (SPEC §2.1 option 2): digits only, exactly `len` of
-/// them, no check digit. Returns the ASCII digits.
-pub fn parse_foreign_number(input: &str, len: usize) -> Result<String, IdError> {
-    let digits = digits_of(input)?;
-    if digits.len() != len {
-        return Err(IdError::WrongLength);
+impl TryFrom<String> for Iin {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Iin::parse(&s)
     }
-    Ok(digits)
+}
+
+impl From<Iin> for String {
+    fn from(iin: Iin) -> String {
+        iin.digits
+    }
+}
+
+/// A foreign national's number in Iran (SPEC §2.1 option 2): digits only, no check digit; how
+/// many is configuration (`foreign_number_length`), at most [`ForeignNumber::MAX_DIGITS`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ForeignNumber(String);
+
+impl ForeignNumber {
+    /// The longest number a configuration may ask for (and a stored one may hold).
+    pub const MAX_DIGITS: usize = 20;
+
+    /// Reads a typed number of exactly `len` digits.
+    pub fn parse(input: &str, len: usize) -> Result<ForeignNumber, IdError> {
+        let number = ForeignNumber::parse_any(input)?;
+        if number.0.len() != len {
+            return Err(IdError::WrongLength);
+        }
+        Ok(number)
+    }
+
+    /// Digits of any length up to [`ForeignNumber::MAX_DIGITS`]: a stored number, whose
+    /// configured length is not known where it is read back.
+    fn parse_any(input: &str) -> Result<ForeignNumber, IdError> {
+        let digits = digits_of(input)?;
+        if digits.len() > ForeignNumber::MAX_DIGITS {
+            return Err(IdError::WrongLength);
+        }
+        Ok(ForeignNumber(digits))
+    }
+
+    /// The ASCII digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ForeignNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Kept out of logs: `{:?}` never shows the digits.
+impl fmt::Debug for ForeignNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ForeignNumber(..)")
+    }
+}
+
+impl TryFrom<String> for ForeignNumber {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        ForeignNumber::parse_any(&s)
+    }
+}
+
+impl From<ForeignNumber> for String {
+    fn from(number: ForeignNumber) -> String {
+        number.0
+    }
+}
+
+/// Whom a provider's general inquiry names in Iran (SPEC §2.1 option 2): a national code, or a
+/// foreign national's number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IranId {
+    National(NationalCode),
+    Foreign(ForeignNumber),
+}
+
+impl IranId {
+    /// A foreign national's number when the service takes them (`foreign_len`) and exactly that
+    /// many digits were typed; else a national code (a length of 10 is always a national code).
+    pub fn parse(input: &str, foreign_len: Option<usize>) -> Result<IranId, IdError> {
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(IdError::WrongLength);
+        }
+        if let Some(len) = foreign_len.filter(|len| *len != 10) {
+            if normalize_digits(input).len() == len {
+                return ForeignNumber::parse(input, len).map(IranId::Foreign);
+            }
+        }
+        NationalCode::parse(input).map(IranId::National)
+    }
+
+    /// The digits, as the insurer's records key the person.
+    pub fn as_str(&self) -> &str {
+        match self {
+            IranId::National(code) => code.as_str(),
+            IranId::Foreign(number) => number.as_str(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -488,7 +621,8 @@ mod tests {
             let huge = unit.repeat(100_000);
             assert!(NationalCode::parse(&huge).is_err(), "{unit:?}");
             assert!(Iin::parse(&huge).is_err(), "{unit:?}");
-            assert!(parse_foreign_number(&huge, 10).is_err(), "{unit:?}");
+            assert!(ForeignNumber::parse(&huge, 10).is_err(), "{unit:?}");
+            assert!(IranId::parse(&huge, Some(12)).is_err(), "{unit:?}");
         }
         assert!(started.elapsed() < std::time::Duration::from_millis(500));
     }
@@ -498,6 +632,8 @@ mod tests {
         let code = ir_code("005123457");
         let parsed = NationalCode::parse(&code).map(|c| format!("{c:?}"));
         assert_eq!(parsed, Ok("NationalCode(..)".to_owned()));
+        let foreign = IranId::parse("123456789012", Some(12)).map(|n| format!("{n:?}"));
+        assert_eq!(foreign, Ok("Foreign(ForeignNumber(..))".to_owned()));
         let iin = kz_iin("90051530012").unwrap_or_default();
         assert_eq!(
             Iin::parse(&iin).map(|i| format!("{i:?}")),
@@ -645,11 +781,104 @@ mod tests {
             ("12345678901a", 12, Err(IdError::NotDigits)),
             ("", 12, Err(IdError::Empty)),
             ("   ", 12, Err(IdError::Empty)),
+            ("123456789012345678901", 21, Err(IdError::WrongLength)),
         ];
         for (input, len, want) in cases {
-            let got = parse_foreign_number(input, len);
+            let got = ForeignNumber::parse(input, len).map(|n| n.to_string());
             assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn check_digit_functions_on_digit_arrays() {
+        let national: [([u8; 9], u8); 4] = [
+            ([0, 0, 1, 2, 3, 4, 5, 6, 7], 9),
+            ([0, 0, 8, 7, 6, 5, 4, 3, 2], 6),
+            ([1, 1, 1, 1, 1, 1, 1, 1, 1], 1),
+            ([1, 2, 3, 4, 5, 6, 7, 8, 9], 1),
+        ];
+        for (first_nine, want) in national {
+            assert_eq!(national_check_digit(&first_nine), want, "{first_nine:?}");
+        }
+        let iin: [([u8; 11], Option<u8>); 4] = [
+            // 11 ones: Σ 1..11 = 66 ≡ 0.
+            ([1; 11], Some(0)),
+            // 9 then zeros: 9·1 ≡ 9 on the first pass.
+            ([9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], Some(9)),
+            // 10 on the first pass (digit 1 at weight 10), 1·1 = 1 on the second.
+            ([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], Some(1)),
+            // 10 on both passes: never issued.
+            ([9, 0, 0, 5, 1, 5, 3, 0, 0, 9, 1], None),
+        ];
+        for (first_eleven, want) in iin {
+            assert_eq!(iin_control_digit(&first_eleven), want, "{first_eleven:?}");
+        }
+    }
+
+    #[test]
+    fn a_general_inquiry_reads_a_national_code_or_a_foreign_number() {
+        let national = |s: &str| NationalCode::parse(s).map(IranId::National);
+        let foreign = |s: &str| ForeignNumber::parse(s, 12).map(IranId::Foreign);
+        let cases: [(&str, Option<usize>, Result<IranId, IdError>); 8] = [
+            ("0012345679", Some(12), national("0012345679")),
+            ("12345679", Some(12), national("0012345679")),
+            ("123456789012", Some(12), foreign("123456789012")),
+            ("۱۲۳۴ ۵۶۷۸ ۹۰۱۲", Some(12), foreign("123456789012")),
+            ("123456789012", None, Err(IdError::WrongLength)),
+            ("12345678901", Some(12), Err(IdError::WrongLength)),
+            ("0012345678", Some(10), Err(IdError::CheckDigit)),
+            ("", Some(12), Err(IdError::Empty)),
+        ];
+        for (input, len, want) in cases {
+            assert_eq!(IranId::parse(input, len), want, "{input:?} {len:?}");
+        }
+        assert!(national("0012345679").is_ok() && foreign("123456789012").is_ok());
+    }
+
+    #[test]
+    fn identifiers_serialise_as_digits_and_read_back_only_when_valid() {
+        let code = ir_code("001234567");
+        let iin = kz_iin("90051530012").unwrap_or_default();
+        let json = |s: &str| format!("\"{s}\"");
+        let read = serde_json::from_str::<NationalCode>(&json(&code)).map(|c| c.to_string());
+        assert_eq!(read.ok(), Some(code.clone()));
+        let read = serde_json::from_str::<Iin>(&json(&iin)).map(|i| i.birth_date());
+        assert_eq!(read.ok(), Some(date(1990, 5, 15)));
+        let wrong_check = format!("{}{}", &code[..9], (code.as_bytes()[9] - b'0' + 1) % 10);
+        for bad in [
+            json(&wrong_check),
+            json("1111111111"),
+            json("x"),
+            "12".into(),
+        ] {
+            assert!(serde_json::from_str::<NationalCode>(&bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Iin>(&json("900515300120")).is_err());
+        assert!(serde_json::from_str::<ForeignNumber>(&json("12a")).is_err());
+        assert!(serde_json::from_str::<ForeignNumber>(&json(&"1".repeat(21))).is_err());
+        let ids = [
+            IranId::parse(&code, Some(12)),
+            IranId::parse("123456789012", Some(12)),
+        ];
+        for id in ids.into_iter().flatten() {
+            let bytes = postcard::to_allocvec(&id).expect("postcard");
+            assert_eq!(
+                postcard::from_bytes::<IranId>(&bytes).ok(),
+                Some(id.clone())
+            );
+            assert_eq!(String::from_utf8_lossy(&bytes[2..]), id.as_str());
+        }
+        let mut forged = postcard::to_allocvec(&IranId::National(
+            NationalCode::parse(&code).expect("valid"),
+        ))
+        .expect("postcard");
+        if let Some(last) = forged.last_mut() {
+            *last = if *last == b'9' { b'0' } else { *last + 1 };
+        }
+        assert!(
+            postcard::from_bytes::<IranId>(&forged).is_err(),
+            "a forged check digit"
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 
 use icu_calendar::{cal::Persian, Date};
 
+use crate::money::Money;
+
 /// The language subtag of a locale tag: `fa` for `fa`, `fa-IR` or `fa_IR`.
 fn language(locale: &str) -> &str {
     locale.split(['-', '_']).next().unwrap_or(locale)
@@ -54,13 +56,10 @@ fn solar_hijri(d: jiff::civil::Date) -> Option<(i32, u8, u8)> {
     Some((p.era_year().year, p.month().ordinal, p.day_of_month().0))
 }
 
-/// An amount in minor units (millimes) as dinars with three decimals and no grouping:
-/// `120500` → `120.500`. Digits follow the locale (`fa` Persian), the point stays ASCII.
-pub fn format_amount(minor: i64, locale: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    let text = format!("{sign}{}.{:03}", abs / 1000, abs % 1000);
-    localize_digits(&text, locale)
+/// An amount as the locale writes it: [`Money`]'s own decimal form (three decimals, no
+/// grouping: `120.500`), in the locale's digits (`fa` Persian); the point stays ASCII.
+pub fn format_money(amount: Money, locale: &str) -> String {
+    localize_digits(&amount.to_string(), locale)
 }
 
 #[cfg(test)]
@@ -132,7 +131,7 @@ mod tests {
                 assert!(only_digits_and_separators(&s), "{locale}: {s:?}");
             }
             for minor in [0, 5, 120_500, 1_234_567_890, -42] {
-                let s = format_amount(minor, locale);
+                let s = format_money(Money::from_minor(minor), locale);
                 assert!(only_digits_and_separators(&s), "{locale}: {s:?}");
             }
         }
@@ -151,7 +150,11 @@ mod tests {
             (i64::MIN, "en", "-9223372036854775.808"),
         ];
         for (minor, locale, expected) in cases {
-            assert_eq!(format_amount(minor, locale), expected, "{minor} {locale}");
+            assert_eq!(
+                format_money(Money::from_minor(minor), locale),
+                expected,
+                "{minor} {locale}"
+            );
         }
     }
 }

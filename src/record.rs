@@ -1,7 +1,7 @@
 //! The insurer's records as daftar holds them: a [`Person`] and the [`Change`]s of the feed.
 //!
 //! One shape serves the feed (JSON, SPEC §5) and the store (postcard in sled): dates are
-//! [`jiff::civil::Date`] written as ISO strings, amounts are `i64` minor units (millimes for
+//! [`jiff::civil::Date`] written as ISO strings, amounts are [`Money`] (minor units, millimes for
 //! dinars) written as decimal strings, so neither format ever sees a float. Fields an insurer
 //! does not use are simply absent (`null` when written back: postcard needs every field in
 //! place, so nothing is skipped on serialisation). Unknown feed fields are accepted and ignored, so an insurer
@@ -9,6 +9,8 @@
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
 
 /// One change of the feed: a line of NDJSON.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -140,10 +142,10 @@ impl Facts {
 pub struct Ceiling {
     pub kind: String,
     pub year: i32,
-    #[serde(default, with = "opt_amount")]
-    pub limit: Option<i64>,
-    #[serde(default, with = "amount")]
-    pub used: i64,
+    #[serde(default)]
+    pub limit: Option<Money>,
+    #[serde(default)]
+    pub used: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -219,44 +221,6 @@ pub fn parse_date(s: &str) -> Option<Date> {
     s.parse::<Date>().ok()
 }
 
-/// Parses a decimal amount (`"120.500"`, `"450"`) into minor units with `scale` decimals.
-/// More decimals than `scale`, a sign, or anything but digits and one dot is refused.
-pub fn parse_amount(s: &str, scale: u32) -> Option<i64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || frac.len() > scale as usize {
-        return None;
-    }
-    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let whole: i64 = int.parse().ok()?;
-    let mut minor: i64 = 0;
-    for i in 0..scale as usize {
-        let d = frac.as_bytes().get(i).map_or(0, |b| (b - b'0') as i64);
-        minor = minor * 10 + d;
-    }
-    whole.checked_mul(10_i64.pow(scale))?.checked_add(minor)
-}
-
-/// Writes minor units as a decimal string with `scale` decimals.
-pub fn format_amount(minor: i64, scale: u32) -> String {
-    let unit = 10_i64.pow(scale);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    if scale == 0 {
-        return format!("{sign}{abs}");
-    }
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / unit as u64,
-        abs % unit as u64,
-        width = scale as usize
-    )
-}
-
-/// Amounts in the feed are dinars with three decimals (millimes).
-pub const AMOUNT_SCALE: u32 = 3;
-
 mod opt_date {
     use super::parse_date;
     use jiff::civil::Date;
@@ -275,42 +239,6 @@ mod opt_date {
             Some(s) => parse_date(&s)
                 .map(Some)
                 .ok_or_else(|| D::Error::custom(format!("not a YYYY-MM-DD date: {s:?}"))),
-        }
-    }
-}
-
-mod amount {
-    use super::{format_amount, parse_amount, AMOUNT_SCALE};
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_amount(*v, AMOUNT_SCALE))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_amount(&s, AMOUNT_SCALE)
-            .ok_or_else(|| D::Error::custom(format!("not an amount: {s:?}")))
-    }
-}
-
-mod opt_amount {
-    use super::{format_amount, parse_amount, AMOUNT_SCALE};
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(v) => s.serialize_some(&format_amount(*v, AMOUNT_SCALE)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) => parse_amount(&s, AMOUNT_SCALE)
-                .map(Some)
-                .ok_or_else(|| D::Error::custom(format!("not an amount: {s:?}"))),
         }
     }
 }
@@ -372,28 +300,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_parse_and_format_exactly() {
-        let cases = [
-            ("120.500", Some(120_500)),
-            ("450", Some(450_000)),
-            ("0.001", Some(1)),
-            ("1.5", Some(1_500)),
-            ("1.2345", None),
-            ("-1.000", None),
-            ("", None),
-            ("1e3", None),
-            (".5", None),
-            ("99999999999999999999", None),
-        ];
-        for (s, want) in cases {
-            assert_eq!(parse_amount(s, AMOUNT_SCALE), want, "{s:?}");
-        }
-        assert_eq!(format_amount(120_500, 3), "120.500");
-        assert_eq!(format_amount(5, 3), "0.005");
-        assert_eq!(format_amount(-1_500, 3), "-1.500");
-    }
-
-    #[test]
     fn months_parse_strictly() {
         assert_eq!(
             MonthKey::parse("2025-12"),
@@ -427,7 +333,7 @@ mod tests {
             panic!("an upsert")
         };
         assert_eq!(person.contributions[0].0.to_string(), "2025-12");
-        assert_eq!(person.ceilings[0].used, 120_500);
+        assert_eq!(person.ceilings[0].used, Money::from_minor(120_500));
         let bytes = postcard::to_allocvec(&person).expect("encodes");
         let back: Person = postcard::from_bytes(&bytes).expect("decodes");
         assert_eq!(*person, back);

@@ -2,10 +2,57 @@
 //! small and serialisable (a few hundred bytes), so that a store shared by several nodes can
 //! hold it as it is, and it holds no MSISDN: the caller's keyed hash is enough, and the MSISDN
 //! comes with each turn. Where sessions are kept, and for how long, is `session_store`'s job.
+//!
+//! An answer keeps the type its validator gave it ([`Answer`]): a stored session can only hold
+//! valid identifiers, since each one deserialises through its parser.
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ForeignNumber, Iin, IranId, NationalCode};
 use crate::turn::Reply;
+
+/// A caller's answer to a question, as its validator (`flow::validate`) read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    NationalCode(NationalCode),
+    Iin(Iin),
+    /// A foreign national's number in Iran (the general inquiry's other identifier).
+    Foreign(ForeignNumber),
+}
+
+impl Answer {
+    pub fn national_code(&self) -> Option<&NationalCode> {
+        match self {
+            Answer::NationalCode(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn iin(&self) -> Option<&Iin> {
+        match self {
+            Answer::Iin(iin) => Some(iin),
+            _ => None,
+        }
+    }
+
+    /// The identifier of a general inquiry in Iran: a national code or a foreign number.
+    pub fn iran_id(&self) -> Option<IranId> {
+        match self {
+            Answer::NationalCode(code) => Some(IranId::National(code.clone())),
+            Answer::Foreign(number) => Some(IranId::Foreign(number.clone())),
+            Answer::Iin(_) => None,
+        }
+    }
+}
+
+impl From<IranId> for Answer {
+    fn from(id: IranId) -> Answer {
+        match id {
+            IranId::National(code) => Answer::NationalCode(code),
+            IranId::Foreign(number) => Answer::Foreign(number),
+        }
+    }
+}
 
 /// Where a session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +70,8 @@ pub enum Phase {
 pub struct Place {
     pub screen: String,
     pub history: Vec<String>,
-    pub answers: Vec<(String, String)>,
+    /// Each question's answer under the name its screen saves it as (`national_code`, `iin`).
+    pub answers: Vec<(String, Answer)>,
     pub locale: String,
 }
 
@@ -89,14 +137,42 @@ mod tests {
     #[test]
     fn a_session_is_small() {
         let mut s = Session::new("tamin", "0123456789abcdef01234567", "main", "fa");
+        let code = NationalCode::parse("0012345679").expect("a valid code");
         s.place
             .answers
-            .push(("national_code".into(), "0012345679".into()));
+            .push(("national_code".into(), Answer::NationalCode(code)));
         s.place.history.push("main".into());
         s.last = Some(Reply::End(
             "حمایت درمانی دارد\nکد پیگیری: ۱۲۳۴۵۶۷۸۹۰".into(),
         ));
         let bytes = postcard::to_allocvec(&s).expect("serialises");
         assert!(bytes.len() < 400, "{} bytes", bytes.len());
+        let back: Session = postcard::from_bytes(&bytes).expect("reads back");
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_stored_answer_reads_back_only_when_valid() {
+        let valid = [
+            Answer::NationalCode(NationalCode::parse("0012345679").expect("valid")),
+            Answer::Iin(Iin::parse("900515300127").expect("valid")),
+            Answer::Foreign(ForeignNumber::parse("123456789012", 12).expect("valid")),
+        ];
+        for answer in valid {
+            let bytes = postcard::to_allocvec(&answer).expect("serialises");
+            assert_eq!(postcard::from_bytes::<Answer>(&bytes).ok(), Some(answer));
+        }
+        // The same bytes a national code or an IIN would have, with a wrong check digit.
+        let forged = [
+            (0u8, "0012345678"),
+            (0, "1111111111"),
+            (1, "900515300120"),
+            (2, "12345678901x"),
+        ];
+        for (variant, digits) in forged {
+            let mut bytes = vec![variant, digits.len() as u8];
+            bytes.extend_from_slice(digits.as_bytes());
+            assert!(postcard::from_bytes::<Answer>(&bytes).is_err(), "{digits}");
+        }
     }
 }

@@ -376,7 +376,7 @@ fn state(store: &Store, feed: &str) -> Vec<String> {
 fn a_sync_killed_at_any_point_resumes_to_the_state_of_a_clean_sync() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut feed = Vec::new();
-    daftar::gen::write_feed(&mut feed, 400, 3, jiff::civil::date(2026, 11, 25)).expect("gen");
+    daftar::feedgen::write_feed(&mut feed, 400, 3, jiff::civil::date(2026, 11, 25)).expect("gen");
     let mut feed = String::from_utf8(feed).expect("utf8");
     // Changes that move people between indexes and remove them, late in the feed.
     let lines: Vec<String> = feed.lines().map(str::to_string).collect();

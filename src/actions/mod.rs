@@ -1,81 +1,106 @@
-//! What a screen can ask the code to do: look people up, apply the rules, issue a tracking code
-//! and write the audit trail. One file per service; this one holds the registry that menu
-//! files name actions from, and the context every action shares.
+//! What a screen can ask the code to do: the USSD side of the inquiries. Each action reads the
+//! typed answers of the session, puts its question to the inquiry layer (`inquiry`), and turns
+//! the typed answer into an [`Outcome`](crate::flow::Outcome): its name picks the next screen in the menu file, its
+//! variables (from `render`, the one place values become words) fill that screen's words.
 //!
-//! An action returns an [`Outcome`]: its name picks the next screen in the menu file, its
-//! variables fill that screen's words. Words themselves stay in the locale files; an action
-//! only chooses keys and formats values (dates, digits) for the caller's locale.
+//! [`Action`] is the one declaration of what menu files may name, with the outcomes each can
+//! lead to and the words each reads: `daftar check` and [`Actions::run`] both read it. Nothing
+//! here reads the store, applies a rule or writes the audit trail: that is the inquiry's job.
 
 mod osms;
+mod render;
 mod tamin;
 
-use jiff::civil::Date;
-use std::sync::Arc;
-
-use crate::audit::{AuditEntry, AuditError, KeyedHasher, Tracker, TrackingCode};
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
-use crate::store::Store;
-use crate::writer::{WriteError, Writer};
+use crate::inquiry::{Asker, Desk, Inquiries, InquiryError, Scope};
+use crate::session::Answer;
 
-/// An action's name, its outcomes, and the message keys it reads.
-type Registered = (&'static str, &'static [&'static str], fn() -> Vec<String>);
+use render::Render;
 
-/// Every action, the outcomes it can lead to, and the message keys it reads itself; `daftar
-/// check` holds menu files to this.
-const REGISTRY: &[Registered] = &[
-    ("tamin.own_status", tamin::OWN_STATUS, tamin::words),
-    ("tamin.general", tamin::GENERAL, tamin::words),
-    ("tamin.my_dependents", tamin::MY_DEPENDENTS, tamin::words),
-    ("tamin.dependents_of", tamin::DEPENDENTS_OF, tamin::words),
-    ("osms.status", osms::STATUS, osms::words),
-];
-
-/// The outcomes of `action`, or `None` for an action the code does not know.
-pub fn outcomes_of(action: &str) -> Option<&'static [&'static str]> {
-    REGISTRY
-        .iter()
-        .find(|(name, ..)| *name == action)
-        .map(|(_, outcomes, _)| *outcomes)
+/// The actions menu files may name (`action = "osms.status"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `tamin` 1: the caller's own entitlement.
+    TaminOwnStatus,
+    /// `tamin` 2: a provider's general inquiry.
+    TaminGeneral,
+    /// `tamin` 3: the dependents on the caller's record.
+    TaminMyDependents,
+    /// `tamin` 3 on a family phone: the dependents of the holder whose code was typed.
+    TaminDependentsOf,
+    /// `osms` 1: insurance status.
+    OsmsStatus,
 }
 
-/// The message keys `action` reads from the locale files (beyond its screens' own).
-pub fn words_of(action: &str) -> Vec<String> {
-    REGISTRY
-        .iter()
-        .find(|(name, ..)| *name == action)
-        .map(|(.., words)| words())
-        .unwrap_or_default()
-}
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::TaminOwnStatus,
+        Action::TaminGeneral,
+        Action::TaminMyDependents,
+        Action::TaminDependentsOf,
+        Action::OsmsStatus,
+    ];
 
-/// How actions learn the date: the service's own time zone, or a fixed day for tests.
-#[derive(Debug, Clone, Copy)]
-pub enum Clock {
-    System,
-    Fixed(Date),
-}
-
-impl Clock {
-    /// Today in the time zone `tz` (SPEC §2: every rule uses the service's local date).
-    pub fn today(&self, tz: &str) -> Date {
+    /// The name menu files use.
+    pub fn name(self) -> &'static str {
         match self {
-            Clock::Fixed(date) => *date,
-            Clock::System => {
-                let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
-                jiff::Timestamp::now().to_zoned(zone).date()
-            }
+            Action::TaminOwnStatus => "tamin.own_status",
+            Action::TaminGeneral => "tamin.general",
+            Action::TaminMyDependents => "tamin.my_dependents",
+            Action::TaminDependentsOf => "tamin.dependents_of",
+            Action::OsmsStatus => "osms.status",
+        }
+    }
+
+    /// The action a menu file names, or `None` for a name the code does not know.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The outcomes it can lead to; a menu file names a screen for each.
+    pub fn outcomes(self) -> &'static [&'static str] {
+        match self {
+            Action::TaminOwnStatus => tamin::OWN_STATUS,
+            Action::TaminGeneral => tamin::GENERAL,
+            Action::TaminMyDependents => tamin::MY_DEPENDENTS,
+            Action::TaminDependentsOf => tamin::DEPENDENTS_OF,
+            Action::OsmsStatus => osms::STATUS,
+        }
+    }
+
+    /// The message keys it reads itself (beyond its screens' own).
+    pub fn words(self) -> Vec<String> {
+        match self {
+            Action::TaminOwnStatus => Render::entitlement_keys(),
+            Action::TaminGeneral => Vec::new(),
+            Action::TaminMyDependents | Action::TaminDependentsOf => Render::dependents_keys(),
+            Action::OsmsStatus => Render::osms_details_keys(),
         }
     }
 }
 
-/// The actions, over the store and the audit trail. Reads of the store run on the caller's
-/// worker (sled's cache); every write of the audit trail goes through the writer thread.
+/// The outcomes of the action named `action`, or `None` for a name the code does not know.
+pub fn outcomes_of(action: &str) -> Option<&'static [&'static str]> {
+    Action::from_name(action).map(Action::outcomes)
+}
+
+/// The message keys the action named `action` reads (none for a name the code does not know).
+pub fn words_of(action: &str) -> Vec<String> {
+    Action::from_name(action)
+        .map(Action::words)
+        .unwrap_or_default()
+}
+
+/// The actions, over the inquiries.
 #[derive(Clone)]
 pub struct Actions {
-    pub store: Store,
-    pub tracker: Arc<Tracker>,
-    pub writer: Arc<Writer>,
-    pub hasher: KeyedHasher,
-    pub clock: Clock,
+    inquiries: Inquiries,
+}
+
+impl Actions {
+    pub fn new(inquiries: Inquiries) -> Actions {
+        Actions { inquiries }
+    }
 }
 
 impl ActionRunner for Actions {
@@ -85,112 +110,93 @@ impl ActionRunner for Actions {
                 action: action.to_string(),
                 reason,
             };
-            let today = self.clock.today(&call.service.spec.time_zone);
-            let ctx = Ctx {
-                actions: self,
-                call,
-                today,
+            // `daftar check` refuses a menu that names an unknown action.
+            let Some(known) = Action::from_name(action) else {
+                return Err(fail(format!("unknown action {action}")));
             };
-            let result = match action {
-                "tamin.own_status" => tamin::own_status(&ctx).await,
-                "tamin.general" => tamin::general(&ctx).await,
-                "tamin.my_dependents" => tamin::my_dependents(&ctx).await,
-                "tamin.dependents_of" => tamin::dependents_of(&ctx).await,
-                "osms.status" => osms::status(&ctx).await,
-                other => return Err(fail(format!("unknown action {other}"))),
+            let service = call.service;
+            let scope = Scope {
+                service: service.id(),
+                insurer: &service.spec.insurer,
+                time_zone: &service.spec.time_zone,
+                rules: &service.rules,
+            };
+            let asker = Asker::Phone {
+                msisdn: call.msisdn,
+            };
+            let desk = self.inquiries.desk(scope, asker, call.channel);
+            let ctx = Ctx {
+                desk,
+                answers: call.answers,
+                render: Render {
+                    words: service.words(call.locale),
+                    locale: call.locale,
+                },
+            };
+            let result = match known {
+                Action::TaminOwnStatus => tamin::own_status(&ctx).await,
+                Action::TaminGeneral => tamin::general(&ctx).await,
+                Action::TaminMyDependents => tamin::my_dependents(&ctx).await,
+                Action::TaminDependentsOf => tamin::dependents_of(&ctx).await,
+                Action::OsmsStatus => osms::status(&ctx).await,
             };
             result.map_err(|e| fail(e.to_string()))
         })
     }
 }
 
-/// What an action works with.
+/// What an adapter works with: the desk its question goes to, the session's answers, and the
+/// caller's words.
 pub(crate) struct Ctx<'a> {
-    actions: &'a Actions,
-    call: ActionCall<'a>,
-    today: Date,
+    desk: Desk<'a>,
+    answers: &'a [(String, Answer)],
+    render: Render<'a>,
 }
 
-/// What can go wrong inside an action: the store or the audit trail failed.
+/// What can go wrong inside an action: the inquiry failed (store or audit trail), or the menu
+/// did not ask the question the action reads.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ActionError {
-    #[error("store: {0}")]
-    Store(#[from] crate::store::StoreError),
-    #[error("audit: {0}")]
-    Audit(#[from] AuditError),
-    #[error("audit: {0}")]
-    Writer(#[from] WriteError),
+    #[error(transparent)]
+    Inquiry(#[from] InquiryError),
     #[error("the answer `{0}` is missing")]
     MissingAnswer(&'static str),
+    #[error("the answer `{0}` is not of the kind the action reads")]
+    WrongAnswer(&'static str),
 }
 
 impl Ctx<'_> {
-    fn store(&self) -> &Store {
-        &self.actions.store
-    }
-
-    fn insurer(&self) -> &str {
-        &self.call.service.spec.insurer
-    }
-
-    fn answer(&self, name: &'static str) -> Result<&str, ActionError> {
-        self.call
+    /// The answer saved as `name`, as the kind `kind` picks out of it.
+    fn answer<'s, T>(
+        &'s self,
+        name: &'static str,
+        kind: impl FnOnce(&'s Answer) -> Option<T>,
+    ) -> Result<T, ActionError> {
+        let answer = self
             .answers
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .ok_or(ActionError::MissingAnswer(name))
-    }
-
-    /// The words of the caller's locale for `key`, filled with `vars`.
-    fn words(&self, key: &str, vars: &[(String, String)]) -> String {
-        self.call.service.words(self.call.locale).fill(key, vars)
-    }
-
-    fn date(&self, date: Date) -> String {
-        crate::locale::format_date(date, self.call.locale)
-    }
-
-    /// Issues a tracking code and writes the audit entry for an answer, on the writer thread.
-    async fn audit(
-        &self,
-        kind: &str,
-        result: &str,
-        subject: Option<&str>,
-    ) -> Result<TrackingCode, ActionError> {
-        let entry = AuditEntry {
-            at_unix: jiff::Timestamp::now().as_second(),
-            channel: self.call.channel.to_string(),
-            service: self.call.service.id().to_string(),
-            kind: kind.to_string(),
-            result: result.to_string(),
-            caller: self.actions.hasher.hash(self.call.msisdn),
-            subject: subject.map(|s| self.actions.hasher.hash(s)),
-        };
-        let service = entry.service.clone();
-        let tracker = self.actions.tracker.clone();
-        let code = self
-            .actions
-            .writer
-            .run(move || -> Result<TrackingCode, AuditError> {
-                let code = tracker.issue()?;
-                tracker.record(code, &entry)?;
-                Ok(code)
-            })
-            .await??;
-        tracing::info!(
-            %code,
-            %service,
-            kind,
-            result,
-            caller = %self.actions.hasher.tag(self.call.msisdn),
-            "inquiry answered"
-        );
-        Ok(code)
+            .map(|(_, a)| a)
+            .ok_or(ActionError::MissingAnswer(name))?;
+        kind(answer).ok_or(ActionError::WrongAnswer(name))
     }
 }
 
-/// A variable for a screen's words.
-fn var(name: &str, value: impl Into<String>) -> (String, String) {
-    (name.to_string(), value.into())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_back_and_unknown_names_are_none() {
+        for action in Action::ALL {
+            assert_eq!(Action::from_name(action.name()), Some(action));
+            assert_eq!(outcomes_of(action.name()), Some(action.outcomes()));
+            assert!(!action.outcomes().is_empty(), "{action:?}");
+        }
+        for unknown in ["", "demo.nothing", "tamin.own_status ", "TAMIN.GENERAL"] {
+            assert_eq!(Action::from_name(unknown), None, "{unknown:?}");
+            assert_eq!(outcomes_of(unknown), None);
+            assert!(words_of(unknown).is_empty());
+        }
+    }
 }

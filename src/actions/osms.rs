@@ -1,56 +1,40 @@
-//! The action of `osms` (Kazakhstan, compulsory social health insurance; SPEC §2.4): whether a
-//! person is insured, a row of the last 12 months' contributions, and their primary-care
-//! provider. An IIN that no record holds is answered "not insured" with no months.
+//! The USSD side of `osms` (SPEC §2.4): the status inquiry, and the screen for its answer. A
+//! registered phone sees the month row and the polyclinic; anyone else, the status and a line
+//! saying that the details go only to the registered phone (the inquiry decides which).
 
-use super::{var, ActionError, Ctx};
+use super::{ActionError, Ctx};
 use crate::flow::Outcome;
-use crate::rules::{contribution_months, osms_insured};
+use crate::session::Answer;
 
-pub const STATUS: &[&str] = &["insured", "not_insured", "unknown"];
+/// With the details (the asker's phone is registered for the person).
+const INSURED: &str = "insured";
+const NOT_INSURED: &str = "not_insured";
+/// The status alone: any other asker, and every IIN that no record holds.
+const INSURED_BRIEF: &str = "insured_brief";
+const NOT_INSURED_BRIEF: &str = "not_insured_brief";
 
-/// The message keys this action reads.
-pub fn words() -> Vec<String> {
-    ["month.paid", "month.unpaid", "provider", "no_provider"]
-        .iter()
-        .map(|k| k.to_string())
-        .collect()
-}
+pub(super) const STATUS: &[&str] = &[INSURED, NOT_INSURED, INSURED_BRIEF, NOT_INSURED_BRIEF];
 
-pub(crate) async fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
-    let iin = ctx.answer("iin")?;
-    let Some(person) = ctx.store().person(ctx.insurer(), iin)? else {
-        let tracking = ctx.audit("status", "not_covered", Some(iin)).await?;
-        return Ok(Outcome {
-            name: "unknown",
-            vars: vec![var("code", tracking.to_string())],
-        });
-    };
-    let insured = osms_insured(&person);
-    let months: Vec<String> = contribution_months(&person, ctx.today)
-        .into_iter()
-        .map(|(month, paid)| {
-            let mark = ctx.words(if paid { "month.paid" } else { "month.unpaid" }, &[]);
-            format!("{:02}{mark}", month.month)
-        })
-        .collect();
-    let provider = match &person.attachment {
-        Some(a) if !a.provider.trim().is_empty() => {
-            ctx.words("provider", &[var("provider", a.provider.trim())])
+/// The answer this action reads.
+const IIN: &str = "iin";
+
+pub(super) async fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
+    let iin = ctx.answer(IIN, Answer::iin)?;
+    let tracked = ctx.desk.osms_status(iin).await?;
+    let status = tracked.answer;
+    let mut vars = vec![ctx.render.code(tracked.code)];
+    let name = match (status.insured, status.details) {
+        (insured, Some(details)) => {
+            vars.push(ctx.render.months(&details.months));
+            vars.push(ctx.render.provider(details.provider.as_deref()));
+            if insured {
+                INSURED
+            } else {
+                NOT_INSURED
+            }
         }
-        _ => ctx.words("no_provider", &[]),
+        (true, None) => INSURED_BRIEF,
+        (false, None) => NOT_INSURED_BRIEF,
     };
-    let (name, result) = if insured {
-        ("insured", "covered")
-    } else {
-        ("not_insured", "not_covered")
-    };
-    let tracking = ctx.audit("status", result, Some(iin)).await?;
-    Ok(Outcome {
-        name,
-        vars: vec![
-            var("months", months.concat()),
-            var("provider", provider),
-            var("code", tracking.to_string()),
-        ],
-    })
+    Ok(Outcome { name, vars })
 }

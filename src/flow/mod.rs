@@ -10,10 +10,12 @@
 
 pub mod validate;
 
+use validate::Validator;
+
 use crate::ids::normalize_digits;
 use crate::menu::render::{pages, screen_text};
 use crate::menu::{Screen, Service, SWITCH_LOCALE};
-use crate::session::{Phase, Session};
+use crate::session::{Answer, Phase, Session};
 use crate::text::gsm7::Budget;
 use crate::turn::Reply;
 
@@ -27,7 +29,8 @@ pub struct ActionCall<'a> {
     pub service: &'a Service,
     pub locale: &'a str,
     pub msisdn: &'a str,
-    pub answers: &'a [(String, String)],
+    /// The answers given so far, typed, under the names their screens save them as.
+    pub answers: &'a [(String, Answer)],
     /// Where the inquiry came from, for the audit trail (`ussd:africastalking`).
     pub channel: &'a str,
 }
@@ -124,13 +127,19 @@ impl Walk<'_> {
                 save,
                 next,
                 ..
-            } => match validate::validate(validator, input, &self.service.spec) {
-                Ok(value) => {
-                    set_answer(session, save, value);
-                    self.go(session, next).await
+            } => {
+                // `daftar check` refuses a menu that names an unknown validator.
+                let Some(validator) = Validator::from_name(validator) else {
+                    return self.unavailable(session);
+                };
+                match validator.check(input, &self.service.spec) {
+                    Ok(answer) => {
+                        set_answer(session, save, answer);
+                        self.go(session, next).await
+                    }
+                    Err(message) => self.wrong(session, message),
                 }
-                Err(message) => self.wrong(session, message),
-            },
+            }
             Screen::End { .. } | Screen::Action { .. } => self.wrong(session, "error.option"),
         }
     }
@@ -343,7 +352,7 @@ fn first_page(pages: Vec<String>) -> String {
     pages.into_iter().next().unwrap_or_default()
 }
 
-fn set_answer(session: &mut Session, name: &str, value: String) {
+fn set_answer(session: &mut Session, name: &str, value: Answer) {
     match session.place.answers.iter_mut().find(|(n, _)| n == name) {
         Some(slot) => slot.1 = value,
         None => session.place.answers.push((name.to_string(), value)),

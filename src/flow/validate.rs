@@ -1,56 +1,84 @@
-//! Validators by the names menu files give them: each turns what the caller typed into the
-//! value an action reads (a national code padded to ten digits, say), or names the message
-//! key that explains what was wrong. Pure; the identifier rules themselves live in `ids`.
+//! Validators by the names menu files give them: each turns what the caller typed into a typed
+//! [`Answer`] (a national code padded to ten digits, say), or names the message key that
+//! explains what was wrong. Pure; the identifier rules themselves live in `ids`.
+//!
+//! [`Validator`] is the one declaration of what menu files may name: `daftar check` and the
+//! walk both read it.
 
-use crate::ids::{parse_foreign_number, IdError, Iin, NationalCode};
+use crate::ids::{IdError, Iin, IranId, NationalCode};
 use crate::menu::ServiceSpec;
+use crate::session::Answer;
 
-/// The validators menu files may name.
-const KNOWN: &[&str] = &["ir_national_code", "ir_national_code_or_foreign", "kz_iin"];
-
-/// Every message key a validator's errors can lead to.
-const ERROR_KEYS: &[&str] = &[
-    "error.empty",
-    "error.not_digits",
-    "error.length",
-    "error.repeated",
-    "error.check_digit",
-    "error.bad_date",
-];
-
-pub fn is_known(name: &str) -> bool {
-    KNOWN.contains(&name)
+/// The validators menu files may name (`validator = "kz_iin"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Validator {
+    /// An Iranian national code.
+    IrNationalCode,
+    /// An Iranian national code, or a foreign national's number of the configured length.
+    IrNationalCodeOrForeign,
+    /// A Kazakh IIN.
+    KzIin,
 }
 
-/// The message keys that the errors of `name` use (all validators share them).
-pub fn error_keys(name: &str) -> &'static [&'static str] {
-    if is_known(name) {
-        ERROR_KEYS
-    } else {
-        &[]
-    }
-}
+impl Validator {
+    pub const ALL: [Validator; 3] = [
+        Validator::IrNationalCode,
+        Validator::IrNationalCodeOrForeign,
+        Validator::KzIin,
+    ];
 
-/// Checks `input` with validator `name`: the value to keep, or the message key to explain.
-pub fn validate(name: &str, input: &str, spec: &ServiceSpec) -> Result<String, &'static str> {
-    let result = match name {
-        "ir_national_code" => NationalCode::parse(input).map(|c| c.as_str().to_string()),
-        "ir_national_code_or_foreign" => national_or_foreign(input, spec.foreign_number_length),
-        "kz_iin" => Iin::parse(input).map(|c| c.as_str().to_string()),
-        _ => Err(IdError::NotDigits),
-    };
-    result.map_err(error_key)
-}
-
-/// A foreign national's number when it has exactly the configured length, else a national code.
-fn national_or_foreign(input: &str, foreign_len: Option<usize>) -> Result<String, IdError> {
-    if let Some(len) = foreign_len {
-        let digits = crate::ids::normalize_digits(input);
-        if digits.len() == len && len != 10 {
-            return parse_foreign_number(input, len);
+    /// The name menu files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Validator::IrNationalCode => "ir_national_code",
+            Validator::IrNationalCodeOrForeign => "ir_national_code_or_foreign",
+            Validator::KzIin => "kz_iin",
         }
     }
-    NationalCode::parse(input).map(|c| c.as_str().to_string())
+
+    /// The validator a menu file names, or `None` for a name the code does not know.
+    pub fn from_name(name: &str) -> Option<Validator> {
+        Validator::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The errors this validator can give.
+    fn errors(self) -> &'static [IdError] {
+        const NATIONAL: &[IdError] = &[
+            IdError::Empty,
+            IdError::NotDigits,
+            IdError::WrongLength,
+            IdError::RepeatedDigits,
+            IdError::CheckDigit,
+        ];
+        const IIN: &[IdError] = &[
+            IdError::Empty,
+            IdError::NotDigits,
+            IdError::WrongLength,
+            IdError::CheckDigit,
+            IdError::BadDate,
+        ];
+        match self {
+            Validator::IrNationalCode | Validator::IrNationalCodeOrForeign => NATIONAL,
+            Validator::KzIin => IIN,
+        }
+    }
+
+    /// The message keys this validator's errors lead to (each needs words in every locale).
+    pub fn error_keys(self) -> impl Iterator<Item = &'static str> {
+        self.errors().iter().map(|e| error_key(*e))
+    }
+
+    /// Checks `input`: the answer to keep, or the message key that explains what was wrong.
+    pub fn check(self, input: &str, spec: &ServiceSpec) -> Result<Answer, &'static str> {
+        let answer = match self {
+            Validator::IrNationalCode => NationalCode::parse(input).map(Answer::NationalCode),
+            Validator::IrNationalCodeOrForeign => {
+                IranId::parse(input, spec.foreign_number_length).map(Answer::from)
+            }
+            Validator::KzIin => Iin::parse(input).map(Answer::Iin),
+        };
+        answer.map_err(error_key)
+    }
 }
 
 fn error_key(error: IdError) -> &'static str {
@@ -81,51 +109,103 @@ mod tests {
         }
     }
 
+    /// What an answer holds, as text, to compare with the table.
+    fn digits(answer: &Answer) -> (&'static str, String) {
+        match answer {
+            Answer::NationalCode(code) => ("national_code", code.to_string()),
+            Answer::Iin(iin) => ("iin", iin.to_string()),
+            Answer::Foreign(number) => ("foreign", number.to_string()),
+        }
+    }
+
+    /// The kind of answer kept and its digits.
+    type Kept = (&'static str, &'static str);
+
     #[test]
-    fn each_input_gets_its_value_or_its_message() {
-        let cases: &[(&str, &str, Result<&str, &str>)] = &[
-            ("ir_national_code", "0012345679", Ok("0012345679")),
-            ("ir_national_code", "12345679", Ok("0012345679")),
-            ("ir_national_code", "۰۰۱۲۳۴۵۶۷۹", Ok("0012345679")),
-            ("ir_national_code", "0012345678", Err("error.check_digit")),
-            ("ir_national_code", "1111111111", Err("error.repeated")),
-            ("ir_national_code", "", Err("error.empty")),
-            ("ir_national_code", "abc", Err("error.not_digits")),
-            ("ir_national_code", "123", Err("error.length")),
+    fn each_input_gets_its_typed_answer_or_its_message() {
+        use Validator::*;
+        let cases: &[(Validator, &str, Result<Kept, &str>)] = &[
             (
-                "ir_national_code_or_foreign",
-                "123456789012",
-                Ok("123456789012"),
-            ),
-            (
-                "ir_national_code_or_foreign",
+                IrNationalCode,
                 "0012345679",
-                Ok("0012345679"),
+                Ok(("national_code", "0012345679")),
             ),
             (
-                "ir_national_code_or_foreign",
-                "12345678901",
-                Err("error.length"),
+                IrNationalCode,
+                "12345679",
+                Ok(("national_code", "0012345679")),
             ),
-            ("kz_iin", "900515300127", Ok("900515300127")),
-            ("kz_iin", "900515300120", Err("error.check_digit")),
-            ("kz_iin", "90051530012", Err("error.length")),
-            ("kz_iin", "ИИН", Err("error.not_digits")),
+            (
+                IrNationalCode,
+                "۰۰۱۲۳۴۵۶۷۹",
+                Ok(("national_code", "0012345679")),
+            ),
+            (IrNationalCode, "0012345678", Err("error.check_digit")),
+            (IrNationalCode, "1111111111", Err("error.repeated")),
+            (IrNationalCode, "", Err("error.empty")),
+            (IrNationalCode, "abc", Err("error.not_digits")),
+            (IrNationalCode, "123", Err("error.length")),
+            (IrNationalCode, "123456789012", Err("error.length")),
+            (
+                IrNationalCodeOrForeign,
+                "123456789012",
+                Ok(("foreign", "123456789012")),
+            ),
+            (
+                IrNationalCodeOrForeign,
+                "0012345679",
+                Ok(("national_code", "0012345679")),
+            ),
+            (IrNationalCodeOrForeign, "12345678901", Err("error.length")),
+            (
+                IrNationalCodeOrForeign,
+                "12345678901x",
+                Err("error.not_digits"),
+            ),
+            (KzIin, "900515300127", Ok(("iin", "900515300127"))),
+            (KzIin, "900515300120", Err("error.check_digit")),
+            (KzIin, "90051530012", Err("error.length")),
+            (KzIin, "901315300120", Err("error.bad_date")),
+            (KzIin, "ИИН", Err("error.not_digits")),
         ];
         for (validator, input, want) in cases {
-            let got = validate(validator, input, &spec());
-            assert_eq!(
-                got.as_deref().map_err(|e| *e),
-                *want,
-                "{validator} {input:?}"
-            );
+            let got = validator.check(input, &spec());
+            let got = got.as_ref().map(digits);
+            let want = want.map(|(kind, d)| (kind, d.to_string()));
+            assert_eq!(got.map_err(|e| *e), want, "{validator:?} {input:?}");
         }
     }
 
     #[test]
-    fn every_error_has_a_key_the_checker_knows() {
-        for e in IdError::ALL {
-            assert!(ERROR_KEYS.contains(&error_key(e)));
+    fn names_read_back_and_unknown_names_are_none() {
+        for v in Validator::ALL {
+            assert_eq!(Validator::from_name(v.name()), Some(v));
+        }
+        for unknown in ["", "psychic", "KZ_IIN", "kz_iin "] {
+            assert_eq!(Validator::from_name(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn every_error_a_validator_gives_is_declared_with_its_key() {
+        let inputs = [
+            "",
+            "x",
+            "12",
+            "0012345678",
+            "1111111111",
+            "900515300120",
+            "901315300120",
+            "12345678901",
+            "123456789012345",
+        ];
+        for v in Validator::ALL {
+            let keys: Vec<&str> = v.error_keys().collect();
+            for input in inputs {
+                if let Err(key) = v.check(input, &spec()) {
+                    assert!(keys.contains(&key), "{v:?} {input:?}: {key} undeclared");
+                }
+            }
         }
     }
 }

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use super::render::{screen_text, MORE};
 use super::{Menus, Screen, Service, SWITCH_LOCALE};
-use crate::actions;
-use crate::flow::validate;
+use crate::actions::Action;
+use crate::flow::validate::Validator;
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
 
@@ -161,17 +161,17 @@ fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -
         }
     }
     match screen {
-        Screen::Action { action, outcomes } => match actions::outcomes_of(action) {
+        Screen::Action { action, outcomes } => match Action::from_name(action) {
             None => out.push(format!("unknown action `{action}`")),
             Some(known) => {
-                for key in actions::words_of(action) {
+                for key in known.words() {
                     for locale in &service.spec.locales {
                         if !service.words(locale).has(&key) {
                             out.push(format!("`{key}` has no words in `{locale}`"));
                         }
                     }
                 }
-                for outcome in known {
+                for outcome in known.outcomes() {
                     if !outcomes.contains_key(*outcome) {
                         out.push(format!(
                             "action `{action}` outcome `{outcome}` leads nowhere"
@@ -179,13 +179,13 @@ fn screen_faults(service: &Service, id: &str, screen: &Screen, budget: Budget) -
                     }
                 }
                 for outcome in outcomes.keys() {
-                    if !known.contains(&outcome.as_str()) {
+                    if !known.outcomes().contains(&outcome.as_str()) {
                         out.push(format!("action `{action}` has no outcome `{outcome}`"));
                     }
                 }
             }
         },
-        Screen::Input { validator, .. } if !validate::is_known(validator) => {
+        Screen::Input { validator, .. } if Validator::from_name(validator).is_none() => {
             out.push(format!("unknown validator `{validator}`"));
         }
         _ => {}
@@ -207,9 +207,10 @@ fn length_faults(service: &Service, screen: &Screen, budget: Budget) -> Vec<Stri
         let vars = sample_vars(service, locale);
         let mut text = screen_text(service, screen, locale, &vars);
         if let Screen::Input { validator, .. } = screen {
-            let longest = validate::error_keys(validator)
-                .iter()
-                .chain(std::iter::once(&"error.option"))
+            let longest = Validator::from_name(validator)
+                .into_iter()
+                .flat_map(Validator::error_keys)
+                .chain(std::iter::once("error.option"))
                 .map(|key| service.words(locale).get(key).to_string())
                 .max_by_key(|s| s.chars().count())
                 .unwrap_or_default();
@@ -255,9 +256,13 @@ fn message_keys(screen: &Screen) -> Vec<&str> {
             .collect(),
         Screen::Input {
             text, validator, ..
-        } => std::iter::once(text.as_str())
-            .chain(validate::error_keys(validator).iter().copied())
-            .collect(),
+        } => {
+            let mut keys = vec![text.as_str()];
+            if let Some(validator) = Validator::from_name(validator) {
+                keys.extend(validator.error_keys().map(|key| -> &str { key }));
+            }
+            keys
+        }
         Screen::End { text, .. } => vec![text.as_str()],
         Screen::Action { .. } => Vec::new(),
     }

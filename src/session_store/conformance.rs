@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::session::{Place, Session};
+use crate::session::{Answer, Place, Session};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -50,7 +50,10 @@ fn place(screen: &str) -> Place {
     Place {
         screen: screen.into(),
         history: vec!["main".into()],
-        answers: vec![("national_code".into(), "0012345679".into())],
+        answers: vec![(
+            "national_code".into(),
+            Answer::NationalCode("0012345679".parse().expect("valid")),
+        )],
         locale: "fa".into(),
     }
 }

@@ -321,6 +321,8 @@ mod tests {
         assert_eq!(store.count().await, Ok(1));
     }
 
+    use crate::store::Store;
+
     #[tokio::test]
     async fn durable_locales_survive_a_new_store_over_the_same_tree() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -349,9 +351,10 @@ mod tests {
             store.save(write).await.expect("saved");
             db.flush().expect("flushed");
         }
-        let db = sled::open(dir.path()).expect("db again");
+        // `Store::open` waits out sled's flusher, which holds the lock a moment after a close.
+        let db = Store::open(dir.path(), 1 << 20).expect("db again");
         let writer = Arc::new(Writer::start().expect("writer"));
-        let tree = db.open_tree("prefs").unwrap();
+        let tree = db.tree("prefs").unwrap();
         tree.insert(CallerKey::new("tamin", "c2").as_str(), &b"garbage"[..])
             .unwrap();
         let store = MemoryStore::with_durable_locales(10, tree, writer);

@@ -11,6 +11,7 @@
 //! sample people (those use national codes starting `00`, IIN serials below `0100`, and MSISDN
 //! suffixes below `0001000`; generated ones never do).
 
+use crate::ids::{iin_control_digit, national_check_digit};
 use crate::record::{
     Attachment, Coverage, CoverageStatus, Facts, HolderLink, MonthKey, Person, Relation, Sex,
 };
@@ -31,47 +32,16 @@ pub fn write_feed_after(
     today: Date,
     after_seq: u64,
 ) -> io::Result<u64> {
-    let mut gen = Generator::new(seed, today, after_seq, people);
-    while gen.left > 0 {
+    let mut generator = Generator::new(seed, today, after_seq, people);
+    while generator.left > 0 {
         // A household is about four people: this gives roughly two tamin people to one osms.
-        if gen.rng.chance(33) {
-            gen.tamin_household(out)?;
+        if generator.rng.chance(33) {
+            generator.tamin_household(out)?;
         } else {
-            gen.osms_person(out)?;
+            generator.osms_person(out)?;
         }
     }
-    Ok(gen.seq)
-}
-
-/// The Iranian national code check digit over the first nine digits: `s = Σ dᵢ·(10−i)`,
-/// `r = s mod 11`, the digit is `r` when `r < 2`, else `11 − r`.
-pub fn national_code_check(first9: &[u8; 9]) -> u8 {
-    let s: u32 = first9
-        .iter()
-        .zip((2..=10).rev())
-        .map(|(d, w)| u32::from(*d) * w)
-        .sum();
-    let r = (s % 11) as u8;
-    if r < 2 {
-        r
-    } else {
-        11 - r
-    }
-}
-
-/// The Kazakh IIN check digit over the first eleven digits: weights 1..11 mod 11; if that is
-/// 10, weights 3..11,1,2; if 10 again the number is never issued (`None`).
-pub fn iin_check(first11: &[u8; 11]) -> Option<u8> {
-    const SECOND: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
-    let weighted = |w: &mut dyn Iterator<Item = u32>| -> u32 {
-        first11.iter().zip(w).map(|(d, w)| u32::from(*d) * w).sum()
-    };
-    let c = weighted(&mut (1..=11)) % 11;
-    if c != 10 {
-        return Some(c as u8);
-    }
-    let c = weighted(&mut SECOND.into_iter()) % 11;
-    (c != 10).then_some(c as u8)
+    Ok(generator.seq)
 }
 
 const TAMIN_SURNAMES: [&str; 12] = [
@@ -457,7 +427,7 @@ impl Generator {
             if digits.iter().all(|d| *d == digits[0]) {
                 continue;
             }
-            return format!("{body:09}{}", national_code_check(&digits));
+            return format!("{body:09}{}", national_check_digit(&digits));
         }
     }
 
@@ -481,7 +451,7 @@ impl Generator {
                 + born.day() as u64;
             for k in 0..10 {
                 let body = (date * 10 + century) * 10_000 + block * 10 + k;
-                if let Some(c) = iin_check(&digits::<11>(body)) {
+                if let Some(c) = iin_control_digit(&digits::<11>(body)) {
                     return (format!("{body:011}{c}"), born);
                 }
             }
@@ -555,7 +525,7 @@ mod tests {
         };
         let d = digits::<10>(n);
         let first9: [u8; 9] = d[..9].try_into().expect("nine digits");
-        id.len() == 10 && national_code_check(&first9) == d[9]
+        id.len() == 10 && national_check_digit(&first9) == d[9]
     }
 
     fn valid_iin(id: &str) -> bool {
@@ -564,25 +534,7 @@ mod tests {
         };
         let d = digits::<12>(n);
         let first11: [u8; 11] = d[..11].try_into().expect("eleven digits");
-        id.len() == 12 && iin_check(&first11) == Some(d[11])
-    }
-
-    #[test]
-    fn national_code_check_digits_match_known_codes() {
-        for code in ["0012345679", "0087654326", "1111111111"] {
-            assert!(valid_national_code(code), "{code}");
-        }
-        assert!(!valid_national_code("0012345678"));
-    }
-
-    #[test]
-    fn iin_check_uses_the_second_weights_when_needed() {
-        // 11 ones: Σ 1..11 = 66 ≡ 0, so the check digit is 0.
-        assert_eq!(iin_check(&[1; 11]), Some(0));
-        // 9 then zeros: 9·1 ≡ 9 on the first pass.
-        assert_eq!(iin_check(&[9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Some(9));
-        // 10 on the first pass (digit 1 at weight 10), 1·1 = 1 on the second.
-        assert_eq!(iin_check(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]), Some(1));
+        id.len() == 12 && iin_control_digit(&first11) == Some(d[11])
     }
 
     #[test]

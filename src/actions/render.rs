@@ -1,0 +1,342 @@
+//! How an inquiry's answer reads on a screen: the one place where typed values (tracking codes,
+//! entitlements, dates, reasons, relations, month rows, providers, amounts) become the
+//! variables of a screen's words, in the caller's locale.
+//!
+//! The words come from the locale files (keys declared here, so `daftar check` can hold every
+//! locale to them); the way a date, an amount or a digit is written per locale is `locale`'s.
+//! Pure: no store, no clock, no IO. The adapters beside it only choose the outcome.
+
+use jiff::civil::Date;
+
+use crate::audit::TrackingCode;
+use crate::inquiry::DependentStatus;
+use crate::locale::{format_date, format_money};
+use crate::menu::Words;
+use crate::money::Money;
+use crate::record::{MonthKey, Relation};
+use crate::rules::{Entitlement, Reason};
+
+/// A variable of a screen's words: `{name}` → value.
+pub(crate) type Var = (String, String);
+
+/// The word of an open-ended coverage, in place of an end date.
+const OPEN_ENDED: &str = "open_ended";
+/// A dependent's line: covered (`{who}`, `{until}`) or not (`{who}`, `{reason}`).
+const DEPENDENT_COVERED: &str = "dependent.covered";
+const DEPENDENT_NOT_COVERED: &str = "dependent.not_covered";
+/// The marks of a month with and without a contribution.
+const MONTH_PAID: &str = "month.paid";
+const MONTH_UNPAID: &str = "month.unpaid";
+/// The polyclinic line (`{provider}`), or the line for a person attached to none.
+const PROVIDER: &str = "provider";
+const NO_PROVIDER: &str = "no_provider";
+
+const RELATIONS: [Relation; 5] = [
+    Relation::Spouse,
+    Relation::Son,
+    Relation::Daughter,
+    Relation::Father,
+    Relation::Mother,
+];
+
+/// The words of one caller's locale, and how that locale writes values.
+pub(crate) struct Render<'a> {
+    pub words: &'a Words,
+    pub locale: &'a str,
+}
+
+impl Render<'_> {
+    /// The keys [`Render::entitlement`] reads: the open-ended word and every reason.
+    pub fn entitlement_keys() -> Vec<String> {
+        std::iter::once(OPEN_ENDED.to_string())
+            .chain(Reason::ALL.iter().map(|r| reason_key(*r)))
+            .collect()
+    }
+
+    /// The keys [`Render::dependents`] reads: the two lines, every relation, and the
+    /// entitlement's.
+    pub fn dependents_keys() -> Vec<String> {
+        [DEPENDENT_COVERED, DEPENDENT_NOT_COVERED]
+            .iter()
+            .map(|k| k.to_string())
+            .chain(RELATIONS.iter().map(|r| relation_key(*r)))
+            .chain(Render::entitlement_keys())
+            .collect()
+    }
+
+    /// The keys of the osms details: the month marks and the provider lines.
+    pub fn osms_details_keys() -> Vec<String> {
+        [MONTH_PAID, MONTH_UNPAID, PROVIDER, NO_PROVIDER]
+            .iter()
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    /// `{code}`: the tracking code (its digits follow the locale when the screen is shown).
+    pub fn code(&self, code: TrackingCode) -> Var {
+        var("code", code.to_string())
+    }
+
+    /// `{until}` for a covered person (a date, or the open-ended word), `{reason}` for one who
+    /// is not.
+    pub fn entitlement(&self, entitlement: &Entitlement) -> Var {
+        match entitlement {
+            Entitlement::Covered { until: Some(date) } => var("until", self.date(*date)),
+            Entitlement::Covered { until: None } => var("until", self.words.get(OPEN_ENDED)),
+            Entitlement::NotCovered(reason) => {
+                var("reason", self.words.get(&reason_key(*reason)).to_string())
+            }
+        }
+    }
+
+    /// `{list}`: one line per dependent, `who: covered until …` or `who: not covered, why`.
+    pub fn dependents(&self, dependents: &[DependentStatus]) -> Var {
+        let lines: Vec<String> = dependents.iter().map(|d| self.dependent(d)).collect();
+        var("list", lines.join("\n"))
+    }
+
+    fn dependent(&self, dependent: &DependentStatus) -> String {
+        let relation = self
+            .words
+            .get(&relation_key(dependent.relation))
+            .to_string();
+        let who = match &dependent.name {
+            Some(name) => format!("{name} ({relation})"),
+            None => relation,
+        };
+        let vars = [var("who", who), self.entitlement(&dependent.entitlement)];
+        let key = if dependent.entitlement.is_covered() {
+            DEPENDENT_COVERED
+        } else {
+            DEPENDENT_NOT_COVERED
+        };
+        self.words.fill(key, &vars)
+    }
+
+    /// `{months}`: the compact month row, `01✓02✓03✗…` (the marks are the locale's words).
+    pub fn months(&self, months: &[(MonthKey, bool)]) -> Var {
+        let row: String = months
+            .iter()
+            .map(|(month, paid)| {
+                let mark = self
+                    .words
+                    .get(if *paid { MONTH_PAID } else { MONTH_UNPAID });
+                format!("{:02}{mark}", month.month)
+            })
+            .collect();
+        var("months", row)
+    }
+
+    /// `{provider}`: the polyclinic line, or the line for a person attached to none.
+    pub fn provider(&self, provider: Option<&str>) -> Var {
+        let line = match provider {
+            Some(name) => self.words.fill(PROVIDER, &[var("provider", name)]),
+            None => self.words.get(NO_PROVIDER).to_string(),
+        };
+        var("provider", line)
+    }
+
+    /// A date as the locale writes it (SPEC §7.1).
+    pub fn date(&self, date: Date) -> String {
+        format_date(date, self.locale)
+    }
+
+    /// An amount as the locale writes it (three decimals for dinars).
+    #[allow(dead_code)] // the cnam and mutual screens will show balances
+    pub fn amount(&self, amount: Money) -> String {
+        format_money(amount, self.locale)
+    }
+}
+
+fn var(name: &str, value: impl Into<String>) -> Var {
+    (name.to_string(), value.into())
+}
+
+fn reason_key(reason: Reason) -> String {
+    format!("reason.{}", reason.key())
+}
+
+fn relation_key(relation: Relation) -> String {
+    let name = match relation {
+        Relation::Spouse => "spouse",
+        Relation::Son => "son",
+        Relation::Daughter => "daughter",
+        Relation::Father => "father",
+        Relation::Mother => "mother",
+    };
+    format!("relation.{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use std::collections::HashMap;
+
+    fn words(locale: &str, entries: &[(&str, &str)]) -> Words {
+        Words {
+            locale: locale.into(),
+            entries: entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            files: HashMap::new(),
+        }
+    }
+
+    fn english() -> Words {
+        words(
+            "en",
+            &[
+                ("open_ended", "no end date"),
+                ("reason.expired", "expired"),
+                (
+                    "reason.no_birth_certificate",
+                    "no birth certificate on file",
+                ),
+                ("relation.son", "son"),
+                ("relation.daughter", "daughter"),
+                ("dependent.covered", "{who}: covered until {until}"),
+                ("dependent.not_covered", "{who}: not covered, {reason}"),
+                ("month.paid", "+"),
+                ("month.unpaid", "-"),
+                ("provider", "Clinic: {provider}"),
+                ("no_provider", "No clinic"),
+            ],
+        )
+    }
+
+    #[test]
+    fn entitlements_read_as_a_date_the_open_ended_word_or_a_reason() {
+        let en = english();
+        let fa = words("fa", &[("open_ended", "بدون تاریخ پایان")]);
+        let cases = [
+            (
+                &en,
+                "en",
+                Entitlement::Covered {
+                    until: Some(date(2026, 12, 31)),
+                },
+                ("until", "2026-12-31"),
+            ),
+            (
+                &fa,
+                "fa",
+                Entitlement::Covered {
+                    until: Some(date(2025, 3, 21)),
+                },
+                ("until", "۱۴۰۴/۰۱/۰۱"),
+            ),
+            (
+                &en,
+                "en",
+                Entitlement::Covered { until: None },
+                ("until", "no end date"),
+            ),
+            (
+                &fa,
+                "fa",
+                Entitlement::Covered { until: None },
+                ("until", "بدون تاریخ پایان"),
+            ),
+            (
+                &en,
+                "en",
+                Entitlement::NotCovered(Reason::Expired),
+                ("reason", "expired"),
+            ),
+        ];
+        for (words, locale, entitlement, (name, value)) in cases {
+            let render = Render { words, locale };
+            assert_eq!(
+                render.entitlement(&entitlement),
+                var(name, value),
+                "{entitlement:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dependents_list_is_one_line_each() {
+        let en = english();
+        let render = Render {
+            words: &en,
+            locale: "en",
+        };
+        let dependents = [
+            DependentStatus {
+                name: Some("R. Ahmadi".into()),
+                relation: Relation::Son,
+                entitlement: Entitlement::Covered {
+                    until: Some(date(2026, 3, 15)),
+                },
+            },
+            DependentStatus {
+                name: None,
+                relation: Relation::Daughter,
+                entitlement: Entitlement::NotCovered(Reason::NoBirthCertificate),
+            },
+        ];
+        let cases: [(&[DependentStatus], &str); 3] = [
+            (
+                &dependents,
+                "R. Ahmadi (son): covered until 2026-03-15\ndaughter: not covered, no birth certificate on file",
+            ),
+            (&dependents[1..], "daughter: not covered, no birth certificate on file"),
+            (&[], ""),
+        ];
+        for (list, want) in cases {
+            assert_eq!(render.dependents(list), var("list", want));
+        }
+    }
+
+    #[test]
+    fn the_month_row_and_the_provider_line() {
+        let en = english();
+        let render = Render {
+            words: &en,
+            locale: "en",
+        };
+        let m = |year, month| MonthKey { year, month };
+        let row = [
+            (m(2025, 11), true),
+            (m(2025, 12), false),
+            (m(2026, 1), true),
+        ];
+        assert_eq!(render.months(&row), var("months", "11+12-01+"));
+        assert_eq!(render.months(&[]), var("months", ""));
+        let cases = [(Some("Emhana 5"), "Clinic: Emhana 5"), (None, "No clinic")];
+        for (provider, want) in cases {
+            assert_eq!(render.provider(provider), var("provider", want));
+        }
+    }
+
+    #[test]
+    fn amounts_and_codes_follow_the_locale_when_shown() {
+        let fa = words("fa", &[]);
+        let render = Render {
+            words: &fa,
+            locale: "fa",
+        };
+        assert_eq!(render.amount(Money::from_minor(120_500)), "۱۲۰.۵۰۰");
+        let code = TrackingCode::parse("0618033997").map(|c| render.code(c));
+        assert_eq!(
+            code,
+            Some(var("code", "0618033997")),
+            "digits are localised on display"
+        );
+    }
+
+    #[test]
+    fn the_declared_keys_cover_every_reason_and_relation() {
+        let keys = Render::dependents_keys();
+        for reason in Reason::ALL {
+            assert!(keys.contains(&reason_key(reason)), "{reason:?}");
+        }
+        for relation in RELATIONS {
+            assert!(keys.contains(&relation_key(relation)), "{relation:?}");
+        }
+        assert!(Render::entitlement_keys().iter().all(|k| keys.contains(k)));
+        assert_eq!(Render::osms_details_keys().len(), 4);
+    }
+}
