@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use daftar::config::{Config, DEFAULT_DB, DEFAULT_FEED};
 
+/// mimalloc, not glibc's allocator: a step makes many small strings, and glibc's malloc was
+/// the innermost frame of a quarter of the samples under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "daftar",

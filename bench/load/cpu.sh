@@ -5,6 +5,7 @@
 #
 #   bench/load/cpu.sh DAFTAR_BINARY BARE_BINARY [SECONDS] [ROUNDS]
 #
+# MENUS=DIR serves the menus of DIR (an older binary needs the menus of its own tree).
 # Prints, per round, the bare server's and daftar's CPU µs per request in each mode of
 # bench/load/at.lua (first, inquiry, mix), each on a fresh store over data/feed.ndjson.
 set -euo pipefail
@@ -33,8 +34,11 @@ for round in $(seq "$ROUNDS"); do
   kill $BPID; wait $BPID 2>/dev/null || true
   for mode in first inquiry mix; do
     taskset -c 0 "$DAFTAR" serve --config "$WORK/daftar.toml" --db "$WORK/db-$round-$mode" \
-      --feed data/feed.ndjson --listen 127.0.0.1:18080 >/dev/null 2>&1 & PID=$!
-    until curl -sf localhost:18080/readyz >/dev/null; do sleep 0.05; done
+      --feed data/feed.ndjson --listen 127.0.0.1:18080 --menus "${MENUS:-menus}" >/dev/null 2>&1 & PID=$!
+    until curl -sf localhost:18080/readyz >/dev/null; do
+      kill -0 $PID 2>/dev/null || { echo "daftar did not start" >&2; exit 1; }
+      sleep 0.05
+    done
     echo "round $round daftar $mode: $(measure $PID 18080 $mode)"
     kill $PID; wait $PID 2>/dev/null || true
   done
