@@ -114,7 +114,7 @@ impl Engine {
         let caller = route
             .as_ref()
             .map(|(service, _)| CallerKey::new(service.id(), &caller_hash));
-        let loaded = match self.store.load(key, caller.as_ref()).await {
+        let mut loaded = match self.store.load(key, caller.as_ref()).await {
             Ok(loaded) => loaded,
             Err(error) => {
                 tracing::error!(%error, "session store unreadable");
@@ -122,7 +122,13 @@ impl Engine {
                 return Ok(self.words_end(service.as_deref(), "error.unavailable"));
             }
         };
-        let held = loaded.session.clone();
+        // The session moves out of the read; what a new session needs of it is its version.
+        let held = loaded.session.take();
+        let opened = Opened {
+            loaded: &loaded,
+            caller: &caller_hash,
+            expected: held.as_ref().map(|h| h.version),
+        };
         match (&turn.kind, held) {
             (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
             // A start repeated for a session under way, or a resend: the reply already given.
@@ -139,10 +145,6 @@ impl Engine {
                     return Ok(self.unknown_service());
                 };
                 let full = join_path(&pre, path);
-                let opened = Opened {
-                    loaded: &loaded,
-                    caller: &caller_hash,
-                };
                 match held.filter(|h| h.session.service == service.id()) {
                     Some(held) => {
                         self.cumulative(key, turn, service, full, held, opened)
@@ -156,10 +158,6 @@ impl Engine {
             (TurnKind::Start | TurnKind::Latest(_), None) => {
                 let Some((service, pre)) = route else {
                     return Ok(self.unknown_service());
-                };
-                let opened = Opened {
-                    loaded: &loaded,
-                    caller: &caller_hash,
                 };
                 self.fresh(key, turn, service, join_path(&pre, ""), opened)
                     .await
@@ -202,7 +200,11 @@ impl Engine {
         path: String,
         opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
-        let Opened { loaded, caller } = opened;
+        let Opened {
+            loaded,
+            caller,
+            expected,
+        } = opened;
         if !loaded.room {
             // Refused before any action runs: no lookup, no tracking code the caller never sees.
             return Ok(self.words_end(Some(service.id()), "error.busy"));
@@ -230,7 +232,6 @@ impl Engine {
         }
         session.path = path;
         session.last_mark = mark_of(turn);
-        let expected = loaded.session.as_ref().map(|h| h.version);
         let step = Settled {
             expected,
             was_offer,
@@ -485,8 +486,11 @@ impl Engine {
 /// What a new session starts from: the read of the step and the caller's keyed hash.
 #[derive(Clone, Copy)]
 struct Opened<'a> {
+    /// The read, less the session it held.
     loaded: &'a Loaded,
     caller: &'a str,
+    /// The version of the session the key held, which a new session replaces.
+    expected: Option<Version>,
 }
 
 /// What a step carries from its read to its write.
