@@ -61,7 +61,7 @@ enum Command {
     Simulate {
         #[arg(long)]
         service: Option<String>,
-        #[arg(long, default_value = "989121110001")]
+        #[arg(long, default_value = "989120000001")]
         msisdn: String,
         #[arg(long, conflicts_with = "db")]
         server: Option<String>,
