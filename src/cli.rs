@@ -29,13 +29,11 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
         crate::store::Store::open_or_create(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
     let report = crate::sync::sync_once(&store, &source)?;
     store.flush()?;
+    // The report lists each rejected line once.
     println!("{report}");
-    if report.rejected.is_empty() {
+    if report.rejected_count() == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        for reject in &report.rejected {
-            eprintln!("rejected: {reject}");
-        }
         Ok(ExitCode::from(EXIT_REJECTED))
     }
 }
@@ -269,7 +267,9 @@ pub fn gen_feed(people: usize, out: Option<PathBuf>, seed: u64) -> anyhow::Resul
     let today = jiff::Zoned::now().date();
     let written = match out {
         Some(path) => {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            let file = std::fs::File::create(&path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
             let n = crate::feedgen::write_feed(&mut file, people, seed, today)?;
             file.flush()?;
             n
