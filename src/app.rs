@@ -225,7 +225,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await??;
     let core = build_core(&config, &parts, menus)?;
     let metrics = Arc::new(Metrics::new());
-    let listener = TcpListener::bind(config.server.listen).await?;
+    let listen = config.server.listen;
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!(
+            "cannot listen on {listen}: choose another address with --listen ADDR or \
+             [server] listen in the configuration file"
+        )
+    })?;
     let address = listener.local_addr()?;
     if !address.ip().is_loopback() {
         tracing::warn!(%address, "listening beyond loopback with no source allowlist or secret configured for any dialect");

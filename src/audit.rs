@@ -4,7 +4,7 @@
 //!
 //! An action asks the [`Tracker`] for a code, records its [`AuditEntry`] and shows the code on the
 //! final screen; `daftar track` and the admin API read it back. A code is node digit, 8-digit
-//! per-node sequence, Luhn digit; the sequence survives restarts because blocks of it are
+//! per-node sequence spread by a keyed permutation secret to the store, Luhn digit; the sequence survives restarts because blocks of it are
 //! reserved in the meta tree, and flushed, before any code of the block is shown. This module
 //! must never reuse a code the trail still keeps, and never write or log an MSISDN or a national
 //! identifier in clear: only [`KeyedHasher`] output leaves it.
@@ -44,21 +44,65 @@ pub enum AuditError {
     Random(getrandom::Error),
 }
 
-/// Multiplier that spreads consecutive sequence numbers over the 8-digit space, so that codes
-/// do not count up visibly (one caller's code does not tell the next one's). It is odd and not
-/// a multiple of 5, so multiplying by it modulo 10^8 is a bijection: no two sequence numbers of
-/// a node share a code before the sequence wraps.
-const SPREAD: u64 = 61_803_399;
+/// Context string of the tracking-code key's derivation from the generated secret.
+const CODE_KEY_CONTEXT: &str = "daftar tracking code spread v1";
+/// Meta key of the store's own secret that spreads its tracking codes.
+const META_CODE_KEY: &[u8] = b"audit/code-key";
+/// The 8-digit sequence space as two 4-digit halves for the Feistel rounds.
+const HALF_MODULUS: u64 = 10_000;
+const FEISTEL_ROUNDS: u8 = 6;
+
+/// A keyed permutation of the 8-digit sequence space: consecutive sequence numbers become
+/// codes that neither count up nor repeat from one store to the next, so one caller's code
+/// does not tell another's (issue 7, item 10). A Feistel network over two 4-digit halves with
+/// addition modulo 10^4 is a bijection of [0, 10^8) whatever its round function, so no two
+/// sequence numbers of a node share a code before the sequence wraps; the domain is exactly
+/// the 8-digit space, so no cycle-walking is needed. The key is a secret generated once per
+/// store (not the hashing key: an operator who changes that must not change the codes).
+#[derive(Clone)]
+struct Spread {
+    key: [u8; 32],
+}
+
+impl Spread {
+    fn apply(&self, seq: u64) -> u64 {
+        let value = seq % SEQ_MODULUS;
+        let (mut left, mut right) = (value / HALF_MODULUS, value % HALF_MODULUS);
+        for round in 0..FEISTEL_ROUNDS {
+            let mixed = (left + self.round(round, right)) % HALF_MODULUS;
+            left = right;
+            right = mixed;
+        }
+        left * HALF_MODULUS + right
+    }
+
+    fn round(&self, round: u8, half: u64) -> u64 {
+        let mut input = [0u8; 9];
+        input[0] = round;
+        input[1..].copy_from_slice(&half.to_be_bytes());
+        let digest = blake3::keyed_hash(&self.key, &input);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_bytes()[..8]);
+        u64::from_be_bytes(first) % HALF_MODULUS
+    }
+
+    /// The store's spread: its secret read from `meta`, or generated and kept there.
+    fn from_meta(meta: &sled::Tree) -> Result<Spread, AuditError> {
+        let secret = stored_or_generated(meta, META_CODE_KEY)?;
+        Ok(Spread {
+            key: blake3::derive_key(CODE_KEY_CONTEXT, &secret),
+        })
+    }
+}
 
 /// A 10-digit tracking code: node digit, 8-digit (spread) sequence, Luhn check digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TrackingCode(u64);
 
 impl TrackingCode {
-    /// The code for sequence number `seq` (taken modulo 10^8) of node `node` (0–9).
-    fn new(node: u8, seq: u64) -> TrackingCode {
-        let spread = (seq % SEQ_MODULUS) * SPREAD % SEQ_MODULUS;
-        let first_nine = u64::from(node % 10) * SEQ_MODULUS + spread;
+    /// The code of node `node` (0–9) whose middle eight digits are `spread` (modulo 10^8).
+    fn new(node: u8, spread: u64) -> TrackingCode {
+        let first_nine = u64::from(node % 10) * SEQ_MODULUS + spread % SEQ_MODULUS;
         TrackingCode(first_nine * 10 + u64::from(luhn_digit(first_nine)))
     }
 
@@ -174,6 +218,7 @@ pub struct Tracker {
     meta: sled::Tree,
     node: u8,
     retention_days: u32,
+    spread: Spread,
     /// The next sequence number to hand out (not reduced modulo 10^8).
     next: AtomicU64,
     /// Sequence numbers below this one are reserved durably; the mutex serialises reserving.
@@ -206,11 +251,13 @@ impl Tracker {
         }
         // Sequence 0 would read «۰۰۰۰۰۰۰۰۰۰», which looks like a placeholder: start at 1.
         let start = read_u64(&meta, &seq_key(node))?.unwrap_or(1).max(1);
+        let spread = Spread::from_meta(&meta)?;
         Ok(Tracker {
             audit,
             meta,
             node,
             retention_days,
+            spread,
             next: AtomicU64::new(start),
             reserved: AtomicU64::new(start),
             reserving: Mutex::new(()),
@@ -218,12 +265,19 @@ impl Tracker {
     }
 
     /// A new tracking code, unique for this node until its 8-digit sequence wraps.
+    /// A code the trail still keeps is passed over: a store whose codes were spread otherwise
+    /// before (an older version) never reissues one of them.
     pub fn issue(&self) -> Result<TrackingCode, AuditError> {
-        let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        if seq >= self.reserved.load(Ordering::Acquire) {
-            self.reserve_through(seq)?;
+        loop {
+            let seq = self.next.fetch_add(1, Ordering::Relaxed);
+            if seq >= self.reserved.load(Ordering::Acquire) {
+                self.reserve_through(seq)?;
+            }
+            let code = TrackingCode::new(self.node, self.spread.apply(seq));
+            if !self.audit.contains_key(entry_key(code))? {
+                return Ok(code);
+            }
         }
-        Ok(TrackingCode::new(self.node, seq))
     }
 
     /// Durably reserves sequence numbers up to and including `seq` before any is handed out.
@@ -367,18 +421,7 @@ impl KeyedHasher {
                 secret.as_bytes(),
             )));
         }
-        if let Some(key) = read_key(meta)? {
-            return Ok(KeyedHasher::new(key));
-        }
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(AuditError::Random)?;
-        // Two processes racing here must end with one key: keep whichever was stored first.
-        let _ = meta.compare_and_swap(META_HASH_KEY, None::<&[u8]>, Some(&fresh[..]))?;
-        meta.flush()?;
-        match read_key(meta)? {
-            Some(key) => Ok(KeyedHasher::new(key)),
-            None => Err(corrupt_hash_key()),
-        }
+        Ok(KeyedHasher::new(stored_or_generated(meta, META_HASH_KEY)?))
     }
 
     /// The keyed BLAKE3 hash of `value`: its first 12 bytes as 24 lowercase hex digits.
@@ -394,20 +437,34 @@ impl KeyedHasher {
     }
 }
 
-fn read_key(meta: &sled::Tree) -> Result<Option<[u8; 32]>, AuditError> {
-    match meta.get(META_HASH_KEY)? {
+/// The 32-byte secret under `key` in `meta`, generated at random and kept there (flushed) the
+/// first time, so that it survives restarts.
+fn stored_or_generated(meta: &sled::Tree, key: &[u8]) -> Result<[u8; 32], AuditError> {
+    if let Some(secret) = read_key(meta, key)? {
+        return Ok(secret);
+    }
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(AuditError::Random)?;
+    // Two processes racing here must end with one key: keep whichever was stored first.
+    let _ = meta.compare_and_swap(key, None::<&[u8]>, Some(&fresh[..]))?;
+    meta.flush()?;
+    read_key(meta, key)?.ok_or_else(|| corrupt_key(key))
+}
+
+fn read_key(meta: &sled::Tree, key: &[u8]) -> Result<Option<[u8; 32]>, AuditError> {
+    match meta.get(key)? {
         Some(bytes) => bytes
             .as_ref()
             .try_into()
             .map(Some)
-            .map_err(|_| corrupt_hash_key()),
+            .map_err(|_| corrupt_key(key)),
         None => Ok(None),
     }
 }
 
-fn corrupt_hash_key() -> AuditError {
+fn corrupt_key(key: &[u8]) -> AuditError {
     AuditError::Corrupt {
-        key: String::from_utf8_lossy(META_HASH_KEY).into_owned(),
+        key: String::from_utf8_lossy(key).into_owned(),
     }
 }
 
@@ -575,13 +632,60 @@ mod tests {
     #[test]
     fn display_pads_to_ten_digits() {
         assert_eq!(TrackingCode::new(0, 0).to_string(), "0000000000");
-        assert!(TrackingCode::new(0, 1).to_string().starts_with("061803399"));
-        assert!(TrackingCode::new(7, 1).to_string().starts_with("761803399"));
+        assert!(TrackingCode::new(0, 61_803_399)
+            .to_string()
+            .starts_with("061803399"));
+        assert!(TrackingCode::new(7, 1).to_string().starts_with("700000001"));
         assert_eq!(TrackingCode::new(9, SEQ_MODULUS - 1).to_string().len(), 10);
         assert_eq!(
             TrackingCode::new(2, SEQ_MODULUS + 1),
             TrackingCode::new(2, 1)
         );
+    }
+
+    #[test]
+    fn the_spread_is_a_permutation_that_differs_by_store() {
+        let a = Spread { key: [1; 32] };
+        let b = Spread { key: [2; 32] };
+        let range = 1..200_001u64;
+        let spread: HashSet<u64> = range.clone().map(|s| a.apply(s)).collect();
+        assert_eq!(spread.len(), 200_000, "unique over a range");
+        assert!(spread.iter().all(|v| *v < SEQ_MODULUS));
+        let wrapped = [0, 1, SEQ_MODULUS - 1];
+        for s in wrapped {
+            assert_eq!(a.apply(s), a.apply(s + SEQ_MODULUS));
+        }
+        let firsts_a: Vec<u64> = (1..6).map(|s| a.apply(s)).collect();
+        let firsts_b: Vec<u64> = (1..6).map(|s| b.apply(s)).collect();
+        assert_ne!(firsts_a, firsts_b);
+        // Consecutive numbers do not give consecutive codes.
+        assert!(firsts_a.windows(2).all(|w| w[1].abs_diff(w[0]) > 1));
+    }
+
+    #[test]
+    fn two_fresh_stores_issue_different_codes_each_valid() {
+        let (one, two) = (temp_db(), temp_db());
+        let (a, b) = (tracker(&one, 0), tracker(&two, 0));
+        let codes_a: Vec<String> = (0..5)
+            .map(|_| a.issue().expect("issue").to_string())
+            .collect();
+        let codes_b: Vec<String> = (0..5)
+            .map(|_| b.issue().expect("issue").to_string())
+            .collect();
+        assert_ne!(codes_a, codes_b);
+        assert!(codes_a.iter().chain(&codes_b).all(|c| luhn_valid(c)));
+        // The same store reopened keeps its spread.
+        let again = tracker(&one, 0);
+        assert_eq!(again.spread.apply(1), a.spread.apply(1));
+    }
+
+    #[test]
+    fn a_code_the_trail_keeps_is_never_issued_again() {
+        let db = temp_db();
+        let t = tracker(&db, 0);
+        let next = TrackingCode::new(0, t.spread.apply(t.next.load(Ordering::Relaxed)));
+        t.record(next, &entry(1_742_515_200)).expect("record");
+        assert_ne!(t.issue().expect("issue"), next);
     }
 
     #[test]

@@ -7,11 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::{build_core, load_checked_menus, open_parts};
-use crate::audit::TrackingCode;
+use crate::audit::{AuditEntry, TrackingCode};
 use crate::config::Config;
 use crate::feed::FeedSource;
 use crate::menu::{check as menu_check, load_menus};
 use crate::turn::{Reply, Turn, TurnKind};
+
+/// The service `simulate` dials when none is given: the README's first.
+const DEFAULT_SERVICE: &str = "tamin";
+
+/// How the admin API's answer begins when it is off (`server.rs`).
+const ADMIN_OFF: &str = crate::server::ADMIN_OFF;
 
 /// `sync` exits 3 when some lines were rejected (the others applied).
 const EXIT_REJECTED: u8 = 3;
@@ -19,16 +25,15 @@ const EXIT_REJECTED: u8 = 3;
 /// `daftar sync`: 0 clean, 3 with rejected lines, 1 when it could not go on.
 pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
     let source = FeedSource::parse(feed)?;
-    let store = crate::store::Store::open(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
+    let store =
+        crate::store::Store::open_or_create(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
     let report = crate::sync::sync_once(&store, &source)?;
     store.flush()?;
+    // The report lists each rejected line once.
     println!("{report}");
-    if report.rejected.is_empty() {
+    if report.rejected_count() == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        for reject in &report.rejected {
-            eprintln!("rejected: {reject}");
-        }
         Ok(ExitCode::from(EXIT_REJECTED))
     }
 }
@@ -70,10 +75,10 @@ pub fn simulate(
         Some(id) => menus.service(id).ok_or_else(|| {
             anyhow::anyhow!("no service {id:?} in {}", config.menus.dir.display())
         })?,
+        // The README's first service, whose people the sample feed holds.
         None => menus
-            .services
-            .values()
-            .next()
+            .service(DEFAULT_SERVICE)
+            .or_else(|| menus.services.values().next())
             .ok_or_else(|| anyhow::anyhow!("no service"))?,
     };
     let code = service
@@ -84,11 +89,12 @@ pub fn simulate(
         .ok_or_else(|| anyhow::anyhow!("service {} has no code", service.id()))?;
     let phone: Box<Phone> = match server {
         Some(url) => {
-            let url = format!("{}/ussd/africastalking", url.trim_end_matches('/'));
+            let url = format!("{}/ussd/africastalking", base_url(url));
             let (code, msisdn) = (code.clone(), msisdn.to_string());
             Box::new(move |sid, path| remote_step(&url, sid, &code, &msisdn, path))
         }
         None => {
+            require_store(config)?;
             let parts = open_parts(config)?;
             let core = build_core(config, &parts, menus.clone())?;
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -169,17 +175,21 @@ fn remote_step(
     }
 }
 
-/// `daftar track CODE`: the audit entry of a tracking code.
+/// `daftar track CODE`: the audit entry of a tracking code, in one format whether it comes
+/// from a store or from a server's admin API.
 pub fn track(config: &Config, code: &str, server: Option<&str>) -> anyhow::Result<ExitCode> {
     let Some(code) = TrackingCode::parse(code) else {
         eprintln!("{code:?} is not a tracking code (10 digits, the last a check digit)");
         return Ok(ExitCode::from(2));
     };
-    if let Some(server) = server {
-        return track_remote(config, code, server);
-    }
-    let parts = open_parts(config)?;
-    match parts.tracker.lookup(code)? {
+    let entry = match server {
+        Some(server) => track_remote(config, code, server)?,
+        None => {
+            require_store(config)?;
+            open_parts(config)?.tracker.lookup(code)?
+        }
+    };
+    match entry {
         Some(entry) => {
             println!("tracking code {code}\n{entry}");
             Ok(ExitCode::SUCCESS)
@@ -191,29 +201,64 @@ pub fn track(config: &Config, code: &str, server: Option<&str>) -> anyhow::Resul
     }
 }
 
-fn track_remote(config: &Config, code: TrackingCode, server: &str) -> anyhow::Result<ExitCode> {
-    let token = config
-        .admin
-        .token
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("set DAFTAR_ADMIN_TOKEN to ask a server"))?;
-    let url = format!("{}/admin/track/{code}", server.trim_end_matches('/'));
-    match ureq::get(&url)
+/// The entry of `code` from a server's admin API; an API that is off, unreachable or refuses
+/// the token is an error that says so, never "not in the audit trail".
+fn track_remote(
+    config: &Config,
+    code: TrackingCode,
+    server: &str,
+) -> anyhow::Result<Option<AuditEntry>> {
+    let token = config.admin.token.as_deref().ok_or_else(|| {
+        anyhow::anyhow!("set DAFTAR_ADMIN_TOKEN (or [admin] token) to the server's token to ask it")
+    })?;
+    let url = format!("{}/admin/track/{code}", base_url(server));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut response = agent
+        .get(&url)
         .header("Authorization", &format!("Bearer {token}"))
         .call()
-    {
-        Ok(mut response) => {
-            println!(
-                "tracking code {code}\n{}",
-                response.body_mut().read_to_string()?
-            );
-            Ok(ExitCode::SUCCESS)
+        .map_err(|e| anyhow::anyhow!("cannot reach the admin API at {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    match status {
+        200 => Ok(Some(serde_json::from_str(&body).map_err(|e| {
+            anyhow::anyhow!("{url} answered what is not an audit entry: {e}")
+        })?)),
+        404 if body.starts_with(ADMIN_OFF) => {
+            anyhow::bail!("{}: {}", base_url(server), body.trim_end())
         }
-        Err(ureq::Error::StatusCode(404)) => {
-            println!("tracking code {code}: not in the audit trail");
-            Ok(ExitCode::from(1))
-        }
-        Err(error) => Err(error.into()),
+        404 => Ok(None),
+        401 | 403 => anyhow::bail!(
+            "{} refused the token: DAFTAR_ADMIN_TOKEN (or [admin] token) must be the server's",
+            base_url(server)
+        ),
+        _ => anyhow::bail!("{url} answered {status}: {}", body.trim_end()),
+    }
+}
+
+/// A server address as typed (`localhost:8080` or `http://localhost:8080/`) as a base URL.
+fn base_url(server: &str) -> String {
+    let server = server.trim_end_matches('/');
+    if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    }
+}
+
+/// Refuses a `--db` that holds no store: a reader never creates one (it would answer from an
+/// empty store as if it were the real one).
+fn require_store(config: &Config) -> Result<(), crate::store::StoreError> {
+    if crate::store::holds_store(&config.store.db) {
+        Ok(())
+    } else {
+        Err(crate::store::StoreError::Missing {
+            dir: config.store.db.clone(),
+        })
     }
 }
 
@@ -222,7 +267,9 @@ pub fn gen_feed(people: usize, out: Option<PathBuf>, seed: u64) -> anyhow::Resul
     let today = jiff::Zoned::now().date();
     let written = match out {
         Some(path) => {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            let file = std::fs::File::create(&path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let mut file = std::io::BufWriter::new(file);
             let n = crate::feedgen::write_feed(&mut file, people, seed, today)?;
             file.flush()?;
             n

@@ -103,6 +103,9 @@ pub struct FeedLine {
     /// 1-based, counting blank lines too.
     pub line_no: usize,
     pub parsed: Result<Change, LineError>,
+    /// The BLAKE3 hash of the line's bytes (without its line end): what the store records of
+    /// its first change, to know that feed again (`sync::claim_feed`).
+    pub digest: [u8; 32],
 }
 
 /// Why a line is not a change.
@@ -249,6 +252,7 @@ impl Lines<'_> {
                 file: open.path.clone(),
                 line_no: open.line_no,
                 parsed: parse_line(bytes, raw.too_long),
+                digest: *blake3::hash(bytes).as_bytes(),
             }));
         }
     }

@@ -27,6 +27,7 @@ struct Cli {
 enum Command {
     /// Serve the USSD dialects, health, metrics and admin endpoints.
     Serve {
+        /// Configuration file (TOML); every key has a default.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on (default 127.0.0.1:8080).
@@ -35,6 +36,7 @@ enum Command {
         /// Store directory (default ./var/db, which also follows the sample feed).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Menu directory (default ./menus).
         #[arg(long)]
         menus: Option<PathBuf>,
         /// A feed to apply before ready and then follow: a file or a directory of *.ndjson.
@@ -43,51 +45,69 @@ enum Command {
     },
     /// Apply a feed to a store that no server holds. Exit 0: clean; 3: lines rejected; 1: failed.
     Sync {
+        /// Store directory: an existing store, a new path or an empty directory.
         #[arg(long)]
         db: PathBuf,
+        /// The feed: a file or a directory of *.ndjson, read in name order.
         #[arg(long)]
         feed: String,
+        /// Configuration file (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Validate menus: links, reachability, translations, length budgets.
     Check {
+        /// Menu directory (default ./menus).
         #[arg(long)]
         menus: Option<PathBuf>,
+        /// Configuration file (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// A phone in the terminal, against a running server or a store no server holds.
     Simulate {
+        /// Service to dial (default tamin).
         #[arg(long)]
         service: Option<String>,
-        #[arg(long, default_value = "989121110001")]
+        /// The phone's MSISDN, international form (default: a phone of the sample feed).
+        #[arg(long, default_value = "989120000001")]
         msisdn: String,
+        /// A running server to dial, e.g. localhost:8080 or http://host:8080.
         #[arg(long, conflicts_with = "db")]
         server: Option<String>,
+        /// An existing store no server holds (default ./var/db).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Menu directory (default ./menus).
         #[arg(long)]
         menus: Option<PathBuf>,
+        /// Configuration file (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// What the audit trail holds for a tracking code (Persian digits accepted).
     Track {
+        /// The 10-digit tracking code.
         code: String,
+        /// A running server's admin API (token from DAFTAR_ADMIN_TOKEN or [admin] token).
         #[arg(long, conflicts_with = "db")]
         server: Option<String>,
+        /// An existing store no server holds (default ./var/db).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Configuration file (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Write a synthetic feed for benchmarks.
     GenFeed {
+        /// How many people the feed holds.
         #[arg(long)]
         people: usize,
+        /// File to write (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Seed of the generator: the same seed gives the same feed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },

@@ -227,6 +227,12 @@ async fn read_body(
     }
 }
 
+/// How the admin API's answer begins when no token is configured; `track --server` reads it.
+pub(crate) const ADMIN_OFF: &str = "the admin API is off";
+/// The whole answer: how to turn it on.
+const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [admin] token \
+     in the configuration, then restart the server\n";
+
 /// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
 fn admin(
     app: &App,
@@ -236,7 +242,7 @@ fn admin(
     live_sessions: usize,
 ) -> Response<Body> {
     let Some(token) = &app.admin_token else {
-        return text(StatusCode::NOT_FOUND, "the admin API is off\n");
+        return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
     };
     let presented = req
         .headers()

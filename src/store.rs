@@ -32,6 +32,9 @@ use std::time::{Duration, Instant};
 pub const META_WATERMARK: &[u8] = b"watermark";
 /// Meta key: the feed this store was filled from (`FeedSource` display form), UTF-8.
 pub const META_FEED: &[u8] = b"feed";
+/// Meta key: the first change this store applied, which names the feed it belongs to: its
+/// `seq` (u64 BE) then the BLAKE3 hash of its line (32 bytes).
+pub const META_FEED_FIRST: &[u8] = b"feed_first";
 /// Meta key: the number of people, u64 BE, valid only while `META_COUNT_DIRTY` is absent.
 pub const META_PEOPLE_COUNT: &[u8] = b"people_count";
 /// Meta key: present while records were written since the count was last made durable.
@@ -60,6 +63,16 @@ pub enum StoreError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "no store in {dir}: give the --db of an existing store (`daftar sync --db DIR --feed \
+         FEED` or `daftar serve` makes one)"
+    )]
+    Missing { dir: PathBuf },
+    #[error(
+        "{dir} exists and is not a store: give --db a new path or an empty directory, so that \
+         nothing else is mixed into the store"
+    )]
+    NotAStore { dir: PathBuf },
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
     #[error("store: the record under {key:?} cannot be decoded: {source}")]
@@ -120,6 +133,29 @@ impl Store {
         };
         store.load_count()?;
         Ok(store)
+    }
+
+    /// Opens the store in `dir`, which must already hold one: for readers (`track`,
+    /// `simulate`), which must never leave an empty store behind a mistyped path.
+    pub fn open_existing(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        if !holds_store(dir) {
+            return Err(StoreError::Missing {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Store::open(dir, cache_bytes)
+    }
+
+    /// Opens the store in `dir`, creating it only where `dir` is new or an empty directory:
+    /// a path that holds something else (a mistyped `--db`) is refused, not filled.
+    pub fn open_or_create(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let empty_dir = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+        if dir.exists() && !empty_dir && !holds_store(dir) {
+            return Err(StoreError::NotAStore {
+                dir: dir.to_path_buf(),
+            });
+        }
+        Store::open(dir, cache_bytes)
     }
 
     /// The record of `person_id` at `insurer`.
@@ -183,6 +219,27 @@ impl Store {
     /// Records the feed this store is filled from.
     pub fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
         self.meta.insert(META_FEED, feed.as_bytes())?;
+        Ok(())
+    }
+
+    /// The first change this store applied (its `seq` and the hash of its line), if recorded.
+    pub fn feed_first(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+        let Some(v) = self.meta.get(META_FEED_FIRST)? else {
+            return Ok(None);
+        };
+        let (seq, digest) = v
+            .split_at_checked(8)
+            .ok_or_else(|| bad_meta(META_FEED_FIRST))?;
+        let seq: [u8; 8] = seq.try_into().map_err(|_| bad_meta(META_FEED_FIRST))?;
+        let digest: [u8; 32] = digest.try_into().map_err(|_| bad_meta(META_FEED_FIRST))?;
+        Ok(Some((u64::from_be_bytes(seq), digest)))
+    }
+
+    /// Records the first change this store applied; see [`Store::feed_first`].
+    pub fn set_feed_first(&self, seq: u64, digest: &[u8; 32]) -> Result<(), StoreError> {
+        let mut value = seq.to_be_bytes().to_vec();
+        value.extend_from_slice(digest);
+        self.meta.insert(META_FEED_FIRST, value)?;
         Ok(())
     }
 
@@ -437,6 +494,11 @@ fn decode(key: &[u8], v: &IVec) -> Result<Person, StoreError> {
             .into_owned(),
         source,
     })
+}
+
+/// Whether `dir` holds a sled database (sled 0.34 keeps its `conf` and `db` files there).
+pub fn holds_store(dir: &Path) -> bool {
+    dir.join("conf").is_file() && dir.join("db").is_file()
 }
 
 fn bad_meta(k: &[u8]) -> StoreError {

@@ -39,6 +39,18 @@ pub enum SyncError {
     Feed(#[from] FeedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "{} is not the feed that filled this store: {why}. A store's watermark (now {watermark}) \
+         belongs to the feed that filled it, and this feed's lines at or below it would be \
+         skipped. Give this feed a new store with --db DIR, or give this store its own feed \
+         (a next file of it continues the seq numbering after the watermark)",
+        feed.display()
+    )]
+    OtherFeed {
+        feed: PathBuf,
+        why: String,
+        watermark: u64,
+    },
 }
 
 /// A line that was not applied, and why.
@@ -169,24 +181,86 @@ impl Follower {
     }
 }
 
-/// Records which feed a store follows. A store's watermark belongs to the feed that filled it
-/// (SPEC §5): a file given later (the next export, a file of corrections) continues that feed's
-/// `seq` numbering, so its lines at or below the watermark are skipped. The change of file is
-/// logged, not refused: the insurer's export is often a new file each day.
+/// Checks that `source` is the feed that filled the store, and records its path.
+///
+/// A store's watermark belongs to the feed that filled it (SPEC §5): another feed's lines at or
+/// below it would be skipped without a word. The path is no identity (an insurer's export is
+/// often a new file each day, continuing the `seq` numbering), so the store records the first
+/// change it applied: its `seq` and a hash of its line's bytes. A feed is the store's own when
+/// - it holds the line of that `seq` with the same bytes (the same feed again), or
+/// - its lines begin after the watermark (the next file of the feed), or
+/// - the store has applied nothing yet.
+///
+/// Any other feed (one that holds the store's first `seq` with other content, or starts at or
+/// below the watermark without the store's first line) is refused with [`SyncError::OtherFeed`]:
+/// give it a store of its own (`--db`). A store made before this rule records no first change;
+/// it takes the first change it applies next as its first.
 fn claim_feed(store: &Store, source: &FeedSource) -> Result<(), SyncError> {
     source.probe()?;
-    let given = source.to_string();
-    match store.feed_source()? {
-        Some(stored) if stored == given => Ok(()),
-        previous => {
-            if let Some(previous) = previous {
-                tracing::info!(%previous, feed = %given, "the store now follows another feed file; its seq numbering continues");
-            }
-            store.set_feed_source(&given)?;
-            store.flush()?;
-            Ok(())
+    if let Some((first, digest)) = store.feed_first()? {
+        let watermark = store.watermark()?;
+        let why = match find_line(source, first)? {
+            Found::Line(found) if found == digest => None,
+            Found::Line(_) => Some(format!(
+                "its seq {first} is not the line the store applied as seq {first}"
+            )),
+            Found::Not {
+                starts: Some(starts),
+            } if starts <= watermark => Some(format!(
+                "it starts at seq {starts}, at or below the store's watermark {watermark}, \
+                 without the store's first change (seq {first})"
+            )),
+            Found::Not { .. } => None,
+        };
+        if let Some(why) = why {
+            return Err(SyncError::OtherFeed {
+                feed: source.path().to_path_buf(),
+                why,
+                watermark,
+            });
         }
     }
+    let given = source.to_string();
+    let previous = store.feed_source()?;
+    if previous.as_deref() != Some(given.as_str()) {
+        if let Some(previous) = previous {
+            tracing::info!(%previous, feed = %given, "the store now reads another file of its feed; the seq numbering continues");
+        }
+        store.set_feed_source(&given)?;
+        store.flush()?;
+    }
+    Ok(())
+}
+
+/// What a feed holds at a given `seq`.
+enum Found {
+    /// The hash of its line of that `seq`.
+    Line([u8; 32]),
+    /// No line of that `seq`; the first `seq` the feed holds, if any.
+    Not { starts: Option<u64> },
+}
+
+/// Reads `source` from its start up to the line of `seq` (or the first line past it).
+fn find_line(source: &FeedSource, seq: u64) -> Result<Found, SyncError> {
+    let mut reader = FeedReader::new(source.clone());
+    let mut starts = None;
+    for line in reader.read(ReadMode::ToEnd, 0)? {
+        let line = line?;
+        let Some(at) = (match &line.parsed {
+            Ok(change) => Some(change.seq),
+            Err(e) => e.seq,
+        }) else {
+            continue;
+        };
+        starts.get_or_insert(at);
+        if at == seq {
+            return Ok(Found::Line(line.digest));
+        }
+        if at > seq {
+            break;
+        }
+    }
+    Ok(Found::Not { starts })
 }
 
 fn run(
@@ -198,6 +272,7 @@ fn run(
     let watermark = store.watermark()?;
     let mut state = Run {
         store,
+        first_unrecorded: store.feed_first()?.is_none(),
         watermark,
         last_applied: watermark,
         since_checkpoint: 0,
@@ -221,6 +296,8 @@ fn run(
 /// One run over a feed: the watermark it started from and what it has applied since.
 struct Run<'a> {
     store: &'a Store,
+    /// Whether the store has yet to record its first change (see [`claim_feed`]).
+    first_unrecorded: bool,
     watermark: u64,
     last_applied: u64,
     since_checkpoint: u64,
@@ -255,6 +332,10 @@ impl Run<'_> {
             self.reject(&line.file, line.line_no, Some(seq), message);
         } else {
             self.apply(&line.file, line.line_no, &change)?;
+            if self.first_unrecorded && self.last_applied == seq {
+                self.store.set_feed_first(seq, &line.digest)?;
+                self.first_unrecorded = false;
+            }
         }
         Ok(())
     }

@@ -280,3 +280,165 @@ fn serve_refuses_a_feed_that_does_not_exist_naming_its_path() {
     assert!(serve.code.is_some_and(|code| code != 0), "{serve}");
     assert!(serve.stderr.contains(feed), "{serve}");
 }
+
+const OTHER_1: &str = r#"{"seq": 1, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0030000017", "msisdns": ["989120000003"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
+const HOLDER_4: &str = r#"{"seq": 4, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0040000010", "msisdns": ["989120000004"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
+
+/// SPEC §5: a store's watermark belongs to the feed that filled it. A next file that continues
+/// the numbering, or the same feed again, is that feed; a feed that starts again at seq 1 with
+/// other lines is another one, refused with what to do instead.
+#[test]
+fn sync_refuses_another_feed_on_a_store_and_accepts_its_continuation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let (first, next, other) = (
+        dir.path().join("first.ndjson"),
+        dir.path().join("next.ndjson"),
+        dir.path().join("other.ndjson"),
+    );
+    write_feed(&first, &[HOLDER_1, HOLDER_3]);
+    write_feed(&next, &[HOLDER_4]);
+    write_feed(&other, &[OTHER_1]);
+    let sync = |feed: &Path| run(&["sync", "--db", arg(&db), "--feed", arg(feed)], "");
+    let run1 = sync(&first);
+    assert_eq!(run1.code, Some(0), "{run1}");
+    let again = sync(&first);
+    assert_eq!(again.code, Some(0), "the same feed twice: {again}");
+    let refused = sync(&other);
+    assert_eq!(refused.code, Some(1), "another feed: {refused}");
+    assert!(
+        refused.stderr.contains("--db"),
+        "says what to do: {refused}"
+    );
+    assert!(!refused.stdout.contains("skipped"), "{refused}");
+    let continued = sync(&next);
+    assert_eq!(continued.code, Some(0), "the next file: {continued}");
+    assert!(continued.stdout.contains("applied 1"), "{continued}");
+    // The first file again, after the next one: still the same feed.
+    let first_again = sync(&first);
+    assert_eq!(first_again.code, Some(0), "{first_again}");
+}
+
+/// `serve --feed` refuses another feed on a store at start, naming `--db`.
+#[test]
+fn serve_refuses_another_feed_on_a_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = sample_store(dir.path());
+    let other = dir.path().join("other.ndjson");
+    write_feed(&other, &[OTHER_1]);
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--feed",
+        arg(&other),
+        "--db",
+        arg(&db),
+    ];
+    let serve = run_until(&args, Duration::from_secs(60));
+    assert!(serve.code.is_some_and(|code| code != 0), "{serve}");
+    assert!(serve.stderr.contains("--db"), "{serve}");
+}
+
+/// Readers never create a store: `track` and `simulate` refuse a directory without one, and
+/// `sync` refuses a path that exists and is not a store.
+#[test]
+fn readers_refuse_a_directory_that_holds_no_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-store");
+    let code = format!("900000001{}", luhn_digit("900000001"));
+    let track = run(&["track", &code, "--db", arg(&missing)], "");
+    assert_eq!(track.code, Some(1), "{track}");
+    assert!(track.stderr.contains("no-store"), "{track}");
+    assert!(!track.stdout.contains("not in the audit trail"), "{track}");
+    assert!(!missing.exists(), "track created {}", missing.display());
+
+    let sim = run(
+        &["simulate", "--db", arg(&missing), "--service", "tamin"],
+        "1\n",
+    );
+    assert_eq!(sim.code, Some(1), "{sim}");
+    assert!(sim.stderr.contains("no-store"), "{sim}");
+    assert!(!missing.exists(), "simulate created {}", missing.display());
+
+    let (feed, not_a_store) = (dir.path().join("feed.ndjson"), dir.path().join("docs"));
+    write_feed(&feed, &[HOLDER_1]);
+    std::fs::create_dir(&not_a_store).expect("mkdir");
+    std::fs::write(not_a_store.join("notes.txt"), "mine").expect("write");
+    let sync = run(
+        &["sync", "--db", arg(&not_a_store), "--feed", arg(&feed)],
+        "",
+    );
+    assert_eq!(sync.code, Some(1), "{sync}");
+    assert!(sync.stderr.contains("docs"), "{sync}");
+    assert!(!not_a_store.join("db").exists(), "sync wrote a store");
+}
+
+/// `track --server` with the admin API off or refusing the token says so.
+#[test]
+fn track_server_reports_an_admin_api_that_is_off_unreachable_or_refusing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let code = format!("900000001{}", luhn_digit("900000001"));
+    let off = daftar_bin::Served::start_sample(dir.path(), &[]);
+    let track = daftar_bin::daftar()
+        .args(["track", &code, "--server", &off.base])
+        .env("DAFTAR_ADMIN_TOKEN", "t0ken")
+        .output()
+        .map(daftar_bin::Run::from)
+        .expect("track runs");
+    assert_eq!(track.code, Some(1), "{track}");
+    assert!(!track.stdout.contains("not in the audit trail"), "{track}");
+    assert!(track.stderr.contains("admin API is off"), "{track}");
+    drop(off);
+
+    let port = daftar_bin::free_port();
+    let track = daftar_bin::daftar()
+        .args(["track", &code, "--server", &format!("127.0.0.1:{port}")])
+        .env("DAFTAR_ADMIN_TOKEN", "t0ken")
+        .output()
+        .map(daftar_bin::Run::from)
+        .expect("track runs");
+    assert_eq!(track.code, Some(1), "{track}");
+    assert!(track.stderr.contains("cannot reach"), "{track}");
+
+    // With the API on: a wrong token is reported as refused; the right one prints what
+    // `track --db` prints.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut on = daftar_bin::Served::start_sample(dir.path(), &[("DAFTAR_ADMIN_TOKEN", "right")]);
+    let screen = on.at("s1", "*4*1420#", "+989120000001", "1*0012345679");
+    let issued = tracking_codes(&screen)
+        .pop()
+        .unwrap_or_else(|| panic!("no tracking code: {screen}"));
+    let remote = |token: &str| {
+        daftar_bin::daftar()
+            .args(["track", &issued, "--server", &on.base])
+            .env("DAFTAR_ADMIN_TOKEN", token)
+            .output()
+            .map(daftar_bin::Run::from)
+            .expect("track runs")
+    };
+    let wrong = remote("wrong");
+    assert_eq!(wrong.code, Some(1), "{wrong}");
+    assert!(wrong.stderr.contains("refused the token"), "{wrong}");
+    let right = remote("right");
+    assert_eq!(right.code, Some(0), "{right}");
+    on.terminate(Duration::from_secs(10));
+    let local = run(&["track", &issued, "--db", arg(&dir.path().join("db"))], "");
+    assert_eq!(local.code, Some(0), "{local}");
+    assert_eq!(right.stdout, local.stdout, "one format");
+}
+
+/// Item 9: a port in use names the address and the flag or key that changes it.
+#[test]
+fn serve_on_a_port_in_use_names_the_address_and_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("db");
+    let args = ["serve", "--listen", &address, "--db", arg(&db)];
+    let serve = run_until(&args, Duration::from_secs(60));
+    assert_eq!(serve.code, Some(1), "{serve}");
+    assert!(serve.stderr.contains(&address), "{serve}");
+    assert!(serve.stderr.contains("--listen"), "{serve}");
+    assert!(serve.stderr.contains("[server] listen"), "{serve}");
+}

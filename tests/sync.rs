@@ -5,7 +5,7 @@
 use daftar::feed::FeedSource;
 use daftar::record::{Change, ChangeOp, Person};
 use daftar::store::Store;
-use daftar::sync::{sync_once, Follower, SyncReport};
+use daftar::sync::{sync_once, Follower, SyncError, SyncReport};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -325,7 +325,11 @@ fn another_feed_file_continues_the_seq_numbering() {
     );
     let two = write(
         &dir.path().join("two.ndjson"),
-        &(holder(1, "0020000014", &[]) + &holder(2, "0020000014", &[])),
+        &(holder(1, "0012345679", &[]) + &holder(2, "0020000014", &[])),
+    );
+    let three = write(
+        &dir.path().join("three.ndjson"),
+        &holder(3, "0030000017", &[]),
     );
     sync(&store, &one);
     let report = sync_once(&store, &two).expect("another file of the same feed");
@@ -337,6 +341,36 @@ fn another_feed_file_continues_the_seq_numbering() {
         .person("tamin", "0020000014")
         .expect("reads")
         .is_some());
+    let report = sync_once(&store, &three).expect("the next file, after the watermark");
+    assert_eq!((report.applied, report.watermark), (1, 3));
+}
+
+/// SPEC §5: a store's watermark belongs to the feed that filled it; a feed that starts again
+/// at seq 1 with other lines is another feed, whatever its path.
+#[test]
+fn another_feed_is_refused_on_a_store_it_did_not_fill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let path = dir.path().join("feed.ndjson");
+    let one = write(
+        &path,
+        &(holder(1, "0012345679", &[]) + &holder(2, "0020000014", &[])),
+    );
+    sync(&store, &one);
+    let other = write(
+        &dir.path().join("other.ndjson"),
+        &holder(1, "0030000017", &[]),
+    );
+    let refused = sync_once(&store, &other);
+    assert!(
+        matches!(refused, Err(SyncError::OtherFeed { .. })),
+        "{refused:?}"
+    );
+    // The same path, rewritten from seq 1 with other lines: another feed too.
+    let rewritten = write(&path, &holder(1, "0030000017", &[]));
+    assert!(sync_once(&store, &rewritten).is_err());
+    assert!(Follower::new(&store, rewritten).is_err());
+    assert_eq!(store.watermark().expect("watermark"), 2);
 }
 
 /// Every person of a store, for comparing two stores: by the ids a feed names, plus the
