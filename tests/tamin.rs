@@ -486,6 +486,44 @@ fn a_session_is_replayed_after_expiry_and_a_dropped_one_is_offered_back() {
 }
 
 #[test]
+fn an_end_of_session_notification_leaves_the_resume_offer_for_an_immediate_redial() {
+    let (_w, lines) = world();
+    let server = TestServer::start(&lines);
+    server.at("n1", T, PHONE, "");
+    let question = server.at("n1", T, PHONE, "1");
+    assert!(question.is_con(), "{question:?}");
+    // The caller hangs up with the question open; Africa's Talking notifies its end.
+    let answer = server.at_end("n1", T, PHONE, "Incomplete");
+    assert_eq!(answer, (200, "OK".to_string()));
+    // Redialled at once, long before idle expiry: offered to continue or start again.
+    let offer = server.at("n2", T, PHONE, "");
+    assert!(
+        offer.is_con() && offer.text.contains("ادامه"),
+        "the offer right after the notification: {offer:?}"
+    );
+    assert!(
+        offer.latin().contains("1.") && offer.latin().contains("2."),
+        "{offer:?}"
+    );
+    let back = server.at("n2", T, PHONE, "1");
+    assert_eq!(back.text, question.text, "continue goes back to the question");
+
+    // A session that reached its result leaves no offer when its end is notified.
+    server.at("n3", T, STRANGER, "");
+    server.at("n3", T, STRANGER, "2");
+    let end = server.at("n3", T, STRANGER, "2*0012345679");
+    assert!(end.is_end(), "{end:?}");
+    assert_eq!(server.at_end("n3", T, STRANGER, "Success").0, 200);
+    let fresh = server.at("n4", T, STRANGER, "");
+    assert!(!fresh.text.contains("ادامه"), "{}", fresh.text);
+    // A notification for a session the server does not hold is acknowledged all the same.
+    assert_eq!(
+        server.at_end("unknown", T, STRANGER, "Failed"),
+        (200, "OK".to_string())
+    );
+}
+
+#[test]
 fn nine_switches_to_english_and_the_choice_is_remembered() {
     let (w, lines) = world();
     let server = TestServer::start(&lines);

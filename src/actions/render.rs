@@ -19,8 +19,12 @@ use crate::rules::{Entitlement, Reason};
 /// A variable of a screen's words: `{name}` → value.
 pub(crate) type Var = (String, String);
 
-/// The word of an open-ended coverage, in place of an end date.
+/// `{until}` of a covered person: `until` with the end date (`{date}`), or the open-ended words
+/// (SPEC §5.1: no `until` is open-ended, shown as such, never "until no end date").
+const UNTIL: &str = "until";
 const OPEN_ENDED: &str = "open_ended";
+/// `{reason}` of a person not covered whose end date passed: `{reason}` and `{date}`.
+const ENDED_ON: &str = "ended_on";
 /// A dependent's line: covered (`{who}`, `{until}`) or not (`{who}`, `{reason}`).
 const DEPENDENT_COVERED: &str = "dependent.covered";
 const DEPENDENT_NOT_COVERED: &str = "dependent.not_covered";
@@ -48,7 +52,9 @@ pub(crate) struct Render<'a> {
 impl Render<'_> {
     /// The keys [`Render::entitlement`] reads: the open-ended word and every reason.
     pub fn entitlement_keys() -> Vec<String> {
-        std::iter::once(OPEN_ENDED.to_string())
+        [UNTIL, OPEN_ENDED, ENDED_ON]
+            .iter()
+            .map(|k| k.to_string())
             .chain(Reason::ALL.iter().map(|r| reason_key(*r)))
             .collect()
     }
@@ -77,14 +83,31 @@ impl Render<'_> {
         var("code", code.to_string())
     }
 
-    /// `{until}` for a covered person (a date, or the open-ended word), `{reason}` for one who
+    /// `{until}` for a covered person (until a date, or open-ended), `{reason}` for one who
     /// is not.
     pub fn entitlement(&self, entitlement: &Entitlement) -> Var {
+        self.entitlement_ended(entitlement, None)
+    }
+
+    /// As [`Render::entitlement`], with the end date that passed beside the reason of a person
+    /// not covered, where there is one (option 1, SPEC §2.1).
+    pub fn entitlement_ended(&self, entitlement: &Entitlement, ended: Option<Date>) -> Var {
         match entitlement {
-            Entitlement::Covered { until: Some(date) } => var("until", self.date(*date)),
+            Entitlement::Covered { until: Some(date) } => var(
+                "until",
+                self.words.fill(UNTIL, &[var("date", self.date(*date))]),
+            ),
             Entitlement::Covered { until: None } => var("until", self.words.get(OPEN_ENDED)),
             Entitlement::NotCovered(reason) => {
-                var("reason", self.words.get(&reason_key(*reason)).to_string())
+                let reason = self.words.get(&reason_key(*reason)).to_string();
+                let text = match ended {
+                    Some(date) => self.words.fill(
+                        ENDED_ON,
+                        &[var("reason", reason), var("date", self.date(date))],
+                    ),
+                    None => reason,
+                };
+                var("reason", text)
             }
         }
     }
