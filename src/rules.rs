@@ -1128,14 +1128,38 @@ mod tests {
         let yesterday = date(2026, 3, 14);
         let spouse = dependent(Spouse, aged(40), "");
         let mut own_expired = spouse.clone();
-        own_expired.coverage = Some(coverage(CoverageStatus::Active, None, Some(date(2025, 1, 1))));
+        own_expired.coverage = Some(coverage(
+            CoverageStatus::Active,
+            None,
+            Some(date(2025, 1, 1)),
+        ));
         let cases = [
-            ("holder, until yesterday", holder_until(Some(yesterday)), None, Some(yesterday)),
+            (
+                "holder, until yesterday",
+                holder_until(Some(yesterday)),
+                None,
+                Some(yesterday),
+            ),
             ("holder, until today", holder_until(Some(TODAY)), None, None),
             ("holder, open-ended", holder_until(None), None, None),
-            ("dependent, holder expired", spouse.clone(), Some(holder_until(Some(yesterday))), Some(yesterday)),
-            ("dependent, holder covered", spouse.clone(), Some(holder_until(Some(HOLDER_UNTIL))), None),
-            ("dependent, own expired first", own_expired, Some(holder_until(Some(yesterday))), Some(date(2025, 1, 1))),
+            (
+                "dependent, holder expired",
+                spouse.clone(),
+                Some(holder_until(Some(yesterday))),
+                Some(yesterday),
+            ),
+            (
+                "dependent, holder covered",
+                spouse.clone(),
+                Some(holder_until(Some(HOLDER_UNTIL))),
+                None,
+            ),
+            (
+                "dependent, own expired first",
+                own_expired,
+                Some(holder_until(Some(yesterday))),
+                Some(date(2025, 1, 1)),
+            ),
             ("dependent, no holder record", spouse, None, None),
         ];
         for (name, person, holder, want) in cases {

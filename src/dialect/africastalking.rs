@@ -166,8 +166,13 @@ fn ended_by(status: &str) -> TurnKind {
         .filter(|c| c.is_alphanumeric())
         .collect::<String>()
         .to_lowercase();
-    let timeout = ["failed", "failure", "error", "timeout", "timedout", "expired"];
-    if timeout.iter().any(|w| word.starts_with(w) || word.ends_with(w)) {
+    let timeout = [
+        "failed", "failure", "error", "timeout", "timedout", "expired",
+    ];
+    if timeout
+        .iter()
+        .any(|w| word.starts_with(w) || word.ends_with(w))
+    {
         TurnKind::Timeout
     } else {
         TurnKind::Abort
@@ -307,8 +312,11 @@ mod tests {
             assert_eq!((answer.status, answer.body.as_str()), (200, "OK"));
         }
         // On the main URL, a form with a status and no text is a notification too.
-        let turn = notify("", b"sessionId=s&phoneNumber=%2B989121110001&status=Incomplete")
-            .expect("parses");
+        let turn = notify(
+            "",
+            b"sessionId=s&phoneNumber=%2B989121110001&status=Incomplete",
+        )
+        .expect("parses");
         assert_eq!(turn.kind, TurnKind::Abort);
         // Lenient on the phone, strict on the session id and the path.
         let turn = notify("/end", b"sessionId=s&status=Incomplete").expect("no phone");

@@ -79,8 +79,13 @@ impl Desk<'_> {
             Entitlement::Covered { .. } => None,
             Entitlement::NotCovered(_) => ended_on(&person, holder.as_ref(), self.today),
         };
-        self.tracked(Own::Entitlement(verdict, ended), Kind::Specific, result, subject)
-            .await
+        self.tracked(
+            Own::Entitlement(verdict, ended),
+            Kind::Specific,
+            result,
+            subject,
+        )
+        .await
     }
 
     /// Option 2: a provider's general inquiry. A number no record holds is "not covered".
@@ -273,7 +278,10 @@ mod tests {
             (
                 EXPIRED_PHONE,
                 EXPIRED,
-                Own::Entitlement(Entitlement::NotCovered(Reason::Expired), Some(EXPIRED_UNTIL)),
+                Own::Entitlement(
+                    Entitlement::NotCovered(Reason::Expired),
+                    Some(EXPIRED_UNTIL),
+                ),
                 "not_covered",
             ),
             (
