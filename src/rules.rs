@@ -170,15 +170,18 @@ pub enum Reason {
     NoUniversityCertificate,
     /// A daughter without the document on file (`tamin`).
     NoBirthCertificate,
-    /// A daughter who is married or has an income, with no other ground.
-    MarriedOrIncome,
-    /// A parent with an income (`tamin`).
+    /// A daughter who is married (and without income), with no other ground.
+    Married,
+    /// A parent with an income (`tamin`), or a daughter with an income (and unmarried), with no
+    /// other ground.
     Income,
+    /// A daughter who is married and has an income, with no other ground.
+    MarriedWithIncome,
 }
 
 impl Reason {
     /// Every reason, for checking that each has a translation.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::NoCoverage,
         Reason::Suspended,
         Reason::Ended,
@@ -193,8 +196,9 @@ impl Reason {
         Reason::NotStudent,
         Reason::NoUniversityCertificate,
         Reason::NoBirthCertificate,
-        Reason::MarriedOrIncome,
+        Reason::Married,
         Reason::Income,
+        Reason::MarriedWithIncome,
     ];
 
     /// The key of this reason in the locale files.
@@ -214,8 +218,9 @@ impl Reason {
             Reason::NotStudent => "not_student",
             Reason::NoUniversityCertificate => "no_university_certificate",
             Reason::NoBirthCertificate => "no_birth_certificate",
-            Reason::MarriedOrIncome => "married_or_income",
+            Reason::Married => "married",
             Reason::Income => "income",
+            Reason::MarriedWithIncome => "married_with_income",
         }
     }
 }
@@ -382,7 +387,7 @@ impl Dependent<'_> {
                     return Err(Reason::NoBirthCertificate);
                 }
                 self.unmarried_without_income()
-                    .ok_or(Reason::MarriedOrIncome)
+                    .ok_or_else(|| self.why_not_unmarried_without_income())
             }
             Relation::Father | Relation::Mother => {
                 if self.facts.income {
@@ -432,7 +437,16 @@ impl Dependent<'_> {
             self.disabled(),
             self.student().filter(|_| with_studies),
         ])
-        .ok_or(Reason::MarriedOrIncome)
+        .ok_or_else(|| self.why_not_unmarried_without_income())
+    }
+
+    /// Which of the two facts the record holds, when "unmarried and without income" fails.
+    fn why_not_unmarried_without_income(&self) -> Reason {
+        match (self.facts.married, self.facts.income) {
+            (true, false) => Reason::Married,
+            (false, true) => Reason::Income,
+            _ => Reason::MarriedWithIncome,
+        }
     }
 
     fn not_divorced(&self) -> Result<Span, Reason> {
@@ -523,6 +537,22 @@ impl Dependent<'_> {
             .as_deref()
             .is_none_or(|kind| self.facts.has_document(kind))
     }
+}
+
+/// The end date that passed for a person not covered, where a record holds one: their own
+/// coverage's `until` when it is before `today`, else (a dependent) their holder's. SPEC §2.1
+/// shows it on option 1 beside the status.
+pub fn ended_on(person: &Person, holder: Option<&Person>, today: Date) -> Option<Date> {
+    let passed = |p: &Person| {
+        p.coverage
+            .as_ref()
+            .and_then(|c| c.until)
+            .filter(|until| *until < today)
+    };
+    passed(person).or_else(|| {
+        person.holder.as_ref()?;
+        holder.and_then(passed)
+    })
 }
 
 /// `osms`: insured while the coverage is active, whatever its dates (SPEC §5.1).
@@ -687,9 +717,9 @@ mod tests {
             ("daughter, no birth certificate", Daughter, aged(17), "", NotCovered(NoBirthCertificate)),
             ("daughter, married, no certificate", Daughter, aged(17), "married", NotCovered(NoBirthCertificate)),
             ("daughter, university certificate only", Daughter, aged(17), "uni", NotCovered(NoBirthCertificate)),
-            ("married daughter", Daughter, aged(25), "bc married", NotCovered(MarriedOrIncome)),
-            ("daughter with income", Daughter, aged(25), "bc income", NotCovered(MarriedOrIncome)),
-            ("married daughter, disabled", Daughter, aged(25), "bc married disabled", NotCovered(MarriedOrIncome)),
+            ("married daughter", Daughter, aged(25), "bc married", NotCovered(Married)),
+            ("daughter with income", Daughter, aged(25), "bc income", NotCovered(Income)),
+            ("married daughter, disabled", Daughter, aged(25), "bc married disabled", NotCovered(Married)),
             ("daughter, other cover", Daughter, aged(25), "bc other", HOLDER_END),
             ("father", Father, aged(70), "", HOLDER_END),
             ("father with income", Father, aged(70), "income", NotCovered(Income)),
@@ -720,12 +750,12 @@ mod tests {
             ("daughter under 20", Daughter, aged(17), "", HOLDER_END),
             ("married daughter under 20", Daughter, aged(17), "married", until(date(2028, 6, 9))),
             ("daughter of 40, unmarried", Daughter, aged(40), "", HOLDER_END),
-            ("daughter of 25, married", Daughter, aged(25), "married", NotCovered(MarriedOrIncome)),
-            ("daughter of 25, income", Daughter, aged(25), "income", NotCovered(MarriedOrIncome)),
+            ("daughter of 25, married", Daughter, aged(25), "married", NotCovered(Married)),
+            ("daughter of 25, income", Daughter, aged(25), "income", NotCovered(Income)),
             ("daughter of 25, married, disabled", Daughter, aged(25), "married disabled", HOLDER_END),
-            ("daughter of 22, married student", Daughter, aged(22), "married student=2027-06-30", NotCovered(MarriedOrIncome)),
+            ("daughter of 22, married student", Daughter, aged(22), "married student=2027-06-30", NotCovered(Married)),
             ("daughter, other cover", Daughter, aged(17), "other", NotCovered(OtherCover)),
-            ("daughter, no birth date, married", Daughter, None, "married", NotCovered(MarriedOrIncome)),
+            ("daughter, no birth date, married", Daughter, None, "married", NotCovered(Married)),
             ("daughter, no birth date", Daughter, None, "", HOLDER_END),
             ("daughter without birth certificate", Daughter, aged(25), "", HOLDER_END),
             ("father", Father, aged(70), "income", HOLDER_END),
@@ -764,10 +794,10 @@ mod tests {
             ("daughter under 20", Daughter, aged(17), "", HOLDER_END),
             ("married daughter under 20", Daughter, aged(17), "married", until(date(2028, 6, 9))),
             ("daughter of 40", Daughter, aged(40), "", HOLDER_END),
-            ("daughter of 22, married", Daughter, aged(22), "married", NotCovered(MarriedOrIncome)),
+            ("daughter of 22, married", Daughter, aged(22), "married", NotCovered(Married)),
             ("daughter of 22, married student", Daughter, aged(22), "married student=2027-06-30", until(date(2027, 6, 30))),
             ("daughter of 22, income, student", Daughter, aged(22), "income student=2030-06-30", until(date(2028, 6, 9))),
-            ("daughter of 26, married student", Daughter, aged(26), "married student=2027-06-30", NotCovered(MarriedOrIncome)),
+            ("daughter of 26, married student", Daughter, aged(26), "married student=2027-06-30", NotCovered(Married)),
             ("daughter of 26, married, disabled", Daughter, aged(26), "married disabled", HOLDER_END),
             ("daughter, other cover", Daughter, aged(22), "other", NotCovered(OtherCover)),
             ("father", Father, aged(70), "income", HOLDER_END),
@@ -787,13 +817,13 @@ mod tests {
             (RuleSet::Cnam, Son, Some(date(2006, 3, 16)), "", until(TODAY)),
             (RuleSet::Cnam, Son, Some(date(2006, 3, 15)), "", NotCovered(AgeLimit)),
             (RuleSet::Cnam, Daughter, Some(date(2006, 3, 16)), "married", until(TODAY)),
-            (RuleSet::Cnam, Daughter, Some(date(2006, 3, 15)), "married", NotCovered(MarriedOrIncome)),
+            (RuleSet::Cnam, Daughter, Some(date(2006, 3, 15)), "married", NotCovered(Married)),
             (RuleSet::Mutual, Son, Some(date(2006, 3, 16)), "", until(TODAY)),
             (RuleSet::Mutual, Son, Some(date(2006, 3, 15)), "", NotCovered(NotStudent)),
             (RuleSet::Mutual, Son, Some(date(2001, 3, 16)), "student=2027-06-30", until(TODAY)),
             (RuleSet::Mutual, Son, Some(date(2001, 3, 15)), "student=2027-06-30", NotCovered(AgeLimit)),
             (RuleSet::Mutual, Daughter, Some(date(2001, 3, 16)), "married student=2027-06-30", until(TODAY)),
-            (RuleSet::Mutual, Daughter, Some(date(2001, 3, 15)), "married student=2027-06-30", NotCovered(MarriedOrIncome)),
+            (RuleSet::Mutual, Daughter, Some(date(2001, 3, 15)), "married student=2027-06-30", NotCovered(Married)),
         ];
         let holder = holder_until(Some(HOLDER_UNTIL));
         for (set, relation, birth, words, want) in cases {
@@ -1094,6 +1124,50 @@ mod tests {
     }
 
     #[test]
+    fn the_end_date_that_passed_is_the_records_or_the_holders() {
+        let yesterday = date(2026, 3, 14);
+        let spouse = dependent(Spouse, aged(40), "");
+        let mut own_expired = spouse.clone();
+        own_expired.coverage = Some(coverage(
+            CoverageStatus::Active,
+            None,
+            Some(date(2025, 1, 1)),
+        ));
+        let cases = [
+            (
+                "holder, until yesterday",
+                holder_until(Some(yesterday)),
+                None,
+                Some(yesterday),
+            ),
+            ("holder, until today", holder_until(Some(TODAY)), None, None),
+            ("holder, open-ended", holder_until(None), None, None),
+            (
+                "dependent, holder expired",
+                spouse.clone(),
+                Some(holder_until(Some(yesterday))),
+                Some(yesterday),
+            ),
+            (
+                "dependent, holder covered",
+                spouse.clone(),
+                Some(holder_until(Some(HOLDER_UNTIL))),
+                None,
+            ),
+            (
+                "dependent, own expired first",
+                own_expired,
+                Some(holder_until(Some(yesterday))),
+                Some(date(2025, 1, 1)),
+            ),
+            ("dependent, no holder record", spouse, None, None),
+        ];
+        for (name, person, holder, want) in cases {
+            assert_eq!(ended_on(&person, holder.as_ref(), TODAY), want, "{name}");
+        }
+    }
+
+    #[test]
     fn the_daughter_rule_is_configurable() {
         let holder = holder_until(None);
         let or = |set| RuleConfig {
@@ -1104,12 +1178,12 @@ mod tests {
         let cases: &[(RuleSet, &str, Entitlement, Entitlement)] = &[
             // (set, facts, with "and" (default), with "or")
             (RuleSet::Cnam, "", Covered { until: None }, Covered { until: None }),
-            (RuleSet::Cnam, "married", NotCovered(MarriedOrIncome), Covered { until: None }),
-            (RuleSet::Cnam, "income", NotCovered(MarriedOrIncome), Covered { until: None }),
-            (RuleSet::Cnam, "married income", NotCovered(MarriedOrIncome), NotCovered(MarriedOrIncome)),
-            (RuleSet::Mutual, "married", NotCovered(MarriedOrIncome), Covered { until: None }),
-            (RuleSet::Tamin, "bc income", NotCovered(MarriedOrIncome), Covered { until: None }),
-            (RuleSet::Tamin, "bc married income", NotCovered(MarriedOrIncome), NotCovered(MarriedOrIncome)),
+            (RuleSet::Cnam, "married", NotCovered(Married), Covered { until: None }),
+            (RuleSet::Cnam, "income", NotCovered(Income), Covered { until: None }),
+            (RuleSet::Cnam, "married income", NotCovered(MarriedWithIncome), NotCovered(MarriedWithIncome)),
+            (RuleSet::Mutual, "married", NotCovered(Married), Covered { until: None }),
+            (RuleSet::Tamin, "bc income", NotCovered(Income), Covered { until: None }),
+            (RuleSet::Tamin, "bc married income", NotCovered(MarriedWithIncome), NotCovered(MarriedWithIncome)),
         ];
         for (set, words, with_and, with_or) in cases {
             let daughter = dependent(Daughter, aged(30), words);

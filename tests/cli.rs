@@ -48,6 +48,11 @@ fn check_names_the_file_and_the_screen_of_each_fault() {
             &["screen `own_status`"],
             "unknown action `tamin.own_state`",
         ),
+        (
+            "paged_by_error",
+            &["screen `main`"],
+            "asked again after a wrong answer, over one page in `fa`",
+        ),
         // A word's fault names the key; a screen would do as well.
         (
             "bidi_mark",

@@ -190,6 +190,78 @@ fn an_expired_holder_is_not_covered_and_told_the_complaint_line() {
     assert!(end.is_end());
     assert!(end.text.contains("حمایت درمانی ندارد"), "{}", end.text);
     assert!(end.latin().contains("1420"), "{}", end.text);
+    let passed = today_tehran().checked_sub(40.days()).unwrap();
+    assert!(
+        end.text.contains(&fa_date(passed)),
+        "the end date that passed is shown: {}",
+        end.text
+    );
+}
+
+#[test]
+fn open_ended_coverage_reads_as_such_and_a_daughters_reason_names_her_fact() {
+    let today = today_tehran();
+    let holder_code = ir_code("009000001");
+    let phone = "989121110009";
+    let mut open = holder(&holder_code, &[phone], today);
+    open["coverage"] = json!({"status": "active", "from": "2020-01-01"});
+    let people = [
+        open,
+        dependent(
+            &ir_code("009000002"),
+            &holder_code,
+            "spouse",
+            years_ago(today, 40),
+            json!({}),
+        ),
+        dependent(
+            &ir_code("009000003"),
+            &holder_code,
+            "daughter",
+            years_ago(today, 25),
+            json!({"documents": ["birth_certificate"], "married": true}),
+        ),
+        dependent(
+            &ir_code("009000004"),
+            &holder_code,
+            "daughter",
+            years_ago(today, 27),
+            json!({"documents": ["birth_certificate"], "income": true}),
+        ),
+    ];
+    let lines: Vec<String> = people
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| upsert(i as u64 + 1, p))
+        .collect();
+    let server = TestServer::start(&lines);
+    let fa = server.at("o1", T, phone, &format!("1*{holder_code}"));
+    assert!(
+        fa.text.contains("بدون تاریخ پایان") && !fa.text.contains("تا بدون"),
+        "{}",
+        fa.text
+    );
+    let en = server.at("o2", T, phone, &format!("9*1*{holder_code}"));
+    assert!(
+        en.text.contains("open-ended") && !en.text.contains("until no end date"),
+        "{}",
+        en.text
+    );
+    let mut path = "3".to_string(); // English, remembered from the 9 above
+    let mut screen = server.at("o3", T, phone, &path);
+    let mut list = screen.text.clone();
+    while screen.is_con() {
+        path.push_str("*98");
+        screen = server.at("o3", T, phone, &path);
+        list.push_str(&screen.text);
+    }
+    assert!(
+        list.contains("(spouse): covered with no end date (open-ended)"),
+        "{list}"
+    );
+    assert!(list.contains("not covered, married"), "{list}");
+    assert!(list.contains("not covered, has an income"), "{list}");
+    assert!(!list.contains("married or"), "{list}");
 }
 
 #[test]
@@ -326,6 +398,12 @@ fn my_dependents_lists_each_with_status_and_why_not() {
     let (w, lines) = world();
     let server = TestServer::start(&lines);
     let mut screen = server.at("l1", T, PHONE, "3");
+    assert_eq!(
+        screen.codes().len(),
+        1,
+        "the first page has the tracking code: {}",
+        screen.text
+    );
     let mut text = screen.text.clone();
     let mut path = "3".to_string();
     let mut pages = 1;
@@ -353,11 +431,41 @@ fn my_dependents_lists_each_with_status_and_why_not() {
         "the daughter without certificate says why: {text}"
     );
     assert!(text.contains("طلاق"), "the divorced spouse says why: {text}");
-    assert_eq!(
-        screen.codes().len(),
-        1,
-        "the last page has the tracking code"
+    for line in text.lines().filter(|l| l.contains(": ")) {
+        assert!(
+            line.contains(": دارد ") || line.contains(": ندارد،"),
+            "each line has its status word: {line}"
+        );
+    }
+}
+
+/// The pages of the Persian dependents list of the sample feed's holder with 8 dependents
+/// (data/README.md: MSISDN 989120000001).
+#[test]
+fn the_sample_holders_eight_dependents_take_five_pages_with_the_code_on_the_first() {
+    let feed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/feed.ndjson"))
+        .expect("the sample feed");
+    let lines: Vec<String> = feed.lines().map(str::to_string).collect();
+    let server = TestServer::start(&lines);
+    let phone = "989120000001";
+    let mut screen = server.at("s1", T, phone, "3");
+    let first = screen.clone();
+    let mut pages = vec![screen.text.clone()];
+    let mut path = "3".to_string();
+    while screen.is_con() && pages.len() < 20 {
+        path.push_str("*98");
+        screen = server.at("s1", T, phone, &path);
+        pages.push(screen.text.clone());
+    }
+    let all = pages.join("\n");
+    assert_eq!(first.codes().len(), 1, "the code on the first page: {all}");
+    let lines = all.lines().filter(|l| l.contains(": ")).count();
+    assert_eq!(lines, 8, "a line for each dependent: {all}");
+    assert!(
+        !all.contains("بدون تاریخ پایان") || !all.contains("تا بدون"),
+        "{all}"
     );
+    assert_eq!(pages.len(), 5, "{pages:#?}");
 }
 
 #[test]
@@ -483,6 +591,47 @@ fn a_session_is_replayed_after_expiry_and_a_dropped_one_is_offered_back() {
     );
     std::thread::sleep(std::time::Duration::from_millis(1_600));
     assert!(!server.at("e7", T, STRANGER, "").text.contains("ادامه"));
+}
+
+#[test]
+fn an_end_of_session_notification_leaves_the_resume_offer_for_an_immediate_redial() {
+    let (_w, lines) = world();
+    let server = TestServer::start(&lines);
+    server.at("n1", T, PHONE, "");
+    let question = server.at("n1", T, PHONE, "1");
+    assert!(question.is_con(), "{question:?}");
+    // The caller hangs up with the question open; Africa's Talking notifies its end.
+    let answer = server.at_end("n1", T, PHONE, "Incomplete");
+    assert_eq!(answer, (200, "OK".to_string()));
+    // Redialled at once, long before idle expiry: offered to continue or start again.
+    let offer = server.at("n2", T, PHONE, "");
+    assert!(
+        offer.is_con() && offer.text.contains("ادامه"),
+        "the offer right after the notification: {offer:?}"
+    );
+    assert!(
+        offer.latin().contains("1.") && offer.latin().contains("2."),
+        "{offer:?}"
+    );
+    let back = server.at("n2", T, PHONE, "1");
+    assert_eq!(
+        back.text, question.text,
+        "continue goes back to the question"
+    );
+
+    // A session that reached its result leaves no offer when its end is notified.
+    server.at("n3", T, STRANGER, "");
+    server.at("n3", T, STRANGER, "2");
+    let end = server.at("n3", T, STRANGER, "2*0012345679");
+    assert!(end.is_end(), "{end:?}");
+    assert_eq!(server.at_end("n3", T, STRANGER, "Success").0, 200);
+    let fresh = server.at("n4", T, STRANGER, "");
+    assert!(!fresh.text.contains("ادامه"), "{}", fresh.text);
+    // A notification for a session the server does not hold is acknowledged all the same.
+    assert_eq!(
+        server.at_end("unknown", T, STRANGER, "Failed"),
+        (200, "OK".to_string())
+    );
 }
 
 #[test]

@@ -19,11 +19,18 @@ use crate::rules::{Entitlement, Reason};
 /// A variable of a screen's words: `{name}` → value.
 pub(crate) type Var = (String, String);
 
-/// The word of an open-ended coverage, in place of an end date.
+/// `{until}` of a covered person: `until` with the end date (`{date}`), or the open-ended words
+/// (SPEC §5.1: no `until` is open-ended, shown as such, never "until no end date").
+const UNTIL: &str = "until";
 const OPEN_ENDED: &str = "open_ended";
+/// `{reason}` of a person not covered whose end date passed: `{reason}` and `{date}`.
+const ENDED_ON: &str = "ended_on";
 /// A dependent's line: covered (`{who}`, `{until}`) or not (`{who}`, `{reason}`).
 const DEPENDENT_COVERED: &str = "dependent.covered";
 const DEPENDENT_NOT_COVERED: &str = "dependent.not_covered";
+/// Who a dependent's line is about: `{relation}` and `{name}` (the relation alone when the
+/// record has no name).
+const DEPENDENT_WHO: &str = "dependent.who";
 /// The marks of a month with and without a contribution.
 const MONTH_PAID: &str = "month.paid";
 const MONTH_UNPAID: &str = "month.unpaid";
@@ -48,7 +55,9 @@ pub(crate) struct Render<'a> {
 impl Render<'_> {
     /// The keys [`Render::entitlement`] reads: the open-ended word and every reason.
     pub fn entitlement_keys() -> Vec<String> {
-        std::iter::once(OPEN_ENDED.to_string())
+        [UNTIL, OPEN_ENDED, ENDED_ON]
+            .iter()
+            .map(|k| k.to_string())
             .chain(Reason::ALL.iter().map(|r| reason_key(*r)))
             .collect()
     }
@@ -56,7 +65,7 @@ impl Render<'_> {
     /// The keys [`Render::dependents`] reads: the two lines, every relation, and the
     /// entitlement's.
     pub fn dependents_keys() -> Vec<String> {
-        [DEPENDENT_COVERED, DEPENDENT_NOT_COVERED]
+        [DEPENDENT_COVERED, DEPENDENT_NOT_COVERED, DEPENDENT_WHO]
             .iter()
             .map(|k| k.to_string())
             .chain(RELATIONS.iter().map(|r| relation_key(*r)))
@@ -77,14 +86,31 @@ impl Render<'_> {
         var("code", code.to_string())
     }
 
-    /// `{until}` for a covered person (a date, or the open-ended word), `{reason}` for one who
+    /// `{until}` for a covered person (until a date, or open-ended), `{reason}` for one who
     /// is not.
     pub fn entitlement(&self, entitlement: &Entitlement) -> Var {
+        self.entitlement_ended(entitlement, None)
+    }
+
+    /// As [`Render::entitlement`], with the end date that passed beside the reason of a person
+    /// not covered, where there is one (option 1, SPEC §2.1).
+    pub fn entitlement_ended(&self, entitlement: &Entitlement, ended: Option<Date>) -> Var {
         match entitlement {
-            Entitlement::Covered { until: Some(date) } => var("until", self.date(*date)),
+            Entitlement::Covered { until: Some(date) } => var(
+                "until",
+                self.words.fill(UNTIL, &[var("date", self.date(*date))]),
+            ),
             Entitlement::Covered { until: None } => var("until", self.words.get(OPEN_ENDED)),
             Entitlement::NotCovered(reason) => {
-                var("reason", self.words.get(&reason_key(*reason)).to_string())
+                let reason = self.words.get(&reason_key(*reason)).to_string();
+                let text = match ended {
+                    Some(date) => self.words.fill(
+                        ENDED_ON,
+                        &[var("reason", reason), var("date", self.date(date))],
+                    ),
+                    None => reason,
+                };
+                var("reason", text)
             }
         }
     }
@@ -101,7 +127,10 @@ impl Render<'_> {
             .get(&relation_key(dependent.relation))
             .to_string();
         let who = match &dependent.name {
-            Some(name) => format!("{name} ({relation})"),
+            Some(name) => self.words.fill(
+                DEPENDENT_WHO,
+                &[var("relation", relation), var("name", name)],
+            ),
             None => relation,
         };
         let vars = [var("who", who), self.entitlement(&dependent.entitlement)];
@@ -188,7 +217,9 @@ mod tests {
         words(
             "en",
             &[
-                ("open_ended", "no end date"),
+                ("until", "until {date}"),
+                ("open_ended", "with no end date (open-ended)"),
+                ("ended_on", "{reason}, ended {date}"),
                 ("reason.expired", "expired"),
                 (
                     "reason.no_birth_certificate",
@@ -196,7 +227,8 @@ mod tests {
                 ),
                 ("relation.son", "son"),
                 ("relation.daughter", "daughter"),
-                ("dependent.covered", "{who}: covered until {until}"),
+                ("dependent.covered", "{who}: covered {until}"),
+                ("dependent.who", "{name} ({relation})"),
                 ("dependent.not_covered", "{who}: not covered, {reason}"),
                 ("month.paid", "+"),
                 ("month.unpaid", "-"),
@@ -209,7 +241,15 @@ mod tests {
     #[test]
     fn entitlements_read_as_a_date_the_open_ended_word_or_a_reason() {
         let en = english();
-        let fa = words("fa", &[("open_ended", "بدون تاریخ پایان")]);
+        let fa = words(
+            "fa",
+            &[
+                ("until", "تا {date}"),
+                ("open_ended", "بدون تاریخ پایان"),
+                ("reason.expired", "منقضی"),
+                ("ended_on", "{reason}، پایان {date}"),
+            ],
+        );
         let cases = [
             (
                 &en,
@@ -217,7 +257,7 @@ mod tests {
                 Entitlement::Covered {
                     until: Some(date(2026, 12, 31)),
                 },
-                ("until", "2026-12-31"),
+                ("until", "until 2026-12-31"),
             ),
             (
                 &fa,
@@ -225,13 +265,13 @@ mod tests {
                 Entitlement::Covered {
                     until: Some(date(2025, 3, 21)),
                 },
-                ("until", "۱۴۰۴/۰۱/۰۱"),
+                ("until", "تا ۱۴۰۴/۰۱/۰۱"),
             ),
             (
                 &en,
                 "en",
                 Entitlement::Covered { until: None },
-                ("until", "no end date"),
+                ("until", "with no end date (open-ended)"),
             ),
             (
                 &fa,
@@ -252,6 +292,22 @@ mod tests {
                 render.entitlement(&entitlement),
                 var(name, value),
                 "{entitlement:?}"
+            );
+            assert!(!value.contains("until with"), "never 'until no end date'");
+        }
+        // Option 1 shows the end date that passed beside the reason.
+        let expired = Entitlement::NotCovered(Reason::Expired);
+        let passed = Some(date(2025, 3, 20));
+        let cases = [
+            (&en, "en", passed, "expired, ended 2025-03-20"),
+            (&en, "en", None, "expired"),
+            (&fa, "fa", passed, "منقضی، پایان ۱۴۰۳/۱۲/۳۰"),
+        ];
+        for (words, locale, ended, want) in cases {
+            let render = Render { words, locale };
+            assert_eq!(
+                render.entitlement_ended(&expired, ended),
+                var("reason", want)
             );
         }
     }

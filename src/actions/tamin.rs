@@ -32,8 +32,8 @@ pub(super) async fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let mut vars = vec![ctx.render.code(tracked.code)];
     let name = match tracked.answer {
         Own::Mismatch => MISMATCH,
-        Own::Entitlement(entitlement) => {
-            vars.push(ctx.render.entitlement(&entitlement));
+        Own::Entitlement(entitlement, ended) => {
+            vars.push(ctx.render.entitlement_ended(&entitlement, ended));
             if entitlement.is_covered() {
                 COVERED
             } else {

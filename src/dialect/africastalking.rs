@@ -3,6 +3,20 @@
 //! input path joined by `*` (empty on the first hop). The reply is `text/plain` beginning
 //! `CON ` (wait for input) or `END ` (close). AT ends the session on a 4xx, so only requests
 //! that cannot be read at all get one.
+//!
+//! AT posts no in-session abort or timeout. It can post an end-of-session notification to a
+//! separate events URL, served here at `POST /ussd/africastalking/end` (DIALECTS.md §1: form
+//! fields `sessionId, serviceCode, networkCode, phoneNumber, status, cost, date, input,
+//! hopsCount, errorMessage, lastAppResponse, durationInMillis`; `status` is `Success`,
+//! `Incomplete` or `Failed`; answered 200 `OK`; sources: AT's TypeScript types found by code
+//! search, and https://www.mintlify.com/DaggieBlanqx/Google-Africastalking-AI-Course/api/ussd-endpoints).
+//! It becomes an [`TurnKind::Abort`] (the caller left: `Incomplete`, or any status not known to
+//! be the network's) or a [`TurnKind::Timeout`] (the network or the app gave up: `Failed`, a
+//! timeout); the engine then closes the session and, when a question was open, leaves the
+//! resume offer, so a caller who redials at once is offered their place. A `Success` session
+//! reached its end screen, so closing it leaves no offer. The status is read leniently (case,
+//! spaces, `_` and `-` ignored), and a notification posted to the main URL by an operator who
+//! gave AT one URL for both (a `status` field and no `text`) is read as one too.
 
 use std::sync::Arc;
 
@@ -32,9 +46,11 @@ impl Dialect for AfricasTalking {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        if !request.path_tail.is_empty() {
-            return Err(BadRequest::Path);
-        }
+        let notification = match request.path_tail {
+            "" => false,
+            "/end" | "/end/" => true,
+            _ => return Err(BadRequest::Path),
+        };
         if request.method != "POST" {
             return Err(BadRequest::Method(request.method.to_string()));
         }
@@ -51,15 +67,21 @@ impl Dialect for AfricasTalking {
         for (key, value) in form_urlencoded::parse(body.as_bytes()) {
             form.set(&key, value.into_owned());
         }
-        form.into_turn(self.name())
+        if notification || (form.status.is_some() && form.text.is_none()) {
+            form.into_notification(self.name())
+        } else {
+            form.into_turn(self.name())
+        }
     }
 
-    fn respond(&self, _turn: &Turn, reply: &Reply) -> WireResponse {
-        let body = match reply {
-            Reply::Continue(text) => format!("CON {text}"),
-            Reply::End(text) => format!("END {text}"),
-            // Africa's Talking posts no abort on this URL; should one be answered, end it.
-            Reply::Ack => "END ".to_string(),
+    fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse {
+        let body = match (&turn.kind, reply) {
+            // The answer to an end-of-session notification: AT expects a 200 `OK`.
+            (TurnKind::Abort | TurnKind::Timeout, _) => "OK".to_string(),
+            (_, Reply::Continue(text)) => format!("CON {text}"),
+            (_, Reply::End(text)) => format!("END {text}"),
+            // Nothing to show on a callback hop: end it.
+            (_, Reply::Ack) => "END ".to_string(),
         };
         WireResponse {
             status: 200,
@@ -76,6 +98,8 @@ struct Form {
     service_code: Option<String>,
     phone_number: Option<String>,
     text: Option<String>,
+    /// The end-of-session notification's `status`.
+    status: Option<String>,
 }
 
 impl Form {
@@ -85,6 +109,7 @@ impl Form {
             "serviceCode" => self.service_code = Some(value),
             "phoneNumber" => self.phone_number = Some(value),
             "text" => self.text = Some(value),
+            "status" => self.status = Some(value),
             _ => {}
         }
     }
@@ -108,6 +133,49 @@ impl Form {
         let mut turn = Turn::new(dialect, &session_id, &msisdn, TurnKind::Path(text));
         turn.service_code = self.service_code.filter(|c| !c.trim().is_empty());
         Ok(turn)
+    }
+
+    /// An end-of-session notification: the session id is needed to find the session; the
+    /// phone, when it is missing or odd, is not (the session knows its caller).
+    fn into_notification(self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
+        let session_id = self
+            .session_id
+            .filter(|s| !s.trim().is_empty())
+            .ok_or(BadRequest::Missing("sessionId"))?;
+        if session_id.len() > MAX_SESSION_ID || session_id.chars().any(char::is_control) {
+            return Err(BadRequest::Invalid("sessionId"));
+        }
+        let msisdn = self
+            .phone_number
+            .as_deref()
+            .and_then(msisdn_digits)
+            .unwrap_or_default();
+        let kind = ended_by(self.status.as_deref().unwrap_or(""));
+        let mut turn = Turn::new(dialect, &session_id, &msisdn, kind);
+        turn.service_code = self.service_code.filter(|c| !c.trim().is_empty());
+        Ok(turn)
+    }
+}
+
+/// What an end-of-session `status` says ended the session: the network or the app giving up
+/// is a timeout; anything else (`Incomplete`: the caller left while a question was open;
+/// `Success`; a status AT may add) is the caller's end.
+fn ended_by(status: &str) -> TurnKind {
+    let word: String = status
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let timeout = [
+        "failed", "failure", "error", "timeout", "timedout", "expired",
+    ];
+    if timeout
+        .iter()
+        .any(|w| word.starts_with(w) || word.ends_with(w))
+    {
+        TurnKind::Timeout
+    } else {
+        TurnKind::Abort
     }
 }
 
@@ -202,5 +270,61 @@ mod tests {
             "CON a"
         );
         assert_eq!(at.respond(&turn, &Reply::End("b".into())).body, "END b");
+    }
+
+    fn notify(path_tail: &str, body: &[u8]) -> Result<Turn, BadRequest> {
+        let headers = hyper::HeaderMap::new();
+        AfricasTalking::new().parse(&WireRequest {
+            method: "POST",
+            path_tail,
+            query: None,
+            headers: &headers,
+            peer: None,
+            body,
+        })
+    }
+
+    #[test]
+    fn an_end_of_session_notification_is_an_abort_or_a_timeout_answered_ok() {
+        let cases = [
+            ("Incomplete", TurnKind::Abort),
+            ("incomplete", TurnKind::Abort),
+            ("Success", TurnKind::Abort),
+            ("USER_ABORT", TurnKind::Abort),
+            ("", TurnKind::Abort),
+            ("Failed", TurnKind::Timeout),
+            ("Timeout", TurnKind::Timeout),
+            ("network-timeout", TurnKind::Timeout),
+            ("TIMED_OUT", TurnKind::Timeout),
+        ];
+        for (status, want) in cases {
+            let body = format!(
+                "sessionId=ATUid_9&serviceCode=*4*1420%23&networkCode=63902&phoneNumber=%2B989121110001\
+                 &status={status}&cost=KES+0.10&date=2026-11-24+10%3A02%3A11&input=1&hopsCount=2\
+                 &errorMessage=&lastAppResponse=CON+x&durationInMillis=14233"
+            );
+            let turn = notify("/end", body.as_bytes()).expect("parses");
+            assert_eq!(turn.kind, want, "{status}");
+            assert_eq!(turn.session_id, "ATUid_9");
+            assert_eq!(turn.msisdn, "989121110001");
+            let at = AfricasTalking::new();
+            let answer = at.respond(&turn, &Reply::Ack);
+            assert_eq!((answer.status, answer.body.as_str()), (200, "OK"));
+        }
+        // On the main URL, a form with a status and no text is a notification too.
+        let turn = notify(
+            "",
+            b"sessionId=s&phoneNumber=%2B989121110001&status=Incomplete",
+        )
+        .expect("parses");
+        assert_eq!(turn.kind, TurnKind::Abort);
+        // Lenient on the phone, strict on the session id and the path.
+        let turn = notify("/end", b"sessionId=s&status=Incomplete").expect("no phone");
+        assert_eq!(turn.msisdn, "");
+        assert_eq!(
+            notify("/end", b"status=Incomplete"),
+            Err(BadRequest::Missing("sessionId"))
+        );
+        assert_eq!(notify("/other", b"sessionId=s"), Err(BadRequest::Path));
     }
 }

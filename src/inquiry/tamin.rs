@@ -5,13 +5,15 @@
 use super::{Asker, Desk, InquiryError, Kind, Recorded, Tracked};
 use crate::ids::{IranId, NationalCode};
 use crate::record::{Person, Relation};
-use crate::rules::{entitlement, Entitlement};
+use crate::rules::{ended_on, entitlement, Entitlement};
+use jiff::civil::Date;
 
 /// The answer of the specific inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Own {
-    /// The person's entitlement today.
-    Entitlement(Entitlement),
+    /// The person's entitlement today and, for a person not covered, the end date that passed
+    /// where a record holds one (SPEC §2.1: status, eligibility end date).
+    Entitlement(Entitlement, Option<Date>),
     /// The national code does not match the asker's phone: the phone is registered neither for
     /// that person nor for their holder, or no record holds the code (the same answer, so it
     /// never tells whether a person exists).
@@ -73,8 +75,17 @@ impl Desk<'_> {
         }
         let verdict = entitlement(&person, holder.as_ref(), self.scope.rules, self.today);
         let result = Recorded::of(verdict.is_covered());
-        self.tracked(Own::Entitlement(verdict), Kind::Specific, result, subject)
-            .await
+        let ended = match verdict {
+            Entitlement::Covered { .. } => None,
+            Entitlement::NotCovered(_) => ended_on(&person, holder.as_ref(), self.today),
+        };
+        self.tracked(
+            Own::Entitlement(verdict, ended),
+            Kind::Specific,
+            result,
+            subject,
+        )
+        .await
     }
 
     /// Option 2: a provider's general inquiry. A number no record holds is "not covered".
@@ -217,6 +228,7 @@ mod tests {
     const STRANGER: &str = "989129999999";
     const FOREIGN: &str = "123456789012";
     const UNTIL: Date = date(2027, 12, 31);
+    const EXPIRED_UNTIL: Date = date(2025, 1, 31);
 
     fn code(digits: &str) -> NationalCode {
         NationalCode::parse(digits).expect("a valid code")
@@ -252,7 +264,7 @@ mod tests {
     #[tokio::test]
     async fn own_entitlement_for_the_registered_phone_else_a_mismatch() {
         let f = household();
-        let covered = |until| Own::Entitlement(Entitlement::Covered { until: Some(until) });
+        let covered = |until| Own::Entitlement(Entitlement::Covered { until: Some(until) }, None);
         let cases = [
             (HOLDER_PHONE, HOLDER, covered(UNTIL), "covered"),
             (HOLDER_PHONE, SON, covered(SON_UNTIL), "covered"),
@@ -260,25 +272,28 @@ mod tests {
             (
                 HOLDER_PHONE,
                 DAUGHTER,
-                Own::Entitlement(Entitlement::NotCovered(Reason::NoBirthCertificate)),
+                Own::Entitlement(Entitlement::NotCovered(Reason::NoBirthCertificate), None),
                 "not_covered",
             ),
             (
                 EXPIRED_PHONE,
                 EXPIRED,
-                Own::Entitlement(Entitlement::NotCovered(Reason::Expired)),
+                Own::Entitlement(
+                    Entitlement::NotCovered(Reason::Expired),
+                    Some(EXPIRED_UNTIL),
+                ),
                 "not_covered",
             ),
             (
                 ORPHAN_PHONE,
                 ORPHAN,
-                Own::Entitlement(Entitlement::NotCovered(Reason::NoHolderRecord)),
+                Own::Entitlement(Entitlement::NotCovered(Reason::NoHolderRecord), None),
                 "not_covered",
             ),
             (
                 ORPHAN_PHONE,
                 BARE,
-                Own::Entitlement(Entitlement::NotCovered(Reason::NoCoverage)),
+                Own::Entitlement(Entitlement::NotCovered(Reason::NoCoverage), None),
                 "not_covered",
             ),
             (SON_PHONE, HOLDER, Own::Mismatch, "mismatch"),
@@ -445,7 +460,7 @@ mod tests {
         let got = desk.own_entitlement(&code(SON)).await.expect("answered");
         assert_eq!(
             got.answer,
-            Own::Entitlement(Entitlement::Covered { until: Some(TODAY) })
+            Own::Entitlement(Entitlement::Covered { until: Some(TODAY) }, None)
         );
     }
 }

@@ -205,34 +205,60 @@ fn length_faults(service: &Service, screen: &Screen, budget: Budget) -> Vec<Stri
     let mut out = Vec::new();
     for locale in &service.spec.locales {
         let vars = sample_vars(service, locale);
-        let mut text = screen_text(service, screen, locale, &vars);
-        if let Screen::Input { validator, .. } = screen {
-            let longest = Validator::from_name(validator)
-                .into_iter()
-                .flat_map(Validator::error_keys)
-                .chain(std::iter::once("error.option"))
-                .map(|key| service.words(locale).get(key).to_string())
-                .max_by_key(|s| s.chars().count())
-                .unwrap_or_default();
-            text = format!("{longest}\n{text}");
-        }
+        let text = screen_text(service, screen, locale, &vars);
         let shown = localize_digits(&text, locale);
         if !fits(&shown, budget) {
             let (encoding, len) = crate::text::gsm7::measure(&shown);
             out.push(format!(
                 "over one page in `{locale}`: {len} characters in {encoding:?}"
             ));
+            continue;
+        }
+        // A question is asked again under its longest error line (flow's `wrong`): the
+        // screen a wrong answer shows must fit one page too, or the options it re-asks fall
+        // behind `98`.
+        let Some((key, error)) = longest_error(service, screen, locale) else {
+            continue;
+        };
+        let again = localize_digits(&format!("{error}\n{text}"), locale);
+        if !fits(&again, budget) {
+            let (encoding, len) = crate::text::gsm7::measure(&again);
+            out.push(format!(
+                "asked again after a wrong answer, over one page in `{locale}`: `{key}` and the \
+                 screen are {len} characters in {encoding:?}, so an error would page its options"
+            ));
         }
     }
     out
 }
 
+/// The longest error line a question can be asked again under, with its key: a menu's wrong
+/// option, or any of an input's validator's errors.
+fn longest_error(service: &Service, screen: &Screen, locale: &str) -> Option<(String, String)> {
+    let keys: Vec<&str> = match screen {
+        Screen::Menu { .. } => vec!["error.option"],
+        Screen::Input { validator, .. } => Validator::from_name(validator)
+            .into_iter()
+            .flat_map(Validator::error_keys)
+            .chain(std::iter::once("error.option"))
+            .collect(),
+        Screen::End { .. } | Screen::Action { .. } => return None,
+    };
+    keys.into_iter()
+        .map(|key| (key.to_string(), service.words(locale).get(key).to_string()))
+        .max_by_key(|(_, words)| words.chars().count())
+}
+
 /// Values as long as real ones, for measuring end screens.
 fn sample_vars(service: &Service, locale: &str) -> Vec<(String, String)> {
     let date = jiff::civil::date(2026, 12, 31);
+    let words = service.words(locale);
+    let dated = words.fill("until", &[("date".into(), format_date(date, locale))]);
+    let open = words.get("open_ended").to_string();
+    let until = std::cmp::max_by_key(dated, open, |s| s.chars().count());
     vec![
         ("code".into(), "1234567890".into()),
-        ("until".into(), format_date(date, locale)),
+        ("until".into(), until),
         (
             "complaints".into(),
             service.spec.complaints.clone().unwrap_or_default(),
@@ -297,6 +323,24 @@ mod tests {
     fn the_shipped_menus_have_no_fault() {
         let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("load");
         assert_eq!(check(&menus, Budget::default()), Vec::new());
+    }
+
+    #[test]
+    fn a_menu_whose_options_a_wrong_key_would_page_is_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paged_by_error");
+        let menus = load_menus(&dir).expect("load");
+        let faults: Vec<String> = check(&menus, Budget::default())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        assert!(
+            faults[0].contains("screen `main`")
+                && faults[0].contains("asked again after a wrong answer")
+                && faults[0].contains("`fa`")
+                && faults[0].contains("error.option"),
+            "{faults:#?}"
+        );
     }
 
     #[test]

@@ -229,6 +229,32 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Africa's Talking's end-of-session notification for `session`, as its events URL gets it
+    /// (DIALECTS.md §1): the status and the body of the answer.
+    pub fn at_end(&self, session: &str, code: &str, msisdn: &str, status: &str) -> (u16, String) {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("sessionId", session)
+            .append_pair("serviceCode", code)
+            .append_pair("networkCode", "43211")
+            .append_pair("phoneNumber", &format!("+{msisdn}"))
+            .append_pair("status", status)
+            .append_pair("cost", "IRR 0")
+            .append_pair("date", "2026-11-24 10:02:11")
+            .append_pair("input", "1")
+            .append_pair("hopsCount", "2")
+            .append_pair("errorMessage", "")
+            .append_pair("lastAppResponse", "CON ...")
+            .append_pair("durationInMillis", "14233")
+            .finish();
+        self.post(
+            "/ussd/africastalking/end",
+            "application/x-www-form-urlencoded",
+            body.as_bytes(),
+        )
+    }
+}
+
 /// A fresh temp dir with a feed of `lines`, and the test configuration over it.
 fn configured(lines: &[String], adjust: impl FnOnce(&mut Config)) -> (tempfile::TempDir, Config) {
     let dir = tempfile::tempdir().expect("temp dir");
