@@ -7,7 +7,6 @@
 //! store is flushed.
 
 use anyhow::Context;
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -26,24 +25,10 @@ use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
 use crate::store::Store;
-use crate::sync::Follower;
 use crate::sync::SyncError;
+use crate::sync::{FeedStatus, Follower};
 use crate::tasks::{OnFailure, Supervisor};
 use crate::writer::Writer;
-
-/// The feed as the admin API reports it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FeedStatus {
-    pub source: Option<String>,
-    pub watermark: u64,
-    pub applied: u64,
-    pub rejected: u64,
-    pub last_rejects: Vec<String>,
-    /// Seconds since the feed was last read to its end.
-    pub caught_up_secs_ago: Option<u64>,
-    #[serde(skip)]
-    pub caught_up_at: Option<Instant>,
-}
 
 /// The parts every command that touches the store shares.
 pub struct Parts {

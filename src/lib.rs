@@ -19,6 +19,7 @@
 pub mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
 pub mod dialect;

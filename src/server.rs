@@ -23,13 +23,13 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::FeedStatus;
 use crate::audit::{Tracker, TrackingCode};
 use crate::config::ServerConfig;
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
+use crate::sync::FeedStatus;
 use crate::turn::{Reply, Turn};
 
 type Body = Full<Bytes>;

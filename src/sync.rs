@@ -112,6 +112,21 @@ impl fmt::Display for SyncReport {
     }
 }
 
+/// The feed as the admin API reports it: what the server's follower has applied so far (the
+/// follower updates it after each poll; `/admin/feed` shows it).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FeedStatus {
+    pub source: Option<String>,
+    pub watermark: u64,
+    pub applied: u64,
+    pub rejected: u64,
+    pub last_rejects: Vec<String>,
+    /// Seconds since the feed was last read to its end.
+    pub caught_up_secs_ago: Option<u64>,
+    #[serde(skip)]
+    pub caught_up_at: Option<std::time::Instant>,
+}
+
 /// Applies the whole feed once (a last line without its newline included).
 pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;

@@ -2,42 +2,26 @@
 //! entitlements, dates, reasons, relations, month rows, providers, amounts) become the
 //! variables of a screen's words, in the caller's locale.
 //!
-//! The words come from the locale files (keys declared here, so `daftar check` can hold every
+//! The words come from the locale files (keys declared in `catalog::words`, so `daftar check` can hold every
 //! locale to them); the way a date, an amount or a digit is written per locale is `locale`'s.
 //! Pure: no store, no clock, no IO. The adapters beside it only choose the outcome.
 
 use jiff::civil::Date;
 
 use crate::audit::TrackingCode;
+use crate::catalog::words::{
+    reason_key, relation_key, DEPENDENT_COVERED, DEPENDENT_NOT_COVERED, MONTH_PAID, MONTH_UNPAID,
+    NO_PROVIDER, OPEN_ENDED, PROVIDER,
+};
 use crate::inquiry::DependentStatus;
 use crate::locale::{format_date, format_money};
 use crate::menu::Words;
 use crate::money::Money;
-use crate::record::{MonthKey, Relation};
-use crate::rules::{Entitlement, Reason};
+use crate::record::MonthKey;
+use crate::rules::Entitlement;
 
 /// A variable of a screen's words: `{name}` → value.
 pub(crate) type Var = (String, String);
-
-/// The word of an open-ended coverage, in place of an end date.
-const OPEN_ENDED: &str = "open_ended";
-/// A dependent's line: covered (`{who}`, `{until}`) or not (`{who}`, `{reason}`).
-const DEPENDENT_COVERED: &str = "dependent.covered";
-const DEPENDENT_NOT_COVERED: &str = "dependent.not_covered";
-/// The marks of a month with and without a contribution.
-const MONTH_PAID: &str = "month.paid";
-const MONTH_UNPAID: &str = "month.unpaid";
-/// The polyclinic line (`{provider}`), or the line for a person attached to none.
-const PROVIDER: &str = "provider";
-const NO_PROVIDER: &str = "no_provider";
-
-const RELATIONS: [Relation; 5] = [
-    Relation::Spouse,
-    Relation::Son,
-    Relation::Daughter,
-    Relation::Father,
-    Relation::Mother,
-];
 
 /// The words of one caller's locale, and how that locale writes values.
 pub(crate) struct Render<'a> {
@@ -46,32 +30,6 @@ pub(crate) struct Render<'a> {
 }
 
 impl Render<'_> {
-    /// The keys [`Render::entitlement`] reads: the open-ended word and every reason.
-    pub fn entitlement_keys() -> Vec<String> {
-        std::iter::once(OPEN_ENDED.to_string())
-            .chain(Reason::ALL.iter().map(|r| reason_key(*r)))
-            .collect()
-    }
-
-    /// The keys [`Render::dependents`] reads: the two lines, every relation, and the
-    /// entitlement's.
-    pub fn dependents_keys() -> Vec<String> {
-        [DEPENDENT_COVERED, DEPENDENT_NOT_COVERED]
-            .iter()
-            .map(|k| k.to_string())
-            .chain(RELATIONS.iter().map(|r| relation_key(*r)))
-            .chain(Render::entitlement_keys())
-            .collect()
-    }
-
-    /// The keys of the osms details: the month marks and the provider lines.
-    pub fn osms_details_keys() -> Vec<String> {
-        [MONTH_PAID, MONTH_UNPAID, PROVIDER, NO_PROVIDER]
-            .iter()
-            .map(|k| k.to_string())
-            .collect()
-    }
-
     /// `{code}`: the tracking code (its digits follow the locale when the screen is shown).
     pub fn code(&self, code: TrackingCode) -> Var {
         var("code", code.to_string())
@@ -152,24 +110,12 @@ fn var(name: &str, value: impl Into<String>) -> Var {
     (name.to_string(), value.into())
 }
 
-fn reason_key(reason: Reason) -> String {
-    format!("reason.{}", reason.key())
-}
-
-fn relation_key(relation: Relation) -> String {
-    let name = match relation {
-        Relation::Spouse => "spouse",
-        Relation::Son => "son",
-        Relation::Daughter => "daughter",
-        Relation::Father => "father",
-        Relation::Mother => "mother",
-    };
-    format!("relation.{name}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::words::{dependents_keys, entitlement_keys, osms_details_keys, RELATIONS};
+    use crate::record::Relation;
+    use crate::rules::Reason;
     use jiff::civil::date;
     use std::collections::HashMap;
 
@@ -329,14 +275,14 @@ mod tests {
 
     #[test]
     fn the_declared_keys_cover_every_reason_and_relation() {
-        let keys = Render::dependents_keys();
+        let keys = dependents_keys();
         for reason in Reason::ALL {
             assert!(keys.contains(&reason_key(reason)), "{reason:?}");
         }
         for relation in RELATIONS {
             assert!(keys.contains(&relation_key(relation)), "{relation:?}");
         }
-        assert!(Render::entitlement_keys().iter().all(|k| keys.contains(k)));
-        assert_eq!(Render::osms_details_keys().len(), 4);
+        assert!(entitlement_keys().iter().all(|k| keys.contains(k)));
+        assert_eq!(osms_details_keys().len(), 4);
     }
 }

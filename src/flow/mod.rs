@@ -10,7 +10,7 @@
 
 pub mod validate;
 
-use validate::Validator;
+use crate::catalog::Validator;
 
 use crate::ids::normalize_digits;
 use crate::menu::render::{pages, screen_text};

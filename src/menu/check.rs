@@ -13,8 +13,7 @@ use std::path::PathBuf;
 
 use super::render::{screen_text, MORE};
 use super::{Menus, Screen, Service, SWITCH_LOCALE};
-use crate::actions::Action;
-use crate::flow::validate::Validator;
+use crate::catalog::{Action, Validator};
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
 
