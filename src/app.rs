@@ -33,10 +33,10 @@ use crate::writer::Writer;
 /// The parts every command that touches the store shares.
 pub struct Parts {
     pub store: Store,
-    pub tracker: Arc<Tracker>,
-    pub hasher: KeyedHasher,
+    pub(crate) tracker: Arc<Tracker>,
+    pub(crate) hasher: KeyedHasher,
     /// The thread every write of the request path goes through.
-    pub writer: Arc<Writer>,
+    pub(crate) writer: Arc<Writer>,
 }
 
 /// Opens the store of `config` with its audit trail and keyed hasher.
@@ -97,7 +97,7 @@ pub struct Core {
     pub engine: Arc<Engine>,
     /// The embedded session store, which the sweeper tidies.
     pub sessions: Arc<MemoryStore>,
-    pub dialects: Registry,
+    pub(crate) dialects: Registry,
 }
 
 /// How long a caller's choice of locale is remembered.
@@ -158,7 +158,7 @@ pub struct Running {
 impl Running {
     /// Resolves when the server has begun to stop on its own: a task whose failure ends the
     /// process has failed ([`OnFailure::Exit`]).
-    pub async fn stopping(&self) {
+    pub(crate) async fn stopping(&self) {
         self.supervisor.stopping().await;
     }
 

@@ -16,32 +16,32 @@
 //! turn its typed answer into the screen's words, rendered in the caller's locale (`locale`)
 //! and cut into pages (`text`).
 
-pub mod actions;
+pub(crate) mod actions;
 pub mod app;
 pub mod audit;
 pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
-pub mod dialect;
-pub mod engine;
+pub(crate) mod dialect;
+pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
-pub mod flow;
-pub mod ids;
+pub(crate) mod flow;
+pub(crate) mod ids;
 pub(crate) mod inquiry;
 pub mod locale;
-pub mod menu;
-pub mod metrics;
+pub(crate) mod menu;
+pub(crate) mod metrics;
 pub(crate) mod money;
-pub mod readiness;
+pub(crate) mod readiness;
 pub mod record;
-pub mod rules;
-pub mod server;
-pub mod session;
+pub(crate) mod rules;
+pub(crate) mod server;
+pub(crate) mod session;
 pub mod session_store;
 pub mod store;
 pub mod sync;
-pub mod tasks;
+pub(crate) mod tasks;
 pub mod text;
 pub mod turn;
-pub mod writer;
+pub(crate) mod writer;

@@ -29,13 +29,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Meta key: the highest feed `seq` whose changes (and all before it) are durable, u64 BE.
-pub const META_WATERMARK: &[u8] = b"watermark";
+pub(crate) const META_WATERMARK: &[u8] = b"watermark";
 /// Meta key: the feed this store was filled from (`FeedSource` display form), UTF-8.
-pub const META_FEED: &[u8] = b"feed";
+pub(crate) const META_FEED: &[u8] = b"feed";
 /// Meta key: the number of people, u64 BE, valid only while `META_COUNT_DIRTY` is absent.
-pub const META_PEOPLE_COUNT: &[u8] = b"people_count";
+pub(crate) const META_PEOPLE_COUNT: &[u8] = b"people_count";
 /// Meta key: present while records were written since the count was last made durable.
-pub const META_COUNT_DIRTY: &[u8] = b"people_count_dirty";
+pub(crate) const META_COUNT_DIRTY: &[u8] = b"people_count_dirty";
 
 const PEOPLE: &str = "people";
 const DEPENDENTS: &str = "dependents";
@@ -171,7 +171,7 @@ impl Store {
     }
 
     /// The feed this store was filled from, if one was recorded.
-    pub fn feed_source(&self) -> Result<Option<String>, StoreError> {
+    pub(crate) fn feed_source(&self) -> Result<Option<String>, StoreError> {
         match self.meta.get(META_FEED)? {
             None => Ok(None),
             Some(v) => String::from_utf8(v.to_vec())
@@ -181,7 +181,7 @@ impl Store {
     }
 
     /// Records the feed this store is filled from.
-    pub fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
+    pub(crate) fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
         self.meta.insert(META_FEED, feed.as_bytes())?;
         Ok(())
     }

@@ -31,7 +31,7 @@ pub const CHECKPOINT_EVERY: u64 = 10_000;
 
 /// How many rejects a report lists; the rest are only counted, so a feed of garbage cannot
 /// fill memory.
-pub const REJECTS_LISTED: usize = 1_000;
+pub(crate) const REJECTS_LISTED: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -72,7 +72,7 @@ pub struct SyncReport {
     /// The first [`REJECTS_LISTED`] rejects.
     pub rejected: Vec<Reject>,
     /// Rejects beyond those listed.
-    pub rejected_unlisted: u64,
+    pub(crate) rejected_unlisted: u64,
     /// The store's watermark when the run ended.
     pub watermark: u64,
 }
@@ -115,16 +115,16 @@ impl fmt::Display for SyncReport {
 /// The feed as the admin API reports it: what the server's follower has applied so far (the
 /// follower updates it after each poll; `/admin/feed` shows it).
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct FeedStatus {
-    pub source: Option<String>,
-    pub watermark: u64,
-    pub applied: u64,
-    pub rejected: u64,
-    pub last_rejects: Vec<String>,
+pub(crate) struct FeedStatus {
+    pub(crate) source: Option<String>,
+    pub(crate) watermark: u64,
+    pub(crate) applied: u64,
+    pub(crate) rejected: u64,
+    pub(crate) last_rejects: Vec<String>,
     /// Seconds since the feed was last read to its end.
-    pub caught_up_secs_ago: Option<u64>,
+    pub(crate) caught_up_secs_ago: Option<u64>,
     #[serde(skip)]
-    pub caught_up_at: Option<std::time::Instant>,
+    pub(crate) caught_up_at: Option<std::time::Instant>,
 }
 
 /// Applies the whole feed once (a last line without its newline included).
@@ -156,7 +156,7 @@ impl Follower {
         })
     }
 
-    pub fn source(&self) -> &FeedSource {
+    pub(crate) fn source(&self) -> &FeedSource {
         self.reader.source()
     }
 
@@ -171,7 +171,7 @@ impl Follower {
     /// is checked between lines: this runs in blocking code), so that a server shutting down
     /// during a long first sync need not wait for its end. What was not applied is applied by
     /// the next poll or the next start.
-    pub fn poll_until(
+    pub(crate) fn poll_until(
         &mut self,
         store: &Store,
         stop: &CancellationToken,

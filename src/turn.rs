@@ -13,15 +13,15 @@ pub struct Turn {
     /// The aggregator's session id.
     pub session_id: String,
     /// The caller's MSISDN, international form, digits only.
-    pub msisdn: String,
+    pub(crate) msisdn: String,
     /// The dialled string when the dialect carries one (`*4*1420#`, or with extra segments).
-    pub service_code: Option<String>,
-    pub kind: TurnKind,
+    pub(crate) service_code: Option<String>,
+    pub(crate) kind: TurnKind,
     /// How the dialect marks a resend of a request it already sent, where it has a way.
-    pub retry: Retry,
+    pub(crate) retry: Retry,
     /// Fields of the request that the dialect must echo in its reply (Arkesel, Nalo, Beem and
     /// Comviva send some back); the engine never reads them.
-    pub echo: Vec<(String, String)>,
+    pub(crate) echo: Vec<(String, String)>,
 }
 
 /// What the caller did.
@@ -42,7 +42,7 @@ pub enum TurnKind {
 /// A dialect's retry marker (SPEC §3: a retry is recognised exactly where the dialect makes it
 /// visible). Cumulative dialects need none: the same whole path is the retry.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// The dialect has no marker: a repeated latest input is new input.
     #[default]
     Unmarked,

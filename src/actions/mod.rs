@@ -21,12 +21,12 @@ use render::Render;
 
 /// The actions, over the inquiries.
 #[derive(Clone)]
-pub struct Actions {
+pub(crate) struct Actions {
     inquiries: Inquiries,
 }
 
 impl Actions {
-    pub fn new(inquiries: Inquiries) -> Actions {
+    pub(crate) fn new(inquiries: Inquiries) -> Actions {
         Actions { inquiries }
     }
 }

@@ -25,19 +25,19 @@ pub(crate) type Var = (String, String);
 
 /// The words of one caller's locale, and how that locale writes values.
 pub(crate) struct Render<'a> {
-    pub words: &'a Words,
-    pub locale: &'a str,
+    pub(crate) words: &'a Words,
+    pub(crate) locale: &'a str,
 }
 
 impl Render<'_> {
     /// `{code}`: the tracking code (its digits follow the locale when the screen is shown).
-    pub fn code(&self, code: TrackingCode) -> Var {
+    pub(crate) fn code(&self, code: TrackingCode) -> Var {
         var("code", code.to_string())
     }
 
     /// `{until}` for a covered person (a date, or the open-ended word), `{reason}` for one who
     /// is not.
-    pub fn entitlement(&self, entitlement: &Entitlement) -> Var {
+    pub(crate) fn entitlement(&self, entitlement: &Entitlement) -> Var {
         match entitlement {
             Entitlement::Covered { until: Some(date) } => var("until", self.date(*date)),
             Entitlement::Covered { until: None } => var("until", self.words.get(OPEN_ENDED)),
@@ -48,7 +48,7 @@ impl Render<'_> {
     }
 
     /// `{list}`: one line per dependent, `who: covered until …` or `who: not covered, why`.
-    pub fn dependents(&self, dependents: &[DependentStatus]) -> Var {
+    pub(crate) fn dependents(&self, dependents: &[DependentStatus]) -> Var {
         let lines: Vec<String> = dependents.iter().map(|d| self.dependent(d)).collect();
         var("list", lines.join("\n"))
     }
@@ -72,7 +72,7 @@ impl Render<'_> {
     }
 
     /// `{months}`: the compact month row, `01✓02✓03✗…` (the marks are the locale's words).
-    pub fn months(&self, months: &[(MonthKey, bool)]) -> Var {
+    pub(crate) fn months(&self, months: &[(MonthKey, bool)]) -> Var {
         let row: String = months
             .iter()
             .map(|(month, paid)| {
@@ -86,7 +86,7 @@ impl Render<'_> {
     }
 
     /// `{provider}`: the polyclinic line, or the line for a person attached to none.
-    pub fn provider(&self, provider: Option<&str>) -> Var {
+    pub(crate) fn provider(&self, provider: Option<&str>) -> Var {
         let line = match provider {
             Some(name) => self.words.fill(PROVIDER, &[var("provider", name)]),
             None => self.words.get(NO_PROVIDER).to_string(),
@@ -95,13 +95,13 @@ impl Render<'_> {
     }
 
     /// A date as the locale writes it (SPEC §7.1).
-    pub fn date(&self, date: Date) -> String {
+    pub(crate) fn date(&self, date: Date) -> String {
         format_date(date, self.locale)
     }
 
     /// An amount as the locale writes it (three decimals for dinars).
     #[allow(dead_code)] // the cnam and mutual screens will show balances
-    pub fn amount(&self, amount: Money) -> String {
+    pub(crate) fn amount(&self, amount: Money) -> String {
         format_money(amount, self.locale)
     }
 }

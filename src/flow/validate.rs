@@ -13,7 +13,7 @@ use crate::session::Answer;
 
 impl Validator {
     /// Checks `input`: the answer to keep, or the message key that explains what was wrong.
-    pub fn check(self, input: &str, spec: &ServiceSpec) -> Result<Answer, &'static str> {
+    pub(crate) fn check(self, input: &str, spec: &ServiceSpec) -> Result<Answer, &'static str> {
         let answer = match self {
             Validator::IrNationalCode => NationalCode::parse(input).map(Answer::NationalCode),
             Validator::IrNationalCodeOrForeign => {

@@ -16,7 +16,7 @@ use crate::rules::RuleConfig;
 const COMMON: &str = "common";
 
 #[derive(Debug, thiserror::Error)]
-pub enum MenuError {
+pub(crate) enum MenuError {
     #[error("cannot read menus in {path}: {source}")]
     Read {
         path: PathBuf,
@@ -39,7 +39,7 @@ struct ServiceFile {
 }
 
 /// Loads every service in `dir` with its words.
-pub fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
+pub(crate) fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
     let files = toml_files(dir)?;
     let mut common: HashMap<String, Words> = HashMap::new();
     let mut words: HashMap<(String, String), Words> = HashMap::new();

@@ -60,12 +60,16 @@ struct StoredChoice {
 
 impl MemoryStore {
     /// A store of at most `max` sessions, locales kept in memory too.
-    pub fn new(max: usize) -> MemoryStore {
+    pub(crate) fn new(max: usize) -> MemoryStore {
         MemoryStore::with_locales(max, Locales::InMemory(DashMap::new()))
     }
 
     /// A store of at most `max` sessions whose locales live in `tree`, written by `writer`.
-    pub fn with_durable_locales(max: usize, tree: sled::Tree, writer: Arc<Writer>) -> MemoryStore {
+    pub(crate) fn with_durable_locales(
+        max: usize,
+        tree: sled::Tree,
+        writer: Arc<Writer>,
+    ) -> MemoryStore {
         MemoryStore::with_locales(max, Locales::Durable { tree, writer })
     }
 
