@@ -81,11 +81,6 @@ impl TrackingCode {
         let valid = count == 10 && luhn_digit(value / 10) == (value % 10) as u8;
         valid.then_some(TrackingCode(value))
     }
-
-    /// The code as a number (its 10 digits without leading zeros).
-    pub(crate) fn as_u64(self) -> u64 {
-        self.0
-    }
 }
 
 impl fmt::Display for TrackingCode {

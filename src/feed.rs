@@ -62,12 +62,6 @@ impl FeedSource {
         })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        match self {
-            FeedSource::File(p) | FeedSource::Dir(p) => p,
-        }
-    }
-
     /// Opens the feed as a read would, without reading a line: a file that cannot be opened
     /// or a directory that cannot be listed is an error here, naming its path, rather than at
     /// the first poll.
@@ -147,14 +141,6 @@ impl FeedReader {
             source,
             at: Cursor::default(),
         }
-    }
-
-    pub(crate) fn source(&self) -> &FeedSource {
-        &self.source
-    }
-
-    pub(crate) fn cursor(&self) -> &Cursor {
-        &self.at
     }
 
     /// Forgets the position: the next read starts at the feed's first line.

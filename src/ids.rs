@@ -35,6 +35,7 @@ pub(crate) enum IdError {
 
 impl IdError {
     /// Every error, for tables that must have a message for each.
+    #[cfg(test)]
     pub(crate) const ALL: [IdError; 6] = [
         IdError::Empty,
         IdError::NotDigits,
@@ -234,6 +235,7 @@ impl Iin {
     }
 
     /// The birth date the number carries.
+    #[cfg(test)]
     pub(crate) fn birth_date(&self) -> Date {
         self.birth
     }

@@ -34,12 +34,12 @@ impl Money {
     /// Decimals of the major unit (dinars: 1 dinar = 1000 millimes).
     pub(crate) const DECIMALS: u32 = 3;
     const UNIT: i64 = 10_i64.pow(Money::DECIMALS);
-    pub(crate) const ZERO: Money = Money(0);
-
+    #[cfg(test)]
     pub(crate) const fn from_minor(minor: i64) -> Money {
         Money(minor)
     }
 
+    #[cfg(test)]
     pub(crate) const fn minor(self) -> i64 {
         self.0
     }
@@ -72,6 +72,7 @@ impl Money {
     }
 
     /// `self − other`, never below zero (a balance that is used up).
+    #[cfg(test)]
     pub(crate) fn remaining_after(self, used: Money) -> Money {
         Money(self.0.saturating_sub(used.0).max(0))
     }

@@ -59,6 +59,7 @@ impl Readiness {
         held.remove(&condition).is_some()
     }
 
+    #[cfg(test)]
     pub(crate) fn is_held(&self, condition: Unready) -> bool {
         let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.contains_key(&condition)

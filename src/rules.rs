@@ -292,6 +292,7 @@ fn holder_span(person: &Person, today: Date) -> Result<Span, Reason> {
 }
 
 /// A holder's entitlement: their own coverage, and nothing else (SPEC §5.1).
+#[cfg(test)]
 pub(crate) fn holder_entitlement(person: &Person, today: Date) -> Entitlement {
     match holder_span(person, today) {
         Ok(span) => span.covered(),

@@ -17,7 +17,6 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -71,7 +70,7 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, peer) = tokio::select! {
+        let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -86,7 +85,7 @@ pub(crate) async fn serve(
         let app = app.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(route(&app, req, peer).await) }
+            async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -104,7 +103,7 @@ pub(crate) async fn serve(
     }
 }
 
-async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn route(app: &App, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
     match (method.as_str(), path.as_str()) {
@@ -120,7 +119,7 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
             );
             response
         }
-        _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
+        _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req).await,
         _ if path.starts_with("/admin/") => {
             let live = app.engine.session_count().await;
             admin(app, &method, &path["/admin/".len()..], &req, live)
@@ -142,7 +141,7 @@ fn readyz(app: &App) -> Response<Body> {
 }
 
 /// One USSD step: the dialect reads the request, the engine answers, the dialect writes it.
-async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn ussd(app: &App, rest: &str, req: Request<Incoming>) -> Response<Body> {
     let (name, tail) = match rest.find('/') {
         Some(at) => rest.split_at(at),
         None => (rest, ""),
@@ -163,9 +162,7 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     let wire = WireRequest {
         method: head.method.as_str(),
         path_tail: tail,
-        query: head.uri.query(),
         headers: &head.headers,
-        peer: Some(peer),
         body: &body,
     };
     let response = match dialect.parse(&wire) {

@@ -156,10 +156,6 @@ impl Follower {
         })
     }
 
-    pub(crate) fn source(&self) -> &FeedSource {
-        self.reader.source()
-    }
-
     /// Applies the lines added since the last poll; a last line without its newline waits for
     /// the next poll. After an error the next poll reads the feed again from its start (every
     /// line the watermark covers is skipped), so nothing between the two is lost.

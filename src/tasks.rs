@@ -97,6 +97,7 @@ pub(crate) struct Stopped {
     pub(crate) fatal: Option<TaskFailure>,
     /// Tasks still running at the bound, aborted and left behind (a blocking section cannot be
     /// interrupted; it ends on its own, with nobody waiting for it).
+    #[cfg(test)]
     pub(crate) overdue: Vec<&'static str>,
 }
 
@@ -212,7 +213,11 @@ impl Supervisor {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        Stopped { fatal, overdue }
+        Stopped {
+            fatal,
+            #[cfg(test)]
+            overdue,
+        }
     }
 }
 

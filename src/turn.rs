@@ -48,8 +48,10 @@ pub(crate) enum Retry {
     Unmarked,
     /// A per-request mark (a sequence number): the same mark as the step that made the
     /// session's last reply is a retry of that step.
+    #[cfg(test)]
     Mark(String),
     /// The aggregator says this request is a resend.
+    #[cfg(test)]
     Resent,
 }
 

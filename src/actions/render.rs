@@ -119,9 +119,8 @@ mod tests {
     use jiff::civil::date;
     use std::collections::HashMap;
 
-    fn words(locale: &str, entries: &[(&str, &str)]) -> Words {
+    fn words(entries: &[(&str, &str)]) -> Words {
         Words {
-            locale: locale.into(),
             entries: entries
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -131,31 +130,28 @@ mod tests {
     }
 
     fn english() -> Words {
-        words(
-            "en",
-            &[
-                ("open_ended", "no end date"),
-                ("reason.expired", "expired"),
-                (
-                    "reason.no_birth_certificate",
-                    "no birth certificate on file",
-                ),
-                ("relation.son", "son"),
-                ("relation.daughter", "daughter"),
-                ("dependent.covered", "{who}: covered until {until}"),
-                ("dependent.not_covered", "{who}: not covered, {reason}"),
-                ("month.paid", "+"),
-                ("month.unpaid", "-"),
-                ("provider", "Clinic: {provider}"),
-                ("no_provider", "No clinic"),
-            ],
-        )
+        words(&[
+            ("open_ended", "no end date"),
+            ("reason.expired", "expired"),
+            (
+                "reason.no_birth_certificate",
+                "no birth certificate on file",
+            ),
+            ("relation.son", "son"),
+            ("relation.daughter", "daughter"),
+            ("dependent.covered", "{who}: covered until {until}"),
+            ("dependent.not_covered", "{who}: not covered, {reason}"),
+            ("month.paid", "+"),
+            ("month.unpaid", "-"),
+            ("provider", "Clinic: {provider}"),
+            ("no_provider", "No clinic"),
+        ])
     }
 
     #[test]
     fn entitlements_read_as_a_date_the_open_ended_word_or_a_reason() {
         let en = english();
-        let fa = words("fa", &[("open_ended", "بدون تاریخ پایان")]);
+        let fa = words(&[("open_ended", "بدون تاریخ پایان")]);
         let cases = [
             (
                 &en,
@@ -259,7 +255,7 @@ mod tests {
 
     #[test]
     fn amounts_and_codes_follow_the_locale_when_shown() {
-        let fa = words("fa", &[]);
+        let fa = words(&[]);
         let render = Render {
             words: &fa,
             locale: "fa",

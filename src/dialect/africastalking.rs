@@ -123,9 +123,7 @@ mod tests {
         AfricasTalking::new().parse(&WireRequest {
             method: "POST",
             path_tail: "",
-            query: None,
             headers: &headers,
-            peer: None,
             body,
         })
     }

@@ -10,7 +10,6 @@
 mod africastalking;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::DialectConfig;
@@ -21,10 +20,7 @@ pub(crate) struct WireRequest<'a> {
     pub(crate) method: &'a str,
     /// What follows `/ussd/<dialect>` in the path (`""`, or `/end` say).
     pub(crate) path_tail: &'a str,
-    pub(crate) query: Option<&'a str>,
     pub(crate) headers: &'a hyper::HeaderMap,
-    /// The peer's address, where the server knows it.
-    pub(crate) peer: Option<SocketAddr>,
     pub(crate) body: &'a [u8],
 }
 
@@ -128,10 +124,6 @@ impl Registry {
     /// The service each dialect that names one serves turns without a service code.
     pub(crate) fn default_services(&self) -> &BTreeMap<String, String> {
         &self.default_services
-    }
-
-    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.dialects.keys().map(String::as_str)
     }
 }
 

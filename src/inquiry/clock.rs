@@ -10,6 +10,7 @@ pub(crate) enum Clock {
     /// The system clock, read in the service's time zone.
     System,
     /// The same day, whatever the time zone (tests).
+    #[cfg(test)]
     Fixed(Date),
 }
 
@@ -18,6 +19,7 @@ impl Clock {
     /// `daftar check` refuses a menu that names one).
     pub(crate) fn today(&self, tz: &str) -> Date {
         match self {
+            #[cfg(test)]
             Clock::Fixed(date) => *date,
             Clock::System => {
                 let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);

@@ -37,6 +37,7 @@ pub(crate) enum Asker<'a> {
     /// the logs get its keyed hash.
     Phone { msisdn: &'a str },
     /// A client of an API, by the name configuration gives it. It is registered for no one.
+    #[cfg(test)]
     Client { name: &'a str },
 }
 
@@ -45,6 +46,7 @@ impl fmt::Debug for Asker<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Asker::Phone { .. } => f.write_str("Phone { .. }"),
+            #[cfg(test)]
             Asker::Client { name } => f.debug_struct("Client").field("name", name).finish(),
         }
     }
@@ -56,6 +58,7 @@ impl Asker<'_> {
     fn is_registered_on(&self, person: &Person) -> bool {
         match self {
             Asker::Phone { msisdn } => person.msisdns.iter().any(|m| m == msisdn),
+            #[cfg(test)]
             Asker::Client { .. } => false,
         }
     }
@@ -221,6 +224,7 @@ impl Desk<'_> {
         let hasher = &self.inquiries.hasher;
         match self.asker {
             Asker::Phone { msisdn } => (hasher.hash(msisdn), hasher.tag(msisdn)),
+            #[cfg(test)]
             Asker::Client { name } => (format!("client:{name}"), format!("client:{name}")),
         }
     }

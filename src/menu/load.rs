@@ -53,7 +53,7 @@ pub(crate) fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
         match stem.split_once('.') {
             None => service_files.push(path),
             Some((owner, locale)) => {
-                let table = read_words(&path, locale)?;
+                let table = read_words(&path)?;
                 if owner == COMMON {
                     common.insert(locale.to_string(), table);
                 } else {
@@ -128,7 +128,6 @@ fn read_service(
     let mut merged = HashMap::new();
     for locale in &file.service.locales {
         let mut table = common.get(locale).cloned().unwrap_or_else(|| Words {
-            locale: locale.clone(),
             entries: HashMap::new(),
             files: HashMap::new(),
         });
@@ -148,7 +147,7 @@ fn read_service(
     })
 }
 
-fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
+fn read_words(path: &Path) -> Result<Words, MenuError> {
     let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
     let mut entries = HashMap::new();
     flatten(path, "", &table, &mut entries)?;
@@ -156,11 +155,7 @@ fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
         .keys()
         .map(|key| (key.clone(), path.to_path_buf()))
         .collect();
-    Ok(Words {
-        locale: locale.to_string(),
-        entries,
-        files,
-    })
+    Ok(Words { entries, files })
 }
 
 fn flatten(

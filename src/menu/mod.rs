@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::rules::RuleConfig;
 
-pub(crate) use load::{load_menus, MenuError};
+pub(crate) use load::load_menus;
 
 /// All services, by id, with the routes from short codes to them.
 #[derive(Debug, Clone)]
@@ -108,7 +108,6 @@ pub(crate) const SWITCH_LOCALE: &str = "@locale";
 /// The words of one locale: message key → text with `{var}` placeholders.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Words {
-    pub(crate) locale: String,
     pub(crate) entries: HashMap<String, String>,
     /// The file each entry was read from, for the checker's messages.
     pub(crate) files: HashMap<String, std::path::PathBuf>,

@@ -37,10 +37,6 @@ impl SessionKey {
     pub fn new(dialect: &str, session_id: &str) -> SessionKey {
         SessionKey(format!("{dialect}\u{0}{session_id}"))
     }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// One caller of one service: the service and the keyed hash of the caller's MSISDN.
