@@ -15,6 +15,23 @@
 //! in `store`, applies `rules`, decides what the asker may see and writes `audit`; the actions
 //! turn its typed answer into the screen's words, rendered in the caller's locale (`locale`)
 //! and cut into pages (`text`).
+//!
+//! Imports point one way, from the top of this list to the bottom (a module uses only modules
+//! on later lines; `use crate::` lines say so):
+//!
+//! ```text
+//! cli ─► app                    the commands; putting the house together
+//! server                         HTTP: routes, limits, admin API
+//! engine, tasks ─► metrics       one step of a session; the background tasks
+//! actions ─► flow                the USSD adapters; one step through a menu tree
+//! menu, inquiry, session_store, dialect, sync
+//! catalog                        what menu files may name (actions, validators), declared once
+//! audit, store, feed, feedgen, session, rules, config
+//! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
+//! ```
+//!
+//! Modules are `pub(crate)` by default; `pub` is what the binary, `tests/`, `benches/` and
+//! `examples/` use.
 
 pub(crate) mod actions;
 pub mod app;
