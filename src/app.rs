@@ -7,7 +7,6 @@
 //! store is flushed.
 
 use anyhow::Context;
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -26,32 +25,18 @@ use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
 use crate::store::Store;
-use crate::sync::Follower;
 use crate::sync::SyncError;
+use crate::sync::{FeedStatus, Follower};
 use crate::tasks::{OnFailure, Supervisor};
 use crate::writer::Writer;
-
-/// The feed as the admin API reports it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FeedStatus {
-    pub source: Option<String>,
-    pub watermark: u64,
-    pub applied: u64,
-    pub rejected: u64,
-    pub last_rejects: Vec<String>,
-    /// Seconds since the feed was last read to its end.
-    pub caught_up_secs_ago: Option<u64>,
-    #[serde(skip)]
-    pub caught_up_at: Option<Instant>,
-}
 
 /// The parts every command that touches the store shares.
 pub struct Parts {
     pub store: Store,
-    pub tracker: Arc<Tracker>,
-    pub hasher: KeyedHasher,
+    pub(crate) tracker: Arc<Tracker>,
+    pub(crate) hasher: KeyedHasher,
     /// The thread every write of the request path goes through.
-    pub writer: Arc<Writer>,
+    pub(crate) writer: Arc<Writer>,
 }
 
 /// Opens the store of `config` with its audit trail and keyed hasher.
@@ -112,7 +97,7 @@ pub struct Core {
     pub engine: Arc<Engine>,
     /// The embedded session store, which the sweeper tidies.
     pub sessions: Arc<MemoryStore>,
-    pub dialects: Registry,
+    pub(crate) dialects: Registry,
 }
 
 /// How long a caller's choice of locale is remembered.
@@ -173,7 +158,7 @@ pub struct Running {
 impl Running {
     /// Resolves when the server has begun to stop on its own: a task whose failure ends the
     /// process has failed ([`OnFailure::Exit`]).
-    pub async fn stopping(&self) {
+    pub(crate) async fn stopping(&self) {
         self.supervisor.stopping().await;
     }
 

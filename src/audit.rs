@@ -31,7 +31,7 @@ const BY_TIME: u8 = b't';
 
 /// What went wrong in the audit trail. Never carries an MSISDN or an identifier.
 #[derive(Debug, thiserror::Error)]
-pub enum AuditError {
+pub(crate) enum AuditError {
     #[error("audit store: {0}")]
     Store(#[from] sled::Error),
     #[error("audit entry encoding: {0}")]
@@ -97,7 +97,7 @@ impl Spread {
 
 /// A 10-digit tracking code: node digit, 8-digit (spread) sequence, Luhn check digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TrackingCode(u64);
+pub(crate) struct TrackingCode(u64);
 
 impl TrackingCode {
     /// The code of node `node` (0–9) whose middle eight digits are `spread` (modulo 10^8).
@@ -109,7 +109,7 @@ impl TrackingCode {
     /// Reads a code as a caller or an operator types it: ASCII, Persian (U+06F0–U+06F9) or
     /// Arabic-Indic (U+0660–U+0669) digits; spaces, dashes and bidi marks are ignored. Exactly
     /// ten digits with a valid check digit, else `None`.
-    pub fn parse(s: &str) -> Option<TrackingCode> {
+    pub(crate) fn parse(s: &str) -> Option<TrackingCode> {
         let mut value = 0u64;
         let mut count = 0usize;
         for c in s.chars() {
@@ -124,11 +124,6 @@ impl TrackingCode {
         }
         let valid = count == 10 && luhn_digit(value / 10) == (value % 10) as u8;
         valid.then_some(TrackingCode(value))
-    }
-
-    /// The code as a number (its 10 digits without leading zeros).
-    pub fn as_u64(self) -> u64 {
-        self.0
     }
 }
 
@@ -159,7 +154,7 @@ fn digit_value(c: char) -> Option<u8> {
 
 /// The Luhn check digit over the nine digits of `first_nine` (leading zeros count as digits;
 /// only the last nine digits are used).
-pub fn luhn_digit(first_nine: u64) -> u8 {
+pub(crate) fn luhn_digit(first_nine: u64) -> u8 {
     let mut rest = first_nine;
     let mut sum = 0u64;
     for position in 0..9 {
@@ -177,21 +172,21 @@ pub fn luhn_digit(first_nine: u64) -> u8 {
 
 /// One line of the audit trail, as `daftar track` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
+pub(crate) struct AuditEntry {
     /// Unix seconds of the answer.
-    pub at_unix: i64,
+    pub(crate) at_unix: i64,
     /// How the inquiry arrived, e.g. `ussd:africastalking`.
-    pub channel: String,
+    pub(crate) channel: String,
     /// The service id, e.g. `tamin`.
-    pub service: String,
+    pub(crate) service: String,
     /// `specific`, `general`, `dependents` or `status`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// `covered`, `not_covered`, `mismatch`, …
-    pub result: String,
+    pub(crate) result: String,
     /// The caller's MSISDN as a [`KeyedHasher`] hash; an API client as `client:<name>`.
-    pub caller: String,
+    pub(crate) caller: String,
     /// The queried identifier as a [`KeyedHasher`] hash, if there was one.
-    pub subject: Option<String>,
+    pub(crate) subject: Option<String>,
 }
 
 impl fmt::Display for AuditEntry {
@@ -213,7 +208,7 @@ impl fmt::Display for AuditEntry {
 ///
 /// `issue` is lock-free except once per [`RESERVE_BLOCK`] codes, when it writes and flushes the
 /// new high-water mark (a blocking fsync) under a mutex.
-pub struct Tracker {
+pub(crate) struct Tracker {
     audit: sled::Tree,
     meta: sled::Tree,
     node: u8,
@@ -240,7 +235,7 @@ impl Tracker {
     /// Opens the tracker of node `node` (0–9) over the audit and meta trees. The sequence
     /// resumes at the high-water mark of the last run, so codes of a block that a crash left
     /// unused are skipped, never reissued.
-    pub fn open(
+    pub(crate) fn open(
         audit: sled::Tree,
         meta: sled::Tree,
         node: u8,
@@ -267,7 +262,7 @@ impl Tracker {
     /// A new tracking code, unique for this node until its 8-digit sequence wraps.
     /// A code the trail still keeps is passed over: a store whose codes were spread otherwise
     /// before (an older version) never reissues one of them.
-    pub fn issue(&self) -> Result<TrackingCode, AuditError> {
+    pub(crate) fn issue(&self) -> Result<TrackingCode, AuditError> {
         loop {
             let seq = self.next.fetch_add(1, Ordering::Relaxed);
             if seq >= self.reserved.load(Ordering::Acquire) {
@@ -304,7 +299,7 @@ impl Tracker {
 
     /// Keeps `entry` under `code`, replacing what the code held (a retried step records the
     /// same answer again).
-    pub fn record(&self, code: TrackingCode, entry: &AuditEntry) -> Result<(), AuditError> {
+    pub(crate) fn record(&self, code: TrackingCode, entry: &AuditEntry) -> Result<(), AuditError> {
         let value = postcard::to_allocvec(entry)?;
         // The index first: a crash between the two leaves an index key without an entry,
         // which purging simply removes.
@@ -314,7 +309,7 @@ impl Tracker {
     }
 
     /// What the trail holds for `code`, if anything.
-    pub fn lookup(&self, code: TrackingCode) -> Result<Option<AuditEntry>, AuditError> {
+    pub(crate) fn lookup(&self, code: TrackingCode) -> Result<Option<AuditEntry>, AuditError> {
         match self.audit.get(entry_key(code))? {
             Some(bytes) => Ok(Some(postcard::from_bytes(&bytes)?)),
             None => Ok(None),
@@ -322,7 +317,7 @@ impl Tracker {
     }
 
     /// Removes the entries older than the retention at `now_unix`; returns how many.
-    pub fn purge_expired(&self, now_unix: i64) -> Result<usize, AuditError> {
+    pub(crate) fn purge_expired(&self, now_unix: i64) -> Result<usize, AuditError> {
         let retention = i64::from(self.retention_days) * SECONDS_PER_DAY;
         let cutoff = now_unix.saturating_sub(retention);
         let mut removed = 0;
@@ -411,7 +406,7 @@ impl KeyedHasher {
     /// The hasher of this deployment: derived from the configured secret if there is one (an
     /// empty secret counts as none), else a random key generated once and kept in `meta`, so
     /// hashes stay comparable across restarts.
-    pub fn from_meta(
+    pub(crate) fn from_meta(
         meta: &sled::Tree,
         configured: Option<&str>,
     ) -> Result<KeyedHasher, AuditError> {
@@ -431,7 +426,7 @@ impl KeyedHasher {
     }
 
     /// A short tag for logs: the first 8 hex digits of [`KeyedHasher::hash`].
-    pub fn tag(&self, value: &str) -> String {
+    pub(crate) fn tag(&self, value: &str) -> String {
         let digest = blake3::keyed_hash(&self.key, value.as_bytes());
         hex(&digest.as_bytes()[..4])
     }

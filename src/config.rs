@@ -27,7 +27,7 @@ pub struct Config {
     pub feed: FeedConfig,
     pub sessions: SessionConfig,
     pub screen: Budget,
-    pub audit: AuditConfig,
+    pub(crate) audit: AuditConfig,
     pub menus: MenusConfig,
     pub admin: AdminConfig,
     /// Per-service overrides, by service id (`[services.tamin] codes = ["*4*1420#"]`).
@@ -41,12 +41,12 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Connections served at once; the accept loop waits beyond it. At least 1.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Time allowed to read a request head (hyper's header timeout; slowloris guard). Above 0:
     /// a head cannot arrive in no time.
     pub header_timeout_ms: u64,
     /// Largest request body accepted; larger gets 413. At least [`MIN_BODY_LIMIT`].
-    pub body_limit_bytes: usize,
+    pub(crate) body_limit_bytes: usize,
     /// Time allowed for a body once the head is read; slower gets 408. Above 0.
     pub body_timeout_ms: u64,
     /// How long shutdown waits for in-flight requests.
@@ -77,26 +77,26 @@ pub struct SessionConfig {
     pub idle_s: u64,
     /// How long an ended session keeps its last reply for a retried final step (at most
     /// `idle_s`). Above 0: a retried final step must find its reply (SPEC §3).
-    pub ended_s: u64,
+    pub(crate) ended_s: u64,
     /// Most sessions held at once; a caller beyond it gets a polite END. Above 0.
     pub max: usize,
     /// How long a dropped session is offered for resumption. Above 0: 0 is not "off" (an
     /// offer kept 0 s would be made and never shown), so it is refused rather than guessed.
-    pub resume_s: u64,
+    pub(crate) resume_s: u64,
     /// How often the sweeper runs. Above 0: a timer cannot tick every 0 ms.
     pub sweep_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AuditConfig {
+pub(crate) struct AuditConfig {
     /// This node's digit in every tracking code (0–9): unique per node of one short code.
-    pub node: u8,
+    pub(crate) node: u8,
     /// Days an audit entry is kept. Above 0: the operations team looks a code up after the
     /// call (SPEC §6), and 0 days would purge it within the hour.
-    pub retention_days: u32,
+    pub(crate) retention_days: u32,
     /// Secret for the keyed hashes of MSISDNs and identifiers; prefer `DAFTAR_HASH_KEY`.
-    pub hash_key: Option<String>,
+    pub(crate) hash_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,9 +116,9 @@ pub struct AdminConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceOverride {
     /// Short codes routed to this service, replacing the menu file's.
-    pub codes: Option<Vec<String>>,
+    pub(crate) codes: Option<Vec<String>>,
     /// Disables the service without deleting its menu.
-    pub disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -192,16 +192,16 @@ impl Default for MenusConfig {
 /// The least `server.body_limit_bytes` that lets every dialect's largest hop through: a whole
 /// 182-character USSD string in 3-byte UTF-8, percent-encoded (9 bytes a character, 1,638
 /// bytes), plus the other fields of the form.
-pub const MIN_BODY_LIMIT: usize = 2048;
+pub(crate) const MIN_BODY_LIMIT: usize = 2048;
 
 /// A value that cannot work, refused at start with the key it was read from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key} {rule}")]
-pub struct Refused {
+pub(crate) struct Refused {
     /// The key as written in the file: `sessions.sweep_ms`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// What the value must be, and why when it is not plain.
-    pub rule: String,
+    pub(crate) rule: String,
 }
 
 impl Refused {
@@ -265,7 +265,7 @@ impl Config {
 
     /// Refuses a value that cannot work, naming its key. [`Config::load`] calls it, and so
     /// does `app::start` for a configuration built in code.
-    pub fn validate(&self) -> Result<(), Refused> {
+    pub(crate) fn validate(&self) -> Result<(), Refused> {
         if self.audit.node > 9 {
             let rule = format!("must be 0–9, not {}", self.audit.node);
             return Err(Refused::new("audit.node", rule));

@@ -40,16 +40,16 @@ const FALLBACK_LOCALE: &str = "en";
 
 /// Settings of the engine, from the configuration.
 #[derive(Debug, Clone, Copy)]
-pub struct EngineSettings {
-    pub budget: Budget,
+pub(crate) struct EngineSettings {
+    pub(crate) budget: Budget,
     /// Idle time after which an open session is gone.
-    pub idle: Duration,
+    pub(crate) idle: Duration,
     /// How long an ended session keeps its last reply for a retried final step.
-    pub ended: Duration,
+    pub(crate) ended: Duration,
     /// How long a dropped session's place is offered after the drop.
-    pub resume_for: Duration,
+    pub(crate) resume_for: Duration,
     /// How long a caller's locale choice is remembered.
-    pub locale_for: Duration,
+    pub(crate) locale_for: Duration,
 }
 
 /// The session engine; share it behind an `Arc`.
@@ -68,7 +68,7 @@ pub struct Engine {
 struct Changed;
 
 impl Engine {
-    pub fn new(
+    pub(crate) fn new(
         menus: Arc<Menus>,
         store: Arc<dyn SessionStore>,
         actions: Arc<dyn ActionRunner>,

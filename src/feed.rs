@@ -20,7 +20,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// The longest line accepted; a longer one is rejected and skipped without being held whole.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// How many leading bytes of a rejected line are searched for its `seq`.
 const SEQ_PROBE: usize = 256;
@@ -47,6 +47,13 @@ pub enum FeedSource {
 }
 
 impl FeedSource {
+    /// The file or directory this feed reads.
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            FeedSource::File(p) | FeedSource::Dir(p) => p,
+        }
+    }
+
     /// A directory path gives `Dir`, any other path `File`; an HTTP URL is refused for now.
     /// Existing paths are made canonical, so the store records one name per feed.
     pub fn parse(s: &str) -> Result<FeedSource, FeedError> {
@@ -62,16 +69,10 @@ impl FeedSource {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        match self {
-            FeedSource::File(p) | FeedSource::Dir(p) => p,
-        }
-    }
-
     /// Opens the feed as a read would, without reading a line: a file that cannot be opened
     /// or a directory that cannot be listed is an error here, naming its path, rather than at
     /// the first poll.
-    pub fn probe(&self) -> Result<(), FeedError> {
+    pub(crate) fn probe(&self) -> Result<(), FeedError> {
         match self {
             FeedSource::File(p) => File::open(p).map(drop).map_err(|e| io_error(p, e)),
             FeedSource::Dir(dir) => ndjson_files(dir).map(drop),
@@ -98,27 +99,27 @@ impl fmt::Display for FeedSource {
 
 /// One non-blank line of the feed.
 #[derive(Debug)]
-pub struct FeedLine {
-    pub file: PathBuf,
+pub(crate) struct FeedLine {
+    pub(crate) file: PathBuf,
     /// 1-based, counting blank lines too.
-    pub line_no: usize,
-    pub parsed: Result<Change, LineError>,
+    pub(crate) line_no: usize,
+    pub(crate) parsed: Result<Change, LineError>,
     /// The BLAKE3 hash of the line's bytes (without its line end): what the store records of
     /// its first change, to know that feed again (`sync::claim_feed`).
-    pub digest: [u8; 32],
+    pub(crate) digest: [u8; 32],
 }
 
 /// Why a line is not a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineError {
+pub(crate) struct LineError {
     /// The line's `seq`, when it could be read from the broken line.
-    pub seq: Option<u64>,
-    pub message: String,
+    pub(crate) seq: Option<u64>,
+    pub(crate) message: String,
 }
 
 /// How a read treats a last line that has no newline yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadMode {
+pub(crate) enum ReadMode {
     /// One-shot sync: the file is complete, its last line is taken as it is.
     ToEnd,
     /// Following a live feed: the last line of the last file waits for its newline.
@@ -127,48 +128,44 @@ pub enum ReadMode {
 
 /// Where a reader stopped: the next byte to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     /// `None` before the first read.
-    pub file: Option<PathBuf>,
-    pub offset: u64,
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) offset: u64,
     /// Lines of `file` already read.
-    pub line_no: usize,
+    pub(crate) line_no: usize,
     /// Device and inode of `file`, to notice a file replaced under the same name.
     identity: Option<(u64, u64)>,
 }
 
 /// Reads a feed from where it last stopped.
 #[derive(Debug, Clone)]
-pub struct FeedReader {
+pub(crate) struct FeedReader {
     source: FeedSource,
     at: Cursor,
 }
 
 impl FeedReader {
-    pub fn new(source: FeedSource) -> FeedReader {
+    pub(crate) fn new(source: FeedSource) -> FeedReader {
         FeedReader {
             source,
             at: Cursor::default(),
         }
     }
 
-    pub fn source(&self) -> &FeedSource {
-        &self.source
-    }
-
-    pub fn cursor(&self) -> &Cursor {
-        &self.at
-    }
-
     /// Forgets the position: the next read starts at the feed's first line.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.at = Cursor::default();
     }
 
     /// The lines after the cursor. Lines whose leading `{"seq": N` has `0 < N <= skip_through` are
     /// passed over without being parsed (counted by [`Lines::passed_over`]): resuming a large
     /// feed costs a scan, not a parse. The cursor moves as lines are taken.
-    pub fn read(&mut self, mode: ReadMode, skip_through: u64) -> Result<Lines<'_>, FeedError> {
+    pub(crate) fn read(
+        &mut self,
+        mode: ReadMode,
+        skip_through: u64,
+    ) -> Result<Lines<'_>, FeedError> {
         let files = self.pending_files()?;
         Ok(Lines {
             reader: self,
@@ -205,7 +202,7 @@ struct OpenFile {
 }
 
 /// The lines of one read, in order; see [`FeedReader::read`].
-pub struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     reader: &'a mut FeedReader,
     files: Vec<PathBuf>,
     next_file: usize,
@@ -218,7 +215,7 @@ pub struct Lines<'a> {
 
 impl Lines<'_> {
     /// Lines passed over because their `seq` was at or below `skip_through`.
-    pub fn passed_over(&self) -> u64 {
+    pub(crate) fn passed_over(&self) -> u64 {
         self.passed_over
     }
 

@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 /// Why a typed identifier was refused. The flow shows a localized message per variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
+pub(crate) enum IdError {
     #[error("no identifier was entered")]
     Empty,
     #[error("the identifier must contain digits only")]
@@ -35,7 +35,8 @@ pub enum IdError {
 
 impl IdError {
     /// Every error, for tables that must have a message for each.
-    pub const ALL: [IdError; 6] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [IdError; 6] = [
         IdError::Empty,
         IdError::NotDigits,
         IdError::WrongLength,
@@ -55,7 +56,7 @@ const MAX_INPUT_BYTES: usize = 256;
 /// zero-width non-joiner U+200C and the direction marks U+200E, U+200F, U+061C that RTL keyboards
 /// slip in) and dashes (`-`, U+2010–U+2015, U+2212) are removed wherever they are; the result is
 /// trimmed. Every other character is left in place so that the parser can refuse it.
-pub fn normalize_digits(input: &str) -> String {
+pub(crate) fn normalize_digits(input: &str) -> String {
     input
         .chars()
         .filter(|c| !is_ignored(*c))
@@ -119,13 +120,13 @@ fn leading<const N: usize>(digits: &str) -> Option<[u8; N]> {
 /// An Iranian national code (code-melli): ten digits, the last a check digit.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct NationalCode(String);
+pub(crate) struct NationalCode(String);
 
 impl NationalCode {
     /// Reads a typed national code. Eight or nine digits are a code typed without its leading
     /// zeros and are padded (SPEC §3). Ten equal digits are refused although their checksum
     /// holds (CRATES.md §3: `1111111111` passes it).
-    pub fn parse(input: &str) -> Result<NationalCode, IdError> {
+    pub(crate) fn parse(input: &str) -> Result<NationalCode, IdError> {
         let digits = digits_of(input)?;
         let code = match digits.len() {
             8 | 9 => format!("{digits:0>10}"),
@@ -144,7 +145,7 @@ impl NationalCode {
     }
 
     /// The ten ASCII digits.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -203,7 +204,7 @@ impl From<NationalCode> for String {
 /// digits and a control digit.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Iin {
+pub(crate) struct Iin {
     digits: String,
     birth: Date,
 }
@@ -214,7 +215,7 @@ const IIN_WEIGHTS_AGAIN: [u32; 11] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
 impl Iin {
     /// Reads a typed IIN: twelve digits, a real birth date in the first seven, a matching control
     /// digit. A number whose control sum is 10 under both sets of weights is never issued.
-    pub fn parse(input: &str) -> Result<Iin, IdError> {
+    pub(crate) fn parse(input: &str) -> Result<Iin, IdError> {
         let digits = digits_of(input)?;
         if digits.len() != 12 {
             return Err(IdError::WrongLength);
@@ -229,12 +230,13 @@ impl Iin {
     }
 
     /// The twelve ASCII digits.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.digits
     }
 
     /// The birth date the number carries.
-    pub fn birth_date(&self) -> Date {
+    #[cfg(test)]
+    pub(crate) fn birth_date(&self) -> Date {
         self.birth
     }
 }
@@ -310,14 +312,14 @@ impl From<Iin> for String {
 /// many is configuration (`foreign_number_length`), at most [`ForeignNumber::MAX_DIGITS`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ForeignNumber(String);
+pub(crate) struct ForeignNumber(String);
 
 impl ForeignNumber {
     /// The longest number a configuration may ask for (and a stored one may hold).
-    pub const MAX_DIGITS: usize = 20;
+    pub(crate) const MAX_DIGITS: usize = 20;
 
     /// Reads a typed number of exactly `len` digits.
-    pub fn parse(input: &str, len: usize) -> Result<ForeignNumber, IdError> {
+    pub(crate) fn parse(input: &str, len: usize) -> Result<ForeignNumber, IdError> {
         let number = ForeignNumber::parse_any(input)?;
         if number.0.len() != len {
             return Err(IdError::WrongLength);
@@ -336,7 +338,7 @@ impl ForeignNumber {
     }
 
     /// The ASCII digits.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -370,7 +372,7 @@ impl From<ForeignNumber> for String {
 /// Whom a provider's general inquiry names in Iran (SPEC §2.1 option 2): a national code, or a
 /// foreign national's number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IranId {
+pub(crate) enum IranId {
     National(NationalCode),
     Foreign(ForeignNumber),
 }
@@ -378,7 +380,7 @@ pub enum IranId {
 impl IranId {
     /// A foreign national's number when the service takes them (`foreign_len`) and exactly that
     /// many digits were typed; else a national code (a length of 10 is always a national code).
-    pub fn parse(input: &str, foreign_len: Option<usize>) -> Result<IranId, IdError> {
+    pub(crate) fn parse(input: &str, foreign_len: Option<usize>) -> Result<IranId, IdError> {
         if input.len() > MAX_INPUT_BYTES {
             return Err(IdError::WrongLength);
         }
@@ -391,7 +393,7 @@ impl IranId {
     }
 
     /// The digits, as the insurer's records key the person.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             IranId::National(code) => code.as_str(),
             IranId::Foreign(number) => number.as_str(),

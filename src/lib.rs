@@ -15,32 +15,51 @@
 //! in `store`, applies `rules`, decides what the asker may see and writes `audit`; the actions
 //! turn its typed answer into the screen's words, rendered in the caller's locale (`locale`)
 //! and cut into pages (`text`).
+//!
+//! Imports point one way, from the top of this list to the bottom (a module uses only modules
+//! on later lines; `use crate::` lines say so):
+//!
+//! ```text
+//! cli ─► app                    the commands; putting the house together
+//! server                         HTTP: routes, limits, admin API
+//! engine, tasks ─► metrics       one step of a session; the background tasks
+//! actions ─► flow                the USSD adapters; one step through a menu tree
+//! menu, inquiry, session_store, dialect, sync
+//! catalog                        what menu files may name (actions, validators), declared once
+//! audit, store, feed, feedgen, session, rules, config
+//! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
+//! ```
+//!
+//! Modules are `pub(crate)` by default; `pub` is what the binary, `tests/`, `benches/` and
+//! `examples/` use.
 
-pub mod actions;
+pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
+/// Public: the seam a dialect of an aggregator is written against.
 pub mod dialect;
-pub mod engine;
+pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
-pub mod flow;
-pub mod ids;
+pub(crate) mod flow;
+pub(crate) mod ids;
 pub(crate) mod inquiry;
 pub mod locale;
-pub mod menu;
-pub mod metrics;
+pub(crate) mod menu;
+pub(crate) mod metrics;
 pub(crate) mod money;
-pub mod readiness;
+pub(crate) mod readiness;
 pub mod record;
-pub mod rules;
-pub mod server;
-pub mod session;
+pub(crate) mod rules;
+pub(crate) mod server;
+pub(crate) mod session;
 pub mod session_store;
 pub mod store;
 pub mod sync;
-pub mod tasks;
+pub(crate) mod tasks;
 pub mod text;
 pub mod turn;
-pub mod writer;
+pub(crate) mod writer;

@@ -18,7 +18,7 @@ fn language(locale: &str) -> &str {
 
 /// Writes ASCII digits in the locale's own digits: Extended Arabic-Indic (U+06F0–U+06F9) for
 /// `fa`; every other locale of SPEC §7.1 (including `ar`) keeps Latin digits.
-pub fn localize_digits(s: &str, locale: &str) -> String {
+pub(crate) fn localize_digits(s: &str, locale: &str) -> String {
     match language(locale) {
         "fa" => s.chars().map(persian_digit).collect(),
         _ => s.to_owned(),
@@ -58,7 +58,7 @@ fn solar_hijri(d: jiff::civil::Date) -> Option<(i32, u8, u8)> {
 
 /// An amount as the locale writes it: [`Money`]'s own decimal form (three decimals, no
 /// grouping: `120.500`), in the locale's digits (`fa` Persian); the point stays ASCII.
-pub fn format_money(amount: Money, locale: &str) -> String {
+pub(crate) fn format_money(amount: Money, locale: &str) -> String {
     localize_digits(&amount.to_string(), locale)
 }
 

@@ -11,37 +11,37 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// The content type of the exposition.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub dialect: String,
+pub(crate) struct RequestLabels {
+    pub(crate) dialect: String,
     /// `continue`, `end`, `bad_request`, `bad_body` (too large or too slow).
-    pub outcome: String,
+    pub(crate) outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DialectLabel {
-    pub dialect: String,
+pub(crate) struct DialectLabel {
+    pub(crate) dialect: String,
 }
 
 /// The name of a supervised background task (`crate::tasks`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TaskLabel {
-    pub task: String,
+pub(crate) struct TaskLabel {
+    pub(crate) task: String,
 }
 
 /// Every metric the server exports.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
-    pub requests: Family<RequestLabels, Counter>,
-    pub step_seconds: Family<DialectLabel, Histogram>,
-    pub sessions_live: Gauge,
-    pub feed_watermark: Gauge,
-    pub feed_applied: Counter,
-    pub feed_rejected: Counter,
+    pub(crate) requests: Family<RequestLabels, Counter>,
+    pub(crate) step_seconds: Family<DialectLabel, Histogram>,
+    pub(crate) sessions_live: Gauge,
+    pub(crate) feed_watermark: Gauge,
+    pub(crate) feed_applied: Counter,
+    pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
-    pub task_failures: Family<TaskLabel, Counter>,
+    pub(crate) task_failures: Family<TaskLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -51,7 +51,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("daftar");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -107,7 +107,7 @@ impl Metrics {
         }
     }
 
-    pub fn count_request(&self, dialect: &str, outcome: &str) {
+    pub(crate) fn count_request(&self, dialect: &str, outcome: &str) {
         self.requests
             .get_or_create(&RequestLabels {
                 dialect: dialect.to_string(),
@@ -116,7 +116,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn observe_step(&self, dialect: &str, seconds: f64) {
+    pub(crate) fn observe_step(&self, dialect: &str, seconds: f64) {
         self.step_seconds
             .get_or_create(&DialectLabel {
                 dialect: dialect.to_string(),
@@ -125,7 +125,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         if let Err(error) = encode(&mut out, &self.registry) {
             tracing::error!(%error, "metrics encoding failed");

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// Why a decimal string is not an amount. Amounts are no personal data, but the error does not
 /// echo the input all the same: the feed reader adds the line it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MoneyError {
+pub(crate) enum MoneyError {
     #[error("an amount has digits before its point")]
     Empty,
     #[error("an amount is digits and at most one point, without a sign")]
@@ -28,26 +28,26 @@ pub enum MoneyError {
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(try_from = "String", into = "String")]
-pub struct Money(i64);
+pub(crate) struct Money(i64);
 
 impl Money {
     /// Decimals of the major unit (dinars: 1 dinar = 1000 millimes).
-    pub const DECIMALS: u32 = 3;
+    pub(crate) const DECIMALS: u32 = 3;
     const UNIT: i64 = 10_i64.pow(Money::DECIMALS);
-    pub const ZERO: Money = Money(0);
-
-    pub const fn from_minor(minor: i64) -> Money {
+    #[cfg(test)]
+    pub(crate) const fn from_minor(minor: i64) -> Money {
         Money(minor)
     }
 
-    pub const fn minor(self) -> i64 {
+    #[cfg(test)]
+    pub(crate) const fn minor(self) -> i64 {
         self.0
     }
 
     /// Reads a decimal amount as the feed writes it: digits, then optionally a point and at most
     /// [`Money::DECIMALS`] digits (`"120.500"`, `"450"`, `"1.5"`). A sign, an exponent, a
     /// missing integer part or more decimals are refused.
-    pub fn parse(s: &str) -> Result<Money, MoneyError> {
+    pub(crate) fn parse(s: &str) -> Result<Money, MoneyError> {
         let (int, frac) = s.split_once('.').unwrap_or((s, ""));
         if int.is_empty() {
             return Err(MoneyError::Empty);
@@ -72,7 +72,8 @@ impl Money {
     }
 
     /// `self − other`, never below zero (a balance that is used up).
-    pub fn remaining_after(self, used: Money) -> Money {
+    #[cfg(test)]
+    pub(crate) fn remaining_after(self, used: Money) -> Money {
         Money(self.0.saturating_sub(used.0).max(0))
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Mutex, PoisonError};
 
 /// A reason for a node not to be given callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Unready {
+pub(crate) enum Unready {
     /// The feed has not yet been applied once since start (SPEC §5: applied before ready).
     FeedNotApplied,
     /// The last poll of the feed failed: the records may be going stale.
@@ -25,19 +25,19 @@ pub enum Unready {
 
 /// The conditions held now, each with the time it began.
 #[derive(Debug, Default)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     held: Mutex<BTreeMap<Unready, jiff::Timestamp>>,
 }
 
 impl Readiness {
     /// Ready: no condition held.
-    pub fn new() -> Readiness {
+    pub(crate) fn new() -> Readiness {
         Readiness::default()
     }
 
     /// Holds `condition` from now on; a condition already held keeps its first time. True when
     /// it was not held before.
-    pub fn hold(&self, condition: Unready) -> bool {
+    pub(crate) fn hold(&self, condition: Unready) -> bool {
         let now = jiff::Timestamp::now();
         // Whole seconds: a reason is read by people.
         self.hold_at(
@@ -54,18 +54,19 @@ impl Readiness {
     }
 
     /// Stops holding `condition`. True when it was held.
-    pub fn clear(&self, condition: Unready) -> bool {
+    pub(crate) fn clear(&self, condition: Unready) -> bool {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.remove(&condition).is_some()
     }
 
-    pub fn is_held(&self, condition: Unready) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_held(&self, condition: Unready) -> bool {
         let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.contains_key(&condition)
     }
 
     /// The reasons held, one line each, in a stable order; empty when ready.
-    pub fn reasons(&self) -> Vec<String> {
+    pub(crate) fn reasons(&self) -> Vec<String> {
         let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.iter()
             .map(|(condition, since)| match condition {

@@ -42,11 +42,11 @@ pub struct Person {
     pub insurer: String,
     pub person_id: String,
     #[serde(default)]
-    pub member_no: Option<String>,
+    pub(crate) member_no: Option<String>,
     #[serde(default)]
-    pub scheme: Option<String>,
+    pub(crate) scheme: Option<String>,
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default, with = "opt_date")]
     pub birth_date: Option<Date>,
     #[serde(default)]
@@ -54,18 +54,18 @@ pub struct Person {
     #[serde(default)]
     pub msisdns: Vec<String>,
     #[serde(default)]
-    pub coverage: Option<Coverage>,
+    pub(crate) coverage: Option<Coverage>,
     #[serde(default)]
     pub holder: Option<HolderLink>,
     #[serde(default)]
-    pub facts: Option<Facts>,
+    pub(crate) facts: Option<Facts>,
     /// `YYYY-MM` → paid (osms).
     #[serde(default, with = "month_map")]
-    pub contributions: Vec<(MonthKey, bool)>,
+    pub(crate) contributions: Vec<(MonthKey, bool)>,
     #[serde(default)]
-    pub ceilings: Vec<Ceiling>,
+    pub(crate) ceilings: Vec<Ceiling>,
     #[serde(default)]
-    pub chronic: Vec<Chronic>,
+    pub(crate) chronic: Vec<Chronic>,
     #[serde(default)]
     pub attachment: Option<Attachment>,
 }
@@ -79,25 +79,25 @@ pub enum Sex {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CoverageStatus {
+pub(crate) enum CoverageStatus {
     Active,
     Suspended,
     Ended,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Coverage {
-    pub status: CoverageStatus,
+pub(crate) struct Coverage {
+    pub(crate) status: CoverageStatus,
     #[serde(default, with = "opt_date")]
-    pub from: Option<Date>,
+    pub(crate) from: Option<Date>,
     /// `None`: open-ended.
     #[serde(default, with = "opt_date")]
-    pub until: Option<Date>,
+    pub(crate) until: Option<Date>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Relation {
+pub(crate) enum Relation {
     Spouse,
     Son,
     Daughter,
@@ -108,71 +108,71 @@ pub enum Relation {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct HolderLink {
     pub person_id: String,
-    pub relation: Relation,
+    pub(crate) relation: Relation,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
-pub struct Facts {
+pub(crate) struct Facts {
     #[serde(default)]
-    pub married: bool,
+    pub(crate) married: bool,
     #[serde(default)]
-    pub divorced: bool,
+    pub(crate) divorced: bool,
     #[serde(default)]
-    pub custody: bool,
+    pub(crate) custody: bool,
     #[serde(default)]
-    pub income: bool,
+    pub(crate) income: bool,
     #[serde(default)]
-    pub disabled: bool,
+    pub(crate) disabled: bool,
     #[serde(default)]
-    pub other_cover: bool,
+    pub(crate) other_cover: bool,
     #[serde(default, with = "opt_date")]
-    pub student_until: Option<Date>,
+    pub(crate) student_until: Option<Date>,
     #[serde(default)]
-    pub documents: Vec<String>,
+    pub(crate) documents: Vec<String>,
 }
 
 impl Facts {
     /// Whether a document of this kind is on file.
-    pub fn has_document(&self, kind: &str) -> bool {
+    pub(crate) fn has_document(&self, kind: &str) -> bool {
         self.documents.iter().any(|d| d == kind)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Ceiling {
-    pub kind: String,
-    pub year: i32,
+pub(crate) struct Ceiling {
+    pub(crate) kind: String,
+    pub(crate) year: i32,
     #[serde(default)]
-    pub limit: Option<Money>,
+    pub(crate) limit: Option<Money>,
     #[serde(default)]
-    pub used: Money,
+    pub(crate) used: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Chronic {
-    pub code: String,
+pub(crate) struct Chronic {
+    pub(crate) code: String,
     #[serde(default)]
-    pub label: String,
+    pub(crate) label: String,
     #[serde(default, with = "opt_date")]
-    pub until: Option<Date>,
+    pub(crate) until: Option<Date>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Attachment {
-    pub provider: String,
+    pub(crate) provider: String,
     #[serde(default, with = "opt_date")]
-    pub since: Option<Date>,
+    pub(crate) since: Option<Date>,
 }
 
 /// A calendar month, `YYYY-MM` in the feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct MonthKey {
-    pub year: i16,
-    pub month: i8,
+pub(crate) struct MonthKey {
+    pub(crate) year: i16,
+    pub(crate) month: i8,
 }
 
 impl MonthKey {
-    pub fn parse(s: &str) -> Option<MonthKey> {
+    pub(crate) fn parse(s: &str) -> Option<MonthKey> {
         let (y, m) = s.split_once('-')?;
         if y.len() != 4 || m.len() != 2 {
             return None;
@@ -184,7 +184,7 @@ impl MonthKey {
             .then_some(MonthKey { year, month })
     }
 
-    pub fn of(date: Date) -> MonthKey {
+    pub(crate) fn of(date: Date) -> MonthKey {
         MonthKey {
             year: date.year(),
             month: date.month(),
@@ -192,7 +192,7 @@ impl MonthKey {
     }
 
     /// The month before this one.
-    pub fn previous(self) -> MonthKey {
+    pub(crate) fn previous(self) -> MonthKey {
         if self.month == 1 {
             MonthKey {
                 year: self.year - 1,
@@ -214,7 +214,7 @@ impl std::fmt::Display for MonthKey {
 }
 
 /// Parses an ISO `YYYY-MM-DD` date, strictly.
-pub fn parse_date(s: &str) -> Option<Date> {
+pub(crate) fn parse_date(s: &str) -> Option<Date> {
     if s.len() != 10 {
         return None;
     }
@@ -226,14 +226,14 @@ mod opt_date {
     use jiff::civil::Date;
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&d.to_string()),
             None => s.serialize_none(),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
             Some(s) => parse_date(&s)
@@ -254,7 +254,10 @@ mod month_map {
     };
     use std::fmt;
 
-    pub fn serialize<S: Serializer>(v: &[(MonthKey, bool)], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        v: &[(MonthKey, bool)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(v.len()))?;
         for (k, paid) in v {
             map.serialize_entry(&k.to_string(), paid)?;
@@ -262,7 +265,9 @@ mod month_map {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(MonthKey, bool)>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(MonthKey, bool)>, D::Error> {
         struct Months;
         impl<'de> Visitor<'de> for Months {
             type Value = Vec<(MonthKey, bool)>;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 /// Which column of SPEC §5.1's table a service applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RuleSet {
+pub(crate) enum RuleSet {
     /// Iran, Social Security Organization.
     #[default]
     Tamin,
@@ -27,7 +27,7 @@ pub enum RuleSet {
 /// it «غير المتزوجة أو التي لا تملك مورد رزق» ("or"); SPEC §5.1 applies "and" by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DaughterRule {
+pub(crate) enum DaughterRule {
     #[default]
     UnmarriedAndNoIncome,
     UnmarriedOrNoIncome,
@@ -38,24 +38,24 @@ pub enum DaughterRule {
 /// document name means that no document is required.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "RuleConfigFile")]
-pub struct RuleConfig {
-    pub rule_set: RuleSet,
+pub(crate) struct RuleConfig {
+    pub(crate) rule_set: RuleSet,
     /// A son is covered on the ground of age while younger than this.
-    pub son_age_limit: i16,
+    pub(crate) son_age_limit: i16,
     /// A daughter is covered on the ground of age while younger than this (`cnam`, `mutual`).
-    pub child_age_limit: i16,
+    pub(crate) child_age_limit: i16,
     /// A student is covered while younger than this; `None`: no age limit on studies (`tamin`).
-    pub student_age_limit: Option<i16>,
+    pub(crate) student_age_limit: Option<i16>,
     /// The document a son's studies need on file (`tamin`); `None`: none.
-    pub son_student_document: Option<String>,
+    pub(crate) son_student_document: Option<String>,
     /// The document a daughter needs on file (`tamin`); `None`: none.
-    pub daughter_document: Option<String>,
-    pub daughter_rule: DaughterRule,
+    pub(crate) daughter_document: Option<String>,
+    pub(crate) daughter_rule: DaughterRule,
 }
 
 impl RuleConfig {
     /// SPEC §5.1's values for a rule set.
-    pub fn for_set(rule_set: RuleSet) -> RuleConfig {
+    pub(crate) fn for_set(rule_set: RuleSet) -> RuleConfig {
         let tamin = rule_set == RuleSet::Tamin;
         RuleConfig {
             rule_set,
@@ -124,7 +124,7 @@ impl TryFrom<RuleConfigFile> for RuleConfig {
 
 /// The answer for one person on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entitlement {
+pub(crate) enum Entitlement {
     /// Covered through `until` inclusive; `None`: open-ended.
     Covered {
         until: Option<Date>,
@@ -133,7 +133,7 @@ pub enum Entitlement {
 }
 
 impl Entitlement {
-    pub fn is_covered(&self) -> bool {
+    pub(crate) fn is_covered(&self) -> bool {
         matches!(self, Entitlement::Covered { .. })
     }
 }
@@ -141,7 +141,7 @@ impl Entitlement {
 /// Why a person is not covered. Each has a key in the locale files ([`Reason::key`]); keys are
 /// stable: a translator's table and the audit trail depend on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// The record carries no coverage at all.
     NoCoverage,
     /// `coverage.status` is `suspended`.
@@ -181,7 +181,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for checking that each has a translation.
-    pub const ALL: [Reason; 17] = [
+    pub(crate) const ALL: [Reason; 17] = [
         Reason::NoCoverage,
         Reason::Suspended,
         Reason::Ended,
@@ -202,7 +202,7 @@ impl Reason {
     ];
 
     /// The key of this reason in the locale files.
-    pub fn key(&self) -> &'static str {
+    pub(crate) fn key(&self) -> &'static str {
         match self {
             Reason::NoCoverage => "no_coverage",
             Reason::Suspended => "suspended",
@@ -248,7 +248,7 @@ impl Span {
 }
 
 /// Whole years completed on `today`; negative when `birth` is after `today`.
-pub fn age_on(birth: Date, today: Date) -> i16 {
+pub(crate) fn age_on(birth: Date, today: Date) -> i16 {
     let years = today.year() - birth.year();
     if today < birthday_in(birth, today.year()) {
         years - 1
@@ -259,7 +259,7 @@ pub fn age_on(birth: Date, today: Date) -> i16 {
 
 /// The birthday of someone born on `birth` in `year`; a 29 February birthday falls on 1 March in
 /// a year that has no 29 February. Years beyond the calendar's range are clamped to it.
-pub fn birthday_in(birth: Date, year: i16) -> Date {
+pub(crate) fn birthday_in(birth: Date, year: i16) -> Date {
     let year = year.clamp(Date::MIN.year(), Date::MAX.year());
     Date::new(year, birth.month(), birth.day())
         .or_else(|_| Date::new(year, 3, 1))
@@ -297,7 +297,8 @@ fn holder_span(person: &Person, today: Date) -> Result<Span, Reason> {
 }
 
 /// A holder's entitlement: their own coverage, and nothing else (SPEC §5.1).
-pub fn holder_entitlement(person: &Person, today: Date) -> Entitlement {
+#[cfg(test)]
+pub(crate) fn holder_entitlement(person: &Person, today: Date) -> Entitlement {
     match holder_span(person, today) {
         Ok(span) => span.covered(),
         Err(reason) => Entitlement::NotCovered(reason),
@@ -309,7 +310,7 @@ pub fn holder_entitlement(person: &Person, today: Date) -> Entitlement {
 /// coverage, if it has one, holds; it is covered until the earliest of those ends. A `holder`
 /// whose `person_id` or `insurer` differs from the link's is treated as absent. When several
 /// reasons apply, the holder's comes first, then the rule's, then the own coverage's.
-pub fn entitlement(
+pub(crate) fn entitlement(
     person: &Person,
     holder: Option<&Person>,
     cfg: &RuleConfig,
@@ -556,7 +557,7 @@ pub fn ended_on(person: &Person, holder: Option<&Person>, today: Date) -> Option
 }
 
 /// `osms`: insured while the coverage is active, whatever its dates (SPEC §5.1).
-pub fn osms_insured(person: &Person) -> bool {
+pub(crate) fn osms_insured(person: &Person) -> bool {
     person
         .coverage
         .as_ref()
@@ -565,7 +566,7 @@ pub fn osms_insured(person: &Person) -> bool {
 
 /// `osms`: the 12 full calendar months before today's month, oldest first, each with whether a
 /// contribution was paid; a month with no entry counts as unpaid.
-pub fn contribution_months(person: &Person, today: Date) -> Vec<(MonthKey, bool)> {
+pub(crate) fn contribution_months(person: &Person, today: Date) -> Vec<(MonthKey, bool)> {
     let mut months: Vec<MonthKey> =
         std::iter::successors(Some(MonthKey::of(today)), |m| Some(m.previous()))
             .skip(1)

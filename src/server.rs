@@ -23,33 +23,33 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::FeedStatus;
 use crate::audit::{Tracker, TrackingCode};
 use crate::config::ServerConfig;
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
+use crate::sync::FeedStatus;
 use crate::turn::{Reply, Turn};
 
 type Body = Full<Bytes>;
 
 /// What the request handlers share.
-pub struct App {
-    pub engine: Arc<Engine>,
-    pub dialects: Registry,
-    pub metrics: Arc<Metrics>,
-    pub tracker: Arc<Tracker>,
-    pub readiness: Arc<Readiness>,
-    pub feed: Arc<std::sync::Mutex<FeedStatus>>,
-    pub admin_token: Option<String>,
-    pub body_limit: usize,
+pub(crate) struct App {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) dialects: Registry,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) tracker: Arc<Tracker>,
+    pub(crate) readiness: Arc<Readiness>,
+    pub(crate) feed: Arc<std::sync::Mutex<FeedStatus>>,
+    pub(crate) admin_token: Option<String>,
+    pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
-    pub body_timeout: Duration,
+    pub(crate) body_timeout: Duration,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     limits: &ServerConfig,

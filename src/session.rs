@@ -13,7 +13,7 @@ use crate::turn::Reply;
 
 /// A caller's answer to a question, as its validator (`flow::validate`) read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Answer {
+pub(crate) enum Answer {
     NationalCode(NationalCode),
     Iin(Iin),
     /// A foreign national's number in Iran (the general inquiry's other identifier).
@@ -21,14 +21,14 @@ pub enum Answer {
 }
 
 impl Answer {
-    pub fn national_code(&self) -> Option<&NationalCode> {
+    pub(crate) fn national_code(&self) -> Option<&NationalCode> {
         match self {
             Answer::NationalCode(code) => Some(code),
             _ => None,
         }
     }
 
-    pub fn iin(&self) -> Option<&Iin> {
+    pub(crate) fn iin(&self) -> Option<&Iin> {
         match self {
             Answer::Iin(iin) => Some(iin),
             _ => None,
@@ -36,7 +36,7 @@ impl Answer {
     }
 
     /// The identifier of a general inquiry in Iran: a national code or a foreign number.
-    pub fn iran_id(&self) -> Option<IranId> {
+    pub(crate) fn iran_id(&self) -> Option<IranId> {
         match self {
             Answer::NationalCode(code) => Some(IranId::National(code.clone())),
             Answer::Foreign(number) => Some(IranId::Foreign(number.clone())),
@@ -56,7 +56,7 @@ impl From<IranId> for Answer {
 
 /// Where a session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Waiting for the caller's next input on `screen`.
     Open,
     /// Showing the resume offer: `1` continue, `2` start again.
@@ -67,42 +67,42 @@ pub enum Phase {
 
 /// The part of a session that a resume brings back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Place {
-    pub screen: String,
-    pub history: Vec<String>,
+pub(crate) struct Place {
+    pub(crate) screen: String,
+    pub(crate) history: Vec<String>,
     /// Each question's answer under the name its screen saves it as (`national_code`, `iin`).
-    pub answers: Vec<(String, Answer)>,
-    pub locale: String,
+    pub(crate) answers: Vec<(String, Answer)>,
+    pub(crate) locale: String,
 }
 
 /// One caller's session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    pub service: String,
+    pub(crate) service: String,
     /// The keyed hash of the MSISDN, computed once: the key of offers and preferences.
-    pub caller: String,
-    pub phase: Phase,
-    pub place: Place,
+    pub(crate) caller: String,
+    pub(crate) phase: Phase,
+    pub(crate) place: Place,
     /// Wrong answers to the current question.
-    pub tries: u8,
+    pub(crate) tries: u8,
     /// The pages of the current screen when it did not fit one message; empty otherwise.
-    pub pages: Vec<String>,
-    pub page: usize,
+    pub(crate) pages: Vec<String>,
+    pub(crate) page: usize,
     /// Cumulative dialects: the path of inputs consumed so far.
-    pub path: String,
-    pub last: Option<Reply>,
+    pub(crate) path: String,
+    pub(crate) last: Option<Reply>,
     /// The place offered for resumption, while the offer is on screen.
-    pub offered: Option<Place>,
+    pub(crate) offered: Option<Place>,
     /// The caller switched locale in this step: the engine remembers it for their MSISDN.
-    pub locale_chosen: bool,
+    pub(crate) locale_chosen: bool,
     /// The locale the session opened in (kept with a choice, so that a replay starts there).
-    pub started_in: String,
+    pub(crate) started_in: String,
     /// The dialect's retry mark of the step that made `last`, where the dialect has marks.
-    pub last_mark: Option<String>,
+    pub(crate) last_mark: Option<String>,
 }
 
 impl Session {
-    pub fn new(service: &str, caller: &str, start: &str, locale: &str) -> Session {
+    pub(crate) fn new(service: &str, caller: &str, start: &str, locale: &str) -> Session {
         Session {
             service: service.to_string(),
             caller: caller.to_string(),
@@ -125,7 +125,7 @@ impl Session {
         }
     }
 
-    pub fn is_ended(&self) -> bool {
+    pub(crate) fn is_ended(&self) -> bool {
         matches!(self.phase, Phase::Ended { .. })
     }
 }

@@ -24,21 +24,15 @@
 use crate::record::{Change, ChangeOp, Person};
 use sled::IVec;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Meta key: the highest feed `seq` whose changes (and all before it) are durable, u64 BE.
-pub const META_WATERMARK: &[u8] = b"watermark";
+pub(crate) const META_WATERMARK: &[u8] = b"watermark";
 /// Meta key: the feed this store was filled from (`FeedSource` display form), UTF-8.
-pub const META_FEED: &[u8] = b"feed";
+pub(crate) const META_FEED: &[u8] = b"feed";
 /// Meta key: the first change this store applied, which names the feed it belongs to: its
 /// `seq` (u64 BE) then the BLAKE3 hash of its line (32 bytes).
-pub const META_FEED_FIRST: &[u8] = b"feed_first";
-/// Meta key: the number of people, u64 BE, valid only while `META_COUNT_DIRTY` is absent.
-pub const META_PEOPLE_COUNT: &[u8] = b"people_count";
-/// Meta key: present while records were written since the count was last made durable.
-pub const META_COUNT_DIRTY: &[u8] = b"people_count_dirty";
+pub(crate) const META_FEED_FIRST: &[u8] = b"feed_first";
 
 const PEOPLE: &str = "people";
 const DEPENDENTS: &str = "dependents";
@@ -88,15 +82,6 @@ pub enum StoreError {
     ReservedTree(String),
 }
 
-/// The people count, kept in memory and made durable at each flush (see [`Store::flush`]).
-struct Count {
-    people: AtomicU64,
-    /// Whether `META_COUNT_DIRTY` is (or is about to be) written.
-    dirty: AtomicBool,
-    /// Serialises "record write + count change" against "persist the count".
-    lock: Mutex<()>,
-}
-
 /// A handle on the store; clones share one database.
 #[derive(Clone)]
 pub struct Store {
@@ -106,7 +91,6 @@ pub struct Store {
     msisdns: sled::Tree,
     events: sled::Tree,
     meta: sled::Tree,
-    count: Arc<Count>,
 }
 
 impl Store {
@@ -125,13 +109,7 @@ impl Store {
             events: db.open_tree(EVENTS)?,
             meta: db.open_tree(META)?,
             db,
-            count: Arc::new(Count {
-                people: AtomicU64::new(0),
-                dirty: AtomicBool::new(false),
-                lock: Mutex::new(()),
-            }),
         };
-        store.load_count()?;
         Ok(store)
     }
 
@@ -207,7 +185,7 @@ impl Store {
     }
 
     /// The feed this store was filled from, if one was recorded.
-    pub fn feed_source(&self) -> Result<Option<String>, StoreError> {
+    pub(crate) fn feed_source(&self) -> Result<Option<String>, StoreError> {
         match self.meta.get(META_FEED)? {
             None => Ok(None),
             Some(v) => String::from_utf8(v.to_vec())
@@ -217,13 +195,13 @@ impl Store {
     }
 
     /// Records the feed this store is filled from.
-    pub fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
+    pub(crate) fn set_feed_source(&self, feed: &str) -> Result<(), StoreError> {
         self.meta.insert(META_FEED, feed.as_bytes())?;
         Ok(())
     }
 
     /// The first change this store applied (its `seq` and the hash of its line), if recorded.
-    pub fn feed_first(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
+    pub(crate) fn feed_first(&self) -> Result<Option<(u64, [u8; 32])>, StoreError> {
         let Some(v) = self.meta.get(META_FEED_FIRST)? else {
             return Ok(None);
         };
@@ -236,21 +214,17 @@ impl Store {
     }
 
     /// Records the first change this store applied; see [`Store::feed_first`].
-    pub fn set_feed_first(&self, seq: u64, digest: &[u8; 32]) -> Result<(), StoreError> {
+    pub(crate) fn set_feed_first(&self, seq: u64, digest: &[u8; 32]) -> Result<(), StoreError> {
         let mut value = seq.to_be_bytes().to_vec();
         value.extend_from_slice(digest);
         self.meta.insert(META_FEED_FIRST, value)?;
         Ok(())
     }
 
-    /// Makes every earlier write durable (a synchronous fsync of the whole database), and the
-    /// people count with it. Never call sled's `flush_async` concurrently instead: it deadlocks.
+    /// Makes every earlier write durable (a synchronous fsync of the whole database). Never
+    /// call sled's `flush_async` concurrently instead: it deadlocks.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
-        if self.count.dirty.load(Ordering::SeqCst) {
-            self.persist_count()?;
-            self.db.flush()?;
-        }
         Ok(())
     }
 
@@ -267,9 +241,10 @@ impl Store {
         self.db.size_on_disk().unwrap_or(0)
     }
 
-    /// How many people the store holds; a counter, not a scan.
+    /// How many people the store holds: a scan of every key, for tests and tools (nothing on
+    /// the request or feed path asks, so no write pays for a counter).
     pub fn person_count(&self) -> usize {
-        usize::try_from(self.count.people.load(Ordering::SeqCst)).unwrap_or(usize::MAX)
+        self.people.len()
     }
 
     /// Upsert order, chosen so that re-applying after a crash at any point ends in the exact
@@ -293,7 +268,8 @@ impl Store {
         }
         let value = postcard::to_allocvec(person)
             .map_err(|e| StoreError::Invalid(format!("cannot encode the record: {e}")))?;
-        self.write_counted(|| Ok(self.people.insert(&id, value)?.is_none()), 1)
+        self.people.insert(&id, value)?;
+        Ok(())
     }
 
     /// Delete order: index entries first, record last, so a crash in between leaves the record
@@ -311,7 +287,8 @@ impl Store {
         for (tree, k) in index_entries(&decode(&id, &old)?) {
             self.index_tree(tree).remove(k)?;
         }
-        self.write_counted(|| Ok(self.people.remove(&id)?.is_some()), -1)
+        self.people.remove(&id)?;
+        Ok(())
     }
 
     fn record_event(
@@ -332,59 +309,6 @@ impl Store {
         let json = serde_json::to_vec(event)
             .map_err(|e| StoreError::Invalid(format!("cannot encode the event: {e}")))?;
         self.events.insert(k, json)?;
-        Ok(())
-    }
-
-    /// Runs a record write that reports whether it changed the population, and moves the
-    /// count by `delta` if so. The dirty marker goes to the log before the write, so a crash
-    /// that keeps the write keeps the marker too, and the next open recounts.
-    fn write_counted(
-        &self,
-        write: impl FnOnce() -> Result<bool, StoreError>,
-        delta: i64,
-    ) -> Result<(), StoreError> {
-        let _guard = self.count.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if !self.count.dirty.swap(true, Ordering::SeqCst) {
-            self.meta.insert(META_COUNT_DIRTY, &[])?;
-        }
-        if write()? {
-            if delta > 0 {
-                self.count.people.fetch_add(1, Ordering::SeqCst);
-            } else {
-                self.count.people.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        Ok(())
-    }
-
-    fn persist_count(&self) -> Result<(), StoreError> {
-        let _guard = self.count.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let n = self.count.people.load(Ordering::SeqCst);
-        self.meta.insert(META_PEOPLE_COUNT, &n.to_be_bytes())?;
-        self.meta.remove(META_COUNT_DIRTY)?;
-        self.count.dirty.store(false, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Reads the durable count, or recounts (one key scan) after a crash left it dirty.
-    fn load_count(&self) -> Result<(), StoreError> {
-        let stored = self.meta_u64(META_PEOPLE_COUNT)?;
-        let n = match stored {
-            Some(n) if !self.meta.contains_key(META_COUNT_DIRTY)? => n,
-            _ => {
-                let mut n = 0u64;
-                for k in self.people.iter().keys() {
-                    k?;
-                    n += 1;
-                }
-                n
-            }
-        };
-        self.count.people.store(n, Ordering::SeqCst);
-        if stored != Some(n) || self.meta.contains_key(META_COUNT_DIRTY)? {
-            self.count.dirty.store(true, Ordering::SeqCst);
-            self.flush()?;
-        }
         Ok(())
     }
 

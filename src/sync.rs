@@ -31,7 +31,7 @@ pub const CHECKPOINT_EVERY: u64 = 10_000;
 
 /// How many rejects a report lists; the rest are only counted, so a feed of garbage cannot
 /// fill memory.
-pub const REJECTS_LISTED: usize = 1_000;
+pub(crate) const REJECTS_LISTED: usize = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -84,7 +84,7 @@ pub struct SyncReport {
     /// The first [`REJECTS_LISTED`] rejects.
     pub rejected: Vec<Reject>,
     /// Rejects beyond those listed.
-    pub rejected_unlisted: u64,
+    pub(crate) rejected_unlisted: u64,
     /// The store's watermark when the run ended.
     pub watermark: u64,
 }
@@ -124,6 +124,21 @@ impl fmt::Display for SyncReport {
     }
 }
 
+/// The feed as the admin API reports it: what the server's follower has applied so far (the
+/// follower updates it after each poll; `/admin/feed` shows it).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct FeedStatus {
+    pub(crate) source: Option<String>,
+    pub(crate) watermark: u64,
+    pub(crate) applied: u64,
+    pub(crate) rejected: u64,
+    pub(crate) last_rejects: Vec<String>,
+    /// Seconds since the feed was last read to its end.
+    pub(crate) caught_up_secs_ago: Option<u64>,
+    #[serde(skip)]
+    pub(crate) caught_up_at: Option<std::time::Instant>,
+}
+
 /// Applies the whole feed once (a last line without its newline included).
 pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
@@ -153,10 +168,6 @@ impl Follower {
         })
     }
 
-    pub fn source(&self) -> &FeedSource {
-        self.reader.source()
-    }
-
     /// Applies the lines added since the last poll; a last line without its newline waits for
     /// the next poll. After an error the next poll reads the feed again from its start (every
     /// line the watermark covers is skipped), so nothing between the two is lost.
@@ -168,7 +179,7 @@ impl Follower {
     /// is checked between lines: this runs in blocking code), so that a server shutting down
     /// during a long first sync need not wait for its end. What was not applied is applied by
     /// the next poll or the next start.
-    pub fn poll_until(
+    pub(crate) fn poll_until(
         &mut self,
         store: &Store,
         stop: &CancellationToken,

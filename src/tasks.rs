@@ -36,7 +36,7 @@ use crate::readiness::{Readiness, Unready};
 /// What a task's failure does to the process. Each task's choice is documented where the task
 /// is started (`app::start`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnFailure {
+pub(crate) enum OnFailure {
     /// `/readyz` answers 503 with "the task `<name>` died" for the rest of the process's life;
     /// the server goes on answering the callers that reach it.
     Unready,
@@ -48,7 +48,7 @@ pub enum OnFailure {
 
 /// How a task ended badly.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failed {
+pub(crate) enum Failed {
     /// It returned this error (its text, masked).
     Error(String),
     /// It panicked with this message (masked).
@@ -67,13 +67,13 @@ impl fmt::Display for Failed {
 /// A task that failed, by name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the task `{task}` {how}")]
-pub struct TaskFailure {
-    pub task: &'static str,
-    pub how: Failed,
+pub(crate) struct TaskFailure {
+    pub(crate) task: &'static str,
+    pub(crate) how: Failed,
 }
 
 /// What a task's future may end with: `()`, or a `Result` whose error is a failure.
-pub trait Outcome: Send + 'static {
+pub(crate) trait Outcome: Send + 'static {
     /// The error's text, if the task failed.
     fn error_text(self) -> Option<String>;
 }
@@ -92,16 +92,17 @@ impl<E: fmt::Display + Send + 'static> Outcome for Result<(), E> {
 
 /// What [`Supervisor::stop`] found.
 #[derive(Debug, Default)]
-pub struct Stopped {
+pub(crate) struct Stopped {
     /// The first failure of a task whose policy is [`OnFailure::Exit`], if any.
-    pub fatal: Option<TaskFailure>,
+    pub(crate) fatal: Option<TaskFailure>,
     /// Tasks still running at the bound, aborted and left behind (a blocking section cannot be
     /// interrupted; it ends on its own, with nobody waiting for it).
-    pub overdue: Vec<&'static str>,
+    #[cfg(test)]
+    pub(crate) overdue: Vec<&'static str>,
 }
 
 /// Starts the background tasks and stops them together; see the module comment.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     shutdown: CancellationToken,
     report: Report,
     tasks: Vec<Supervised>,
@@ -127,7 +128,7 @@ struct Report {
 impl Supervisor {
     /// A supervisor that reports failures to `readiness` and `failures`, and waits at most
     /// `join_within` for its tasks once shutdown is signalled.
-    pub fn new(
+    pub(crate) fn new(
         readiness: Arc<Readiness>,
         failures: Family<TaskLabel, Counter>,
         join_within: Duration,
@@ -148,7 +149,7 @@ impl Supervisor {
 
     /// Starts `task` on the runtime under `name`, handing it the shutdown handle: the task
     /// returns soon after the handle is cancelled.
-    pub fn spawn<Task, Fut>(&mut self, name: &'static str, on_failure: OnFailure, task: Task)
+    pub(crate) fn spawn<Task, Fut>(&mut self, name: &'static str, on_failure: OnFailure, task: Task)
     where
         Task: FnOnce(CancellationToken) -> Fut,
         Fut: Future + Send + 'static,
@@ -184,13 +185,13 @@ impl Supervisor {
 
     /// Resolves once shutdown has begun: signalled by [`Supervisor::stop`], or by the failure
     /// of a task whose policy is [`OnFailure::Exit`].
-    pub async fn stopping(&self) {
+    pub(crate) async fn stopping(&self) {
         self.shutdown.cancelled().await;
     }
 
     /// Signals every task once and joins them all, giving up on those still running when the
     /// bound passes.
-    pub async fn stop(self) -> Stopped {
+    pub(crate) async fn stop(self) -> Stopped {
         self.shutdown.cancel();
         let deadline = tokio::time::Instant::now() + self.join_within;
         let mut overdue = Vec::new();
@@ -212,7 +213,11 @@ impl Supervisor {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        Stopped { fatal, overdue }
+        Stopped {
+            fatal,
+            #[cfg(test)]
+            overdue,
+        }
     }
 }
 

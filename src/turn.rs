@@ -13,15 +13,15 @@ pub struct Turn {
     /// The aggregator's session id.
     pub session_id: String,
     /// The caller's MSISDN, international form, digits only.
-    pub msisdn: String,
+    pub(crate) msisdn: String,
     /// The dialled string when the dialect carries one (`*4*1420#`, or with extra segments).
-    pub service_code: Option<String>,
-    pub kind: TurnKind,
+    pub(crate) service_code: Option<String>,
+    pub(crate) kind: TurnKind,
     /// How the dialect marks a resend of a request it already sent, where it has a way.
     pub retry: Retry,
     /// Fields of the request that the dialect must echo in its reply (Arkesel, Nalo, Beem and
     /// Comviva send some back); the engine never reads them.
-    pub echo: Vec<(String, String)>,
+    pub(crate) echo: Vec<(String, String)>,
 }
 
 /// What the caller did.

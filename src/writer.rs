@@ -24,7 +24,7 @@ type Answer = Box<dyn FnOnce() + Send>;
 
 /// Why a write did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     #[error("the writer has stopped")]
     Stopped,
     #[error("the write panicked")]
@@ -33,7 +33,7 @@ pub enum WriteError {
 
 /// The handle on the writer thread; the thread ends when the handle is dropped, after the
 /// jobs already queued.
-pub struct Writer {
+pub(crate) struct Writer {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -46,7 +46,7 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread.
-    pub fn start() -> std::io::Result<Writer> {
+    pub(crate) fn start() -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("daftar-writer".into())
@@ -58,7 +58,7 @@ impl Writer {
     }
 
     /// Runs `work` on the writer thread and returns what it returned.
-    pub async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, WriteError> {

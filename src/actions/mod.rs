@@ -3,102 +3,30 @@
 //! the typed answer into an [`Outcome`](crate::flow::Outcome): its name picks the next screen in the menu file, its
 //! variables (from `render`, the one place values become words) fill that screen's words.
 //!
-//! [`Action`] is the one declaration of what menu files may name, with the outcomes each can
-//! lead to and the words each reads: `daftar check` and [`Actions::run`] both read it. Nothing
+//! [`Action`] (in `catalog`) is the one declaration of what menu files may name, with the
+//! outcomes each can lead to and the words each reads: `daftar check` and [`Actions::run`] both
+//! read it. Nothing
 //! here reads the store, applies a rule or writes the audit trail: that is the inquiry's job.
 
 mod osms;
 mod render;
 mod tamin;
 
+use crate::catalog::Action;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
 use crate::inquiry::{Asker, Desk, Inquiries, InquiryError, Scope};
 use crate::session::Answer;
 
 use render::Render;
 
-/// The actions menu files may name (`action = "osms.status"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `tamin` 1: the caller's own entitlement.
-    TaminOwnStatus,
-    /// `tamin` 2: a provider's general inquiry.
-    TaminGeneral,
-    /// `tamin` 3: the dependents on the caller's record.
-    TaminMyDependents,
-    /// `tamin` 3 on a family phone: the dependents of the holder whose code was typed.
-    TaminDependentsOf,
-    /// `osms` 1: insurance status.
-    OsmsStatus,
-}
-
-impl Action {
-    pub const ALL: [Action; 5] = [
-        Action::TaminOwnStatus,
-        Action::TaminGeneral,
-        Action::TaminMyDependents,
-        Action::TaminDependentsOf,
-        Action::OsmsStatus,
-    ];
-
-    /// The name menu files use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::TaminOwnStatus => "tamin.own_status",
-            Action::TaminGeneral => "tamin.general",
-            Action::TaminMyDependents => "tamin.my_dependents",
-            Action::TaminDependentsOf => "tamin.dependents_of",
-            Action::OsmsStatus => "osms.status",
-        }
-    }
-
-    /// The action a menu file names, or `None` for a name the code does not know.
-    pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The outcomes it can lead to; a menu file names a screen for each.
-    pub fn outcomes(self) -> &'static [&'static str] {
-        match self {
-            Action::TaminOwnStatus => tamin::OWN_STATUS,
-            Action::TaminGeneral => tamin::GENERAL,
-            Action::TaminMyDependents => tamin::MY_DEPENDENTS,
-            Action::TaminDependentsOf => tamin::DEPENDENTS_OF,
-            Action::OsmsStatus => osms::STATUS,
-        }
-    }
-
-    /// The message keys it reads itself (beyond its screens' own).
-    pub fn words(self) -> Vec<String> {
-        match self {
-            Action::TaminOwnStatus => Render::entitlement_keys(),
-            Action::TaminGeneral => Vec::new(),
-            Action::TaminMyDependents | Action::TaminDependentsOf => Render::dependents_keys(),
-            Action::OsmsStatus => Render::osms_details_keys(),
-        }
-    }
-}
-
-/// The outcomes of the action named `action`, or `None` for a name the code does not know.
-pub fn outcomes_of(action: &str) -> Option<&'static [&'static str]> {
-    Action::from_name(action).map(Action::outcomes)
-}
-
-/// The message keys the action named `action` reads (none for a name the code does not know).
-pub fn words_of(action: &str) -> Vec<String> {
-    Action::from_name(action)
-        .map(Action::words)
-        .unwrap_or_default()
-}
-
 /// The actions, over the inquiries.
 #[derive(Clone)]
-pub struct Actions {
+pub(crate) struct Actions {
     inquiries: Inquiries,
 }
 
 impl Actions {
-    pub fn new(inquiries: Inquiries) -> Actions {
+    pub(crate) fn new(inquiries: Inquiries) -> Actions {
         Actions { inquiries }
     }
 }
@@ -179,24 +107,5 @@ impl Ctx<'_> {
             .map(|(_, a)| a)
             .ok_or(ActionError::MissingAnswer(name))?;
         kind(answer).ok_or(ActionError::WrongAnswer(name))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_read_back_and_unknown_names_are_none() {
-        for action in Action::ALL {
-            assert_eq!(Action::from_name(action.name()), Some(action));
-            assert_eq!(outcomes_of(action.name()), Some(action.outcomes()));
-            assert!(!action.outcomes().is_empty(), "{action:?}");
-        }
-        for unknown in ["", "demo.nothing", "tamin.own_status ", "TAMIN.GENERAL"] {
-            assert_eq!(Action::from_name(unknown), None, "{unknown:?}");
-            assert_eq!(outcomes_of(unknown), None);
-            assert!(words_of(unknown).is_empty());
-        }
     }
 }

@@ -3,17 +3,9 @@
 //! saying that the details go only to the registered phone (the inquiry decides which).
 
 use super::{ActionError, Ctx};
+use crate::catalog::osms::{INSURED, INSURED_BRIEF, NOT_INSURED, NOT_INSURED_BRIEF};
 use crate::flow::Outcome;
 use crate::session::Answer;
-
-/// With the details (the asker's phone is registered for the person).
-const INSURED: &str = "insured";
-const NOT_INSURED: &str = "not_insured";
-/// The status alone: any other asker, and every IIN that no record holds.
-const INSURED_BRIEF: &str = "insured_brief";
-const NOT_INSURED_BRIEF: &str = "not_insured_brief";
-
-pub(super) const STATUS: &[&str] = &[INSURED, NOT_INSURED, INSURED_BRIEF, NOT_INSURED_BRIEF];
 
 /// The answer this action reads.
 const IIN: &str = "iin";

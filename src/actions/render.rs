@@ -2,99 +2,48 @@
 //! entitlements, dates, reasons, relations, month rows, providers, amounts) become the
 //! variables of a screen's words, in the caller's locale.
 //!
-//! The words come from the locale files (keys declared here, so `daftar check` can hold every
+//! The words come from the locale files (keys declared in `catalog::words`, so `daftar check` can hold every
 //! locale to them); the way a date, an amount or a digit is written per locale is `locale`'s.
 //! Pure: no store, no clock, no IO. The adapters beside it only choose the outcome.
 
 use jiff::civil::Date;
 
 use crate::audit::TrackingCode;
+use crate::catalog::words::{
+    reason_key, relation_key, DEPENDENT_COVERED, DEPENDENT_NOT_COVERED, DEPENDENT_WHO, ENDED_ON,
+    MONTH_PAID, MONTH_UNPAID, NO_PROVIDER, OPEN_ENDED, PROVIDER, UNTIL,
+};
 use crate::inquiry::DependentStatus;
 use crate::locale::{format_date, format_money};
 use crate::menu::Words;
 use crate::money::Money;
-use crate::record::{MonthKey, Relation};
-use crate::rules::{Entitlement, Reason};
+use crate::record::MonthKey;
+use crate::rules::Entitlement;
 
 /// A variable of a screen's words: `{name}` → value.
 pub(crate) type Var = (String, String);
 
-/// `{until}` of a covered person: `until` with the end date (`{date}`), or the open-ended words
-/// (SPEC §5.1: no `until` is open-ended, shown as such, never "until no end date").
-const UNTIL: &str = "until";
-const OPEN_ENDED: &str = "open_ended";
-/// `{reason}` of a person not covered whose end date passed: `{reason}` and `{date}`.
-const ENDED_ON: &str = "ended_on";
-/// A dependent's line: covered (`{who}`, `{until}`) or not (`{who}`, `{reason}`).
-const DEPENDENT_COVERED: &str = "dependent.covered";
-const DEPENDENT_NOT_COVERED: &str = "dependent.not_covered";
-/// Who a dependent's line is about: `{relation}` and `{name}` (the relation alone when the
-/// record has no name).
-const DEPENDENT_WHO: &str = "dependent.who";
-/// The marks of a month with and without a contribution.
-const MONTH_PAID: &str = "month.paid";
-const MONTH_UNPAID: &str = "month.unpaid";
-/// The polyclinic line (`{provider}`), or the line for a person attached to none.
-const PROVIDER: &str = "provider";
-const NO_PROVIDER: &str = "no_provider";
-
-const RELATIONS: [Relation; 5] = [
-    Relation::Spouse,
-    Relation::Son,
-    Relation::Daughter,
-    Relation::Father,
-    Relation::Mother,
-];
-
 /// The words of one caller's locale, and how that locale writes values.
 pub(crate) struct Render<'a> {
-    pub words: &'a Words,
-    pub locale: &'a str,
+    pub(crate) words: &'a Words,
+    pub(crate) locale: &'a str,
 }
 
 impl Render<'_> {
-    /// The keys [`Render::entitlement`] reads: the open-ended word and every reason.
-    pub fn entitlement_keys() -> Vec<String> {
-        [UNTIL, OPEN_ENDED, ENDED_ON]
-            .iter()
-            .map(|k| k.to_string())
-            .chain(Reason::ALL.iter().map(|r| reason_key(*r)))
-            .collect()
-    }
-
-    /// The keys [`Render::dependents`] reads: the two lines, every relation, and the
-    /// entitlement's.
-    pub fn dependents_keys() -> Vec<String> {
-        [DEPENDENT_COVERED, DEPENDENT_NOT_COVERED, DEPENDENT_WHO]
-            .iter()
-            .map(|k| k.to_string())
-            .chain(RELATIONS.iter().map(|r| relation_key(*r)))
-            .chain(Render::entitlement_keys())
-            .collect()
-    }
-
-    /// The keys of the osms details: the month marks and the provider lines.
-    pub fn osms_details_keys() -> Vec<String> {
-        [MONTH_PAID, MONTH_UNPAID, PROVIDER, NO_PROVIDER]
-            .iter()
-            .map(|k| k.to_string())
-            .collect()
-    }
-
     /// `{code}`: the tracking code (its digits follow the locale when the screen is shown).
-    pub fn code(&self, code: TrackingCode) -> Var {
+    pub(crate) fn code(&self, code: TrackingCode) -> Var {
         var("code", code.to_string())
     }
 
     /// `{until}` for a covered person (until a date, or open-ended), `{reason}` for one who
     /// is not.
-    pub fn entitlement(&self, entitlement: &Entitlement) -> Var {
+    pub(crate) fn entitlement(&self, entitlement: &Entitlement) -> Var {
         self.entitlement_ended(entitlement, None)
     }
 
     /// As [`Render::entitlement`], with the end date that passed beside the reason of a person
     /// not covered, where there is one (option 1, SPEC §2.1).
-    pub fn entitlement_ended(&self, entitlement: &Entitlement, ended: Option<Date>) -> Var {
+    pub(crate) fn entitlement_ended(&self, entitlement: &Entitlement, ended: Option<Date>) -> Var {
         match entitlement {
             Entitlement::Covered { until: Some(date) } => var(
                 "until",
@@ -116,7 +65,7 @@ impl Render<'_> {
     }
 
     /// `{list}`: one line per dependent, `who: covered until …` or `who: not covered, why`.
-    pub fn dependents(&self, dependents: &[DependentStatus]) -> Var {
+    pub(crate) fn dependents(&self, dependents: &[DependentStatus]) -> Var {
         let lines: Vec<String> = dependents.iter().map(|d| self.dependent(d)).collect();
         var("list", lines.join("\n"))
     }
@@ -143,7 +92,7 @@ impl Render<'_> {
     }
 
     /// `{months}`: the compact month row, `01✓02✓03✗…` (the marks are the locale's words).
-    pub fn months(&self, months: &[(MonthKey, bool)]) -> Var {
+    pub(crate) fn months(&self, months: &[(MonthKey, bool)]) -> Var {
         let row: String = months
             .iter()
             .map(|(month, paid)| {
@@ -157,7 +106,7 @@ impl Render<'_> {
     }
 
     /// `{provider}`: the polyclinic line, or the line for a person attached to none.
-    pub fn provider(&self, provider: Option<&str>) -> Var {
+    pub(crate) fn provider(&self, provider: Option<&str>) -> Var {
         let line = match provider {
             Some(name) => self.words.fill(PROVIDER, &[var("provider", name)]),
             None => self.words.get(NO_PROVIDER).to_string(),
@@ -166,13 +115,13 @@ impl Render<'_> {
     }
 
     /// A date as the locale writes it (SPEC §7.1).
-    pub fn date(&self, date: Date) -> String {
+    pub(crate) fn date(&self, date: Date) -> String {
         format_date(date, self.locale)
     }
 
     /// An amount as the locale writes it (three decimals for dinars).
     #[allow(dead_code)] // the cnam and mutual screens will show balances
-    pub fn amount(&self, amount: Money) -> String {
+    pub(crate) fn amount(&self, amount: Money) -> String {
         format_money(amount, self.locale)
     }
 }
@@ -181,30 +130,17 @@ fn var(name: &str, value: impl Into<String>) -> Var {
     (name.to_string(), value.into())
 }
 
-fn reason_key(reason: Reason) -> String {
-    format!("reason.{}", reason.key())
-}
-
-fn relation_key(relation: Relation) -> String {
-    let name = match relation {
-        Relation::Spouse => "spouse",
-        Relation::Son => "son",
-        Relation::Daughter => "daughter",
-        Relation::Father => "father",
-        Relation::Mother => "mother",
-    };
-    format!("relation.{name}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::words::{dependents_keys, entitlement_keys, osms_details_keys, RELATIONS};
+    use crate::record::Relation;
+    use crate::rules::Reason;
     use jiff::civil::date;
     use std::collections::HashMap;
 
-    fn words(locale: &str, entries: &[(&str, &str)]) -> Words {
+    fn words(entries: &[(&str, &str)]) -> Words {
         Words {
-            locale: locale.into(),
             entries: entries
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -214,42 +150,36 @@ mod tests {
     }
 
     fn english() -> Words {
-        words(
-            "en",
-            &[
-                ("until", "until {date}"),
-                ("open_ended", "with no end date (open-ended)"),
-                ("ended_on", "{reason}, ended {date}"),
-                ("reason.expired", "expired"),
-                (
-                    "reason.no_birth_certificate",
-                    "no birth certificate on file",
-                ),
-                ("relation.son", "son"),
-                ("relation.daughter", "daughter"),
-                ("dependent.covered", "{who}: covered {until}"),
-                ("dependent.who", "{name} ({relation})"),
-                ("dependent.not_covered", "{who}: not covered, {reason}"),
-                ("month.paid", "+"),
-                ("month.unpaid", "-"),
-                ("provider", "Clinic: {provider}"),
-                ("no_provider", "No clinic"),
-            ],
-        )
+        words(&[
+            ("until", "until {date}"),
+            ("open_ended", "with no end date (open-ended)"),
+            ("ended_on", "{reason}, ended {date}"),
+            ("reason.expired", "expired"),
+            (
+                "reason.no_birth_certificate",
+                "no birth certificate on file",
+            ),
+            ("relation.son", "son"),
+            ("relation.daughter", "daughter"),
+            ("dependent.covered", "{who}: covered {until}"),
+            ("dependent.who", "{name} ({relation})"),
+            ("dependent.not_covered", "{who}: not covered, {reason}"),
+            ("month.paid", "+"),
+            ("month.unpaid", "-"),
+            ("provider", "Clinic: {provider}"),
+            ("no_provider", "No clinic"),
+        ])
     }
 
     #[test]
     fn entitlements_read_as_a_date_the_open_ended_word_or_a_reason() {
         let en = english();
-        let fa = words(
-            "fa",
-            &[
-                ("until", "تا {date}"),
-                ("open_ended", "بدون تاریخ پایان"),
-                ("reason.expired", "منقضی"),
-                ("ended_on", "{reason}، پایان {date}"),
-            ],
-        );
+        let fa = words(&[
+            ("until", "تا {date}"),
+            ("open_ended", "بدون تاریخ پایان"),
+            ("reason.expired", "منقضی"),
+            ("ended_on", "{reason}، پایان {date}"),
+        ]);
         let cases = [
             (
                 &en,
@@ -369,7 +299,7 @@ mod tests {
 
     #[test]
     fn amounts_and_codes_follow_the_locale_when_shown() {
-        let fa = words("fa", &[]);
+        let fa = words(&[]);
         let render = Render {
             words: &fa,
             locale: "fa",
@@ -385,14 +315,14 @@ mod tests {
 
     #[test]
     fn the_declared_keys_cover_every_reason_and_relation() {
-        let keys = Render::dependents_keys();
+        let keys = dependents_keys();
         for reason in Reason::ALL {
             assert!(keys.contains(&reason_key(reason)), "{reason:?}");
         }
         for relation in RELATIONS {
             assert!(keys.contains(&relation_key(relation)), "{relation:?}");
         }
-        assert!(Render::entitlement_keys().iter().all(|k| keys.contains(k)));
-        assert_eq!(Render::osms_details_keys().len(), 4);
+        assert!(entitlement_keys().iter().all(|k| keys.contains(k)));
+        assert_eq!(osms_details_keys().len(), 4);
     }
 }

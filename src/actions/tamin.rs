@@ -4,22 +4,12 @@
 
 use super::render::Var;
 use super::{ActionError, Ctx};
+use crate::catalog::tamin::{
+    ASK_IDENTIFIER, COVERED, LISTED, MISMATCH, NONE, NOT_COVERED, UNKNOWN_CALLER,
+};
 use crate::flow::Outcome;
 use crate::inquiry::{DependentStatus, General, HolderDependents, Household, Own};
 use crate::session::Answer;
-
-const COVERED: &str = "covered";
-const NOT_COVERED: &str = "not_covered";
-const MISMATCH: &str = "mismatch";
-const LISTED: &str = "listed";
-const NONE: &str = "none";
-const ASK_IDENTIFIER: &str = "ask_identifier";
-const UNKNOWN_CALLER: &str = "unknown_caller";
-
-pub(super) const OWN_STATUS: &[&str] = &[COVERED, NOT_COVERED, MISMATCH];
-pub(super) const GENERAL: &[&str] = &[COVERED, NOT_COVERED];
-pub(super) const MY_DEPENDENTS: &[&str] = &[LISTED, NONE, ASK_IDENTIFIER, UNKNOWN_CALLER];
-pub(super) const DEPENDENTS_OF: &[&str] = &[LISTED, NONE, MISMATCH];
 
 /// The answers these actions read, under the names the menu saves them as.
 const NATIONAL_CODE: &str = "national_code";

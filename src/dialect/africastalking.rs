@@ -28,12 +28,12 @@ const MAX_SESSION_ID: usize = 128;
 /// Longest `text` accepted: far more than any menu path.
 const MAX_TEXT: usize = 1024;
 
-pub struct AfricasTalking {
+pub(crate) struct AfricasTalking {
     name: Arc<str>,
 }
 
 impl AfricasTalking {
-    pub fn new() -> AfricasTalking {
+    pub(crate) fn new() -> AfricasTalking {
         AfricasTalking {
             name: Arc::from("africastalking"),
         }

@@ -21,31 +21,32 @@ pub struct WireRequest<'a> {
     pub method: &'a str,
     /// What follows `/ussd/<dialect>` in the path (`""`, or `/end` say).
     pub path_tail: &'a str,
+    /// The query string (Safaricom sends its fields there, DIALECTS.md).
     pub query: Option<&'a str>,
     pub headers: &'a hyper::HeaderMap,
-    /// The peer's address, where the server knows it.
+    /// The peer's address, for per-dialect source allowlists (SPEC §4).
     pub peer: Option<SocketAddr>,
     pub body: &'a [u8],
 }
 
 impl WireRequest<'_> {
     /// A header's value as text, when it is present and readable.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// The response a dialect wants sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
+pub(crate) struct WireResponse {
+    pub(crate) status: u16,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
 }
 
 /// Why a request could not be read (answered 400, or the dialect's own error form).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadRequest {
+pub(crate) enum BadRequest {
     #[error("method {0} is not accepted")]
     Method(String),
     #[error("content type {0:?} is not accepted")]
@@ -61,7 +62,7 @@ pub enum BadRequest {
 }
 
 /// One aggregator's format.
-pub trait Dialect: Send + Sync {
+pub(crate) trait Dialect: Send + Sync {
     /// The name in `/ussd/<name>` and in the session key.
     fn name(&self) -> &Arc<str>;
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest>;
@@ -85,11 +86,11 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
 /// A configuration section names a dialect that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("[dialects.{0}] names no dialect; known: {1}")]
-pub struct UnknownDialect(pub String, pub String);
+pub(crate) struct UnknownDialect(pub String, pub String);
 
 /// The dialects this server answers, by name, with what configuration says of each.
 #[derive(Clone)]
-pub struct Registry {
+pub(crate) struct Registry {
     dialects: BTreeMap<String, Arc<dyn Dialect>>,
     default_services: BTreeMap<String, String>,
 }
@@ -97,7 +98,7 @@ pub struct Registry {
 impl Registry {
     /// The built-in dialects with the settings of `sections`; a section naming no dialect is
     /// refused.
-    pub fn from_config(
+    pub(crate) fn from_config(
         sections: &BTreeMap<String, DialectConfig>,
     ) -> Result<Registry, UnknownDialect> {
         let dialects: BTreeMap<String, Arc<dyn Dialect>> = built_in()
@@ -121,23 +122,19 @@ impl Registry {
     }
 
     /// The dialect served at `/ussd/<name>`.
-    pub fn find(&self, name: &str) -> Option<&Arc<dyn Dialect>> {
+    pub(crate) fn find(&self, name: &str) -> Option<&Arc<dyn Dialect>> {
         self.dialects.get(name)
     }
 
     /// The service each dialect that names one serves turns without a service code.
-    pub fn default_services(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn default_services(&self) -> &BTreeMap<String, String> {
         &self.default_services
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.dialects.keys().map(String::as_str)
     }
 }
 
 /// An MSISDN as digits only (`+254 711-000111` → `254711000111`), or `None` when it is not a
 /// plausible international number (6 to 15 digits, E.164).
-pub fn msisdn_digits(raw: &str) -> Option<String> {
+pub(crate) fn msisdn_digits(raw: &str) -> Option<String> {
     let digits: String = raw
         .chars()
         .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))

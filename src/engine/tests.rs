@@ -21,7 +21,7 @@ impl ActionRunner for Counting {
         Box::pin(async move {
             tokio::task::yield_now().await;
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-            let name = crate::actions::outcomes_of(action)
+            let name = crate::catalog::outcomes_of(action)
                 .and_then(|o| o.first().copied())
                 .ok_or_else(|| ActionFailure {
                     action: action.to_string(),

@@ -8,9 +8,9 @@
 //! session politely (SPEC §3). Actions are reached through [`ActionRunner`], so the walk can be
 //! tested without a store.
 
-pub mod validate;
+pub(crate) mod validate;
 
-use validate::Validator;
+use crate::catalog::Validator;
 
 use crate::ids::normalize_digits;
 use crate::menu::render::{pages, screen_text};
@@ -25,56 +25,56 @@ const MAX_CHAIN: usize = 8;
 const MAX_TRIES: u8 = 3;
 
 /// What an action is given.
-pub struct ActionCall<'a> {
-    pub service: &'a Service,
-    pub locale: &'a str,
-    pub msisdn: &'a str,
+pub(crate) struct ActionCall<'a> {
+    pub(crate) service: &'a Service,
+    pub(crate) locale: &'a str,
+    pub(crate) msisdn: &'a str,
     /// The answers given so far, typed, under the names their screens save them as.
-    pub answers: &'a [(String, Answer)],
+    pub(crate) answers: &'a [(String, Answer)],
     /// Where the inquiry came from, for the audit trail (`ussd:africastalking`).
-    pub channel: &'a str,
+    pub(crate) channel: &'a str,
 }
 
 /// What an action found: the outcome that names the next screen, and words for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub name: &'static str,
-    pub vars: Vec<(String, String)>,
+pub(crate) struct Outcome {
+    pub(crate) name: &'static str,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 /// An action could not be carried out (the store failed): the caller is told to try later.
 #[derive(Debug, thiserror::Error)]
 #[error("action {action} failed: {reason}")]
-pub struct ActionFailure {
-    pub action: String,
-    pub reason: String,
+pub(crate) struct ActionFailure {
+    pub(crate) action: String,
+    pub(crate) reason: String,
 }
 
 /// What an action's future gives: boxed, so that a walk holds any runner behind `dyn`.
-pub type ActionFuture<'a> = std::pin::Pin<
+pub(crate) type ActionFuture<'a> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Outcome, ActionFailure>> + Send + 'a>,
 >;
 
 /// Runs the actions that menu files name. An action may wait (a write of the audit trail
 /// goes through the writer thread), so it is a future.
-pub trait ActionRunner: Send + Sync {
+pub(crate) trait ActionRunner: Send + Sync {
     fn run<'a>(&'a self, action: &'a str, call: ActionCall<'a>) -> ActionFuture<'a>;
 }
 
 /// A walk through one service's menu tree, for one caller.
-pub struct Walk<'a> {
-    pub service: &'a Service,
-    pub runner: &'a dyn ActionRunner,
-    pub budget: Budget,
+pub(crate) struct Walk<'a> {
+    pub(crate) service: &'a Service,
+    pub(crate) runner: &'a dyn ActionRunner,
+    pub(crate) budget: Budget,
     /// The dialect the caller came through, named in the audit trail as `ussd:<dialect>`.
-    pub dialect: &'a str,
+    pub(crate) dialect: &'a str,
     /// The caller's MSISDN, from the turn (sessions keep none).
-    pub msisdn: &'a str,
+    pub(crate) msisdn: &'a str,
 }
 
 impl Walk<'_> {
     /// The first screen of a session: the start screen, or the resume offer when one is set.
-    pub async fn open(&self, session: &mut Session) -> Reply {
+    pub(crate) async fn open(&self, session: &mut Session) -> Reply {
         let reply = if session.phase == Phase::Offer {
             self.show_offer(session)
         } else {
@@ -86,7 +86,7 @@ impl Walk<'_> {
     }
 
     /// The caller's `input` on the screen on display.
-    pub async fn input(&self, session: &mut Session, input: &str) -> Reply {
+    pub(crate) async fn input(&self, session: &mut Session, input: &str) -> Reply {
         let reply = self.step(session, input).await;
         session.last = Some(reply.clone());
         reply

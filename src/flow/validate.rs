@@ -2,74 +2,18 @@
 //! [`Answer`] (a national code padded to ten digits, say), or names the message key that
 //! explains what was wrong. Pure; the identifier rules themselves live in `ids`.
 //!
-//! [`Validator`] is the one declaration of what menu files may name: `daftar check` and the
-//! walk both read it.
+//! [`Validator`] (declared in `catalog`, with its names and error keys) is the one declaration
+//! of what menu files may name: `daftar check` and the walk both read it.
 
-use crate::ids::{IdError, Iin, IranId, NationalCode};
+use crate::catalog::error_key;
+use crate::catalog::Validator;
+use crate::ids::{Iin, IranId, NationalCode};
 use crate::menu::ServiceSpec;
 use crate::session::Answer;
 
-/// The validators menu files may name (`validator = "kz_iin"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Validator {
-    /// An Iranian national code.
-    IrNationalCode,
-    /// An Iranian national code, or a foreign national's number of the configured length.
-    IrNationalCodeOrForeign,
-    /// A Kazakh IIN.
-    KzIin,
-}
-
 impl Validator {
-    pub const ALL: [Validator; 3] = [
-        Validator::IrNationalCode,
-        Validator::IrNationalCodeOrForeign,
-        Validator::KzIin,
-    ];
-
-    /// The name menu files use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Validator::IrNationalCode => "ir_national_code",
-            Validator::IrNationalCodeOrForeign => "ir_national_code_or_foreign",
-            Validator::KzIin => "kz_iin",
-        }
-    }
-
-    /// The validator a menu file names, or `None` for a name the code does not know.
-    pub fn from_name(name: &str) -> Option<Validator> {
-        Validator::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// The errors this validator can give.
-    fn errors(self) -> &'static [IdError] {
-        const NATIONAL: &[IdError] = &[
-            IdError::Empty,
-            IdError::NotDigits,
-            IdError::WrongLength,
-            IdError::RepeatedDigits,
-            IdError::CheckDigit,
-        ];
-        const IIN: &[IdError] = &[
-            IdError::Empty,
-            IdError::NotDigits,
-            IdError::WrongLength,
-            IdError::CheckDigit,
-            IdError::BadDate,
-        ];
-        match self {
-            Validator::IrNationalCode | Validator::IrNationalCodeOrForeign => NATIONAL,
-            Validator::KzIin => IIN,
-        }
-    }
-
-    /// The message keys this validator's errors lead to (each needs words in every locale).
-    pub fn error_keys(self) -> impl Iterator<Item = &'static str> {
-        self.errors().iter().map(|e| error_key(*e))
-    }
-
     /// Checks `input`: the answer to keep, or the message key that explains what was wrong.
-    pub fn check(self, input: &str, spec: &ServiceSpec) -> Result<Answer, &'static str> {
+    pub(crate) fn check(self, input: &str, spec: &ServiceSpec) -> Result<Answer, &'static str> {
         let answer = match self {
             Validator::IrNationalCode => NationalCode::parse(input).map(Answer::NationalCode),
             Validator::IrNationalCodeOrForeign => {
@@ -78,17 +22,6 @@ impl Validator {
             Validator::KzIin => Iin::parse(input).map(Answer::Iin),
         };
         answer.map_err(error_key)
-    }
-}
-
-fn error_key(error: IdError) -> &'static str {
-    match error {
-        IdError::Empty => "error.empty",
-        IdError::NotDigits => "error.not_digits",
-        IdError::WrongLength => "error.length",
-        IdError::RepeatedDigits => "error.repeated",
-        IdError::CheckDigit => "error.check_digit",
-        IdError::BadDate => "error.bad_date",
     }
 }
 
@@ -173,16 +106,6 @@ mod tests {
             let got = got.as_ref().map(digits);
             let want = want.map(|(kind, d)| (kind, d.to_string()));
             assert_eq!(got.map_err(|e| *e), want, "{validator:?} {input:?}");
-        }
-    }
-
-    #[test]
-    fn names_read_back_and_unknown_names_are_none() {
-        for v in Validator::ALL {
-            assert_eq!(Validator::from_name(v.name()), Some(v));
-        }
-        for unknown in ["", "psychic", "KZ_IIN", "kz_iin "] {
-            assert_eq!(Validator::from_name(unknown), None, "{unknown:?}");
         }
     }
 

@@ -6,18 +6,20 @@ use jiff::civil::Date;
 
 /// Where inquiries learn the date.
 #[derive(Debug, Clone, Copy)]
-pub enum Clock {
+pub(crate) enum Clock {
     /// The system clock, read in the service's time zone.
     System,
     /// The same day, whatever the time zone (tests).
+    #[cfg(test)]
     Fixed(Date),
 }
 
 impl Clock {
     /// Today in the time zone `tz` (an IANA name; a name that is not known reads as UTC, and
     /// `daftar check` refuses a menu that names one).
-    pub fn today(&self, tz: &str) -> Date {
+    pub(crate) fn today(&self, tz: &str) -> Date {
         match self {
+            #[cfg(test)]
             Clock::Fixed(date) => *date,
             Clock::System => {
                 let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);

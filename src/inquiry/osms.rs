@@ -14,25 +14,25 @@ use crate::rules::{contribution_months, osms_insured};
 
 /// The answer of the status inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OsmsStatus {
-    pub insured: bool,
+pub(crate) struct OsmsStatus {
+    pub(crate) insured: bool,
     /// The details, for a phone registered for the person; `None` for anyone else.
-    pub details: Option<OsmsDetails>,
+    pub(crate) details: Option<OsmsDetails>,
 }
 
 /// What only the person's registered phone learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OsmsDetails {
+pub(crate) struct OsmsDetails {
     /// The 12 full calendar months before today's, oldest first, each with whether a
     /// contribution arrived.
-    pub months: Vec<(MonthKey, bool)>,
+    pub(crate) months: Vec<(MonthKey, bool)>,
     /// The primary-care provider the person is attached to (trimmed), if any.
-    pub provider: Option<String>,
+    pub(crate) provider: Option<String>,
 }
 
 impl Desk<'_> {
     /// Option 1: insured or not, with the details for a registered phone.
-    pub async fn osms_status(&self, iin: &Iin) -> Result<Tracked<OsmsStatus>, InquiryError> {
+    pub(crate) async fn osms_status(&self, iin: &Iin) -> Result<Tracked<OsmsStatus>, InquiryError> {
         let subject = Some(iin.as_str());
         let Some(person) = self.person(iin.as_str())? else {
             let stranger = OsmsStatus {

@@ -10,7 +10,7 @@ use jiff::civil::Date;
 
 /// The answer of the specific inquiry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Own {
+pub(crate) enum Own {
     /// The person's entitlement today and, for a person not covered, the end date that passed
     /// where a record holds one (SPEC §2.1: status, eligibility end date).
     Entitlement(Entitlement, Option<Date>),
@@ -22,23 +22,23 @@ pub enum Own {
 
 /// The answer of the general inquiry: covered or not, and nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum General {
+pub(crate) enum General {
     Covered,
     NotCovered,
 }
 
 /// One dependent on a holder's record, as the dependents list shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DependentStatus {
+pub(crate) struct DependentStatus {
     /// The name on the record, trimmed; `None` when there is none.
-    pub name: Option<String>,
-    pub relation: Relation,
-    pub entitlement: Entitlement,
+    pub(crate) name: Option<String>,
+    pub(crate) relation: Relation,
+    pub(crate) entitlement: Entitlement,
 }
 
 /// The answer of "my dependents", for the asker's phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Household {
+pub(crate) enum Household {
     /// No record lists the asker's phone (tracked as a mismatch).
     UnknownCaller(Tracked<()>),
     /// The dependents of the one holder the phone is registered for; empty when that holder
@@ -51,7 +51,7 @@ pub enum Household {
 
 /// The answer of "the dependents of this holder", on a family phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HolderDependents {
+pub(crate) enum HolderDependents {
     /// The holder's dependents (empty when there are none).
     Listed(Vec<DependentStatus>),
     /// The phone is not registered for that holder, or no record holds the code.
@@ -60,7 +60,10 @@ pub enum HolderDependents {
 
 impl Desk<'_> {
     /// Option 1: the asker's own entitlement, or that of a dependent on the asker's record.
-    pub async fn own_entitlement(&self, code: &NationalCode) -> Result<Tracked<Own>, InquiryError> {
+    pub(crate) async fn own_entitlement(
+        &self,
+        code: &NationalCode,
+    ) -> Result<Tracked<Own>, InquiryError> {
         let subject = Some(code.as_str());
         let Some(person) = self.person(code.as_str())? else {
             return self
@@ -89,7 +92,7 @@ impl Desk<'_> {
     }
 
     /// Option 2: a provider's general inquiry. A number no record holds is "not covered".
-    pub async fn general(&self, id: &IranId) -> Result<Tracked<General>, InquiryError> {
+    pub(crate) async fn general(&self, id: &IranId) -> Result<Tracked<General>, InquiryError> {
         let covered = match self.person(id.as_str())? {
             Some(person) => {
                 let holder = self.holder_of(&person)?;
@@ -112,7 +115,7 @@ impl Desk<'_> {
     }
 
     /// Option 3: the dependents on the record of the asker's phone.
-    pub async fn my_dependents(&self) -> Result<Household, InquiryError> {
+    pub(crate) async fn my_dependents(&self) -> Result<Household, InquiryError> {
         let people = match self.asker {
             Asker::Phone { msisdn } => self.store().people_by_msisdn(self.scope.insurer, msisdn)?,
             Asker::Client { .. } => Vec::new(),
@@ -133,7 +136,7 @@ impl Desk<'_> {
 
     /// Option 3 on a family phone: the dependents of the holder whose code was given, if the
     /// asker's phone is registered for that holder.
-    pub async fn dependents_of(
+    pub(crate) async fn dependents_of(
         &self,
         holder: &NationalCode,
     ) -> Result<Tracked<HolderDependents>, InquiryError> {

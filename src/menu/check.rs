@@ -13,17 +13,16 @@ use std::path::PathBuf;
 
 use super::render::{screen_text, MORE};
 use super::{Menus, Screen, Service, SWITCH_LOCALE};
-use crate::actions::Action;
-use crate::flow::validate::Validator;
+use crate::catalog::{Action, Validator};
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
 
 /// One thing wrong with a menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    pub file: PathBuf,
-    pub screen: Option<String>,
-    pub message: String,
+pub(crate) struct Fault {
+    pub(crate) file: PathBuf,
+    pub(crate) screen: Option<String>,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for Fault {
@@ -59,7 +58,7 @@ const FORBIDDEN: &[(char, &str)] = &[
 ];
 
 /// Message keys every service needs from its words (the engine's own screens).
-pub const ENGINE_KEYS: &[&str] = &[
+pub(crate) const ENGINE_KEYS: &[&str] = &[
     MORE,
     "error.option",
     "error.too_many",
@@ -69,7 +68,7 @@ pub const ENGINE_KEYS: &[&str] = &[
 ];
 
 /// Every fault of every service in `menus`, checked against `budget`.
-pub fn check(menus: &Menus, budget: Budget) -> Vec<Fault> {
+pub(crate) fn check(menus: &Menus, budget: Budget) -> Vec<Fault> {
     let mut faults = Vec::new();
     for service in menus.services.values() {
         check_service(service, budget, &mut faults);

@@ -16,7 +16,7 @@ use crate::rules::RuleConfig;
 const COMMON: &str = "common";
 
 #[derive(Debug, thiserror::Error)]
-pub enum MenuError {
+pub(crate) enum MenuError {
     #[error("cannot read menus in {path}: {source}")]
     Read {
         path: PathBuf,
@@ -39,7 +39,7 @@ struct ServiceFile {
 }
 
 /// Loads every service in `dir` with its words.
-pub fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
+pub(crate) fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
     let files = toml_files(dir)?;
     let mut common: HashMap<String, Words> = HashMap::new();
     let mut words: HashMap<(String, String), Words> = HashMap::new();
@@ -53,7 +53,7 @@ pub fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
         match stem.split_once('.') {
             None => service_files.push(path),
             Some((owner, locale)) => {
-                let table = read_words(&path, locale)?;
+                let table = read_words(&path)?;
                 if owner == COMMON {
                     common.insert(locale.to_string(), table);
                 } else {
@@ -128,7 +128,6 @@ fn read_service(
     let mut merged = HashMap::new();
     for locale in &file.service.locales {
         let mut table = common.get(locale).cloned().unwrap_or_else(|| Words {
-            locale: locale.clone(),
             entries: HashMap::new(),
             files: HashMap::new(),
         });
@@ -148,7 +147,7 @@ fn read_service(
     })
 }
 
-fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
+fn read_words(path: &Path) -> Result<Words, MenuError> {
     let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
     let mut entries = HashMap::new();
     flatten(path, "", &table, &mut entries)?;
@@ -156,11 +155,7 @@ fn read_words(path: &Path, locale: &str) -> Result<Words, MenuError> {
         .keys()
         .map(|key| (key.clone(), path.to_path_buf()))
         .collect();
-    Ok(Words {
-        locale: locale.to_string(),
-        entries,
-        files,
-    })
+    Ok(Words { entries, files })
 }
 
 fn flatten(

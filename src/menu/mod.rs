@@ -9,60 +9,60 @@
 //! needs is its actions and validators. `check` finds what an author got wrong before a caller
 //! does; `render` turns a screen and its words into text.
 
-pub mod check;
-pub mod load;
-pub mod render;
+pub(crate) mod check;
+pub(crate) mod load;
+pub(crate) mod render;
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::rules::RuleConfig;
 
-pub use load::{load_menus, MenuError};
+pub(crate) use load::load_menus;
 
 /// All services, by id, with the routes from short codes to them.
 #[derive(Debug, Clone)]
 pub struct Menus {
-    pub services: BTreeMap<String, Service>,
+    pub(crate) services: BTreeMap<String, Service>,
     /// The shared words by locale, for messages given before a service is known.
-    pub common: HashMap<String, Words>,
+    pub(crate) common: HashMap<String, Words>,
 }
 
 /// One service: its settings, screens and words.
 #[derive(Debug, Clone)]
-pub struct Service {
-    pub spec: ServiceSpec,
-    pub rules: RuleConfig,
-    pub screens: BTreeMap<String, Screen>,
+pub(crate) struct Service {
+    pub(crate) spec: ServiceSpec,
+    pub(crate) rules: RuleConfig,
+    pub(crate) screens: BTreeMap<String, Screen>,
     /// Words by locale, the service's own merged over the common ones.
-    pub words: HashMap<String, Words>,
+    pub(crate) words: HashMap<String, Words>,
     /// Where each screen came from, for the checker's messages.
-    pub file: std::path::PathBuf,
+    pub(crate) file: std::path::PathBuf,
 }
 
 /// The `[service]` table of a menu file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServiceSpec {
-    pub id: String,
+pub(crate) struct ServiceSpec {
+    pub(crate) id: String,
     /// The insurer whose records the service reads (`tamin`, `osms`, ...).
-    pub insurer: String,
-    pub codes: Vec<String>,
+    pub(crate) insurer: String,
+    pub(crate) codes: Vec<String>,
     /// The first is the default.
-    pub locales: Vec<String>,
-    pub time_zone: String,
+    pub(crate) locales: Vec<String>,
+    pub(crate) time_zone: String,
     #[serde(default)]
-    pub complaints: Option<String>,
-    pub start: String,
+    pub(crate) complaints: Option<String>,
+    pub(crate) start: String,
     /// Length of a foreign national's number where the service accepts one.
     #[serde(default)]
-    pub foreign_number_length: Option<usize>,
+    pub(crate) foreign_number_length: Option<usize>,
 }
 
 /// A screen of the menu tree.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Screen {
+pub(crate) enum Screen {
     /// A list of numbered options.
     Menu {
         text: String,
@@ -95,44 +95,43 @@ pub enum Screen {
 /// One numbered choice of a menu.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MenuOption {
-    pub key: String,
-    pub label: String,
+pub(crate) struct MenuOption {
+    pub(crate) key: String,
+    pub(crate) label: String,
     /// The next screen, or [`SWITCH_LOCALE`].
-    pub next: String,
+    pub(crate) next: String,
 }
 
 /// The `next` of the option that switches to the service's other locale (first screen only).
-pub const SWITCH_LOCALE: &str = "@locale";
+pub(crate) const SWITCH_LOCALE: &str = "@locale";
 
 /// The words of one locale: message key → text with `{var}` placeholders.
 #[derive(Debug, Clone, Default)]
-pub struct Words {
-    pub locale: String,
-    pub entries: HashMap<String, String>,
+pub(crate) struct Words {
+    pub(crate) entries: HashMap<String, String>,
     /// The file each entry was read from, for the checker's messages.
-    pub files: HashMap<String, std::path::PathBuf>,
+    pub(crate) files: HashMap<String, std::path::PathBuf>,
 }
 
 impl Words {
     /// The text for `key`, or the key itself in brackets (never empty: `check` refuses menus
     /// with missing words, so this shows only for a key that code asked for wrongly).
-    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+    pub(crate) fn get<'a>(&'a self, key: &'a str) -> &'a str {
         self.entries.get(key).map(String::as_str).unwrap_or(key)
     }
 
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
 
     /// The text for `key` with each `{name}` replaced by its value.
-    pub fn fill(&self, key: &str, vars: &[(String, String)]) -> String {
+    pub(crate) fn fill(&self, key: &str, vars: &[(String, String)]) -> String {
         fill(self.get(key), vars)
     }
 }
 
 /// Replaces each `{name}` in `template` by its value; unknown placeholders stay as they are.
-pub fn fill(template: &str, vars: &[(String, String)]) -> String {
+pub(crate) fn fill(template: &str, vars: &[(String, String)]) -> String {
     let mut out = template.to_string();
     for (name, value) in vars {
         let placeholder = format!("{{{name}}}");
@@ -144,11 +143,11 @@ pub fn fill(template: &str, vars: &[(String, String)]) -> String {
 }
 
 impl Service {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.spec.id
     }
 
-    pub fn default_locale(&self) -> &str {
+    pub(crate) fn default_locale(&self) -> &str {
         self.spec
             .locales
             .first()
@@ -157,7 +156,7 @@ impl Service {
     }
 
     /// The locale after `current` in the service's list, wrapping round (`9` on the first screen).
-    pub fn other_locale(&self, current: &str) -> &str {
+    pub(crate) fn other_locale(&self, current: &str) -> &str {
         let locales = &self.spec.locales;
         let at = locales.iter().position(|l| l == current).unwrap_or(0);
         locales
@@ -167,18 +166,18 @@ impl Service {
     }
 
     /// The words of `locale`, falling back to the default locale's.
-    pub fn words(&self, locale: &str) -> &Words {
+    pub(crate) fn words(&self, locale: &str) -> &Words {
         self.words
             .get(locale)
             .or_else(|| self.words.get(self.default_locale()))
             .unwrap_or(&EMPTY_WORDS)
     }
 
-    pub fn serves_locale(&self, locale: &str) -> bool {
+    pub(crate) fn serves_locale(&self, locale: &str) -> bool {
         self.spec.locales.iter().any(|l| l == locale)
     }
 
-    pub fn screen(&self, id: &str) -> Option<&Screen> {
+    pub(crate) fn screen(&self, id: &str) -> Option<&Screen> {
         self.screens.get(id)
     }
 }
@@ -188,19 +187,19 @@ static EMPTY_WORDS: std::sync::LazyLock<Words> = std::sync::LazyLock::new(Words:
 /// A short code with its extra segments: `*4*1420*2*0012345679#` → service `tamin`, pre-answers
 /// `["2", "0012345679"]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub service: String,
-    pub pre_answers: Vec<String>,
+pub(crate) struct Route {
+    pub(crate) service: String,
+    pub(crate) pre_answers: Vec<String>,
 }
 
 impl Menus {
-    pub fn service(&self, id: &str) -> Option<&Service> {
+    pub(crate) fn service(&self, id: &str) -> Option<&Service> {
         self.services.get(id)
     }
 
     /// Finds the service whose code the dialled string starts with; extra segments become
     /// pre-answers. Codes are compared without their `#` and with spaces removed.
-    pub fn route(&self, dialled: &str) -> Option<Route> {
+    pub(crate) fn route(&self, dialled: &str) -> Option<Route> {
         let dialled = normalize_code(dialled);
         let mut best: Option<(usize, Route)> = None;
         for service in self.services.values() {

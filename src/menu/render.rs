@@ -11,11 +11,11 @@ use crate::text::gsm7::Budget;
 use crate::text::page::paginate;
 
 /// Key of the footer that offers the next page.
-pub const MORE: &str = "nav.more";
+pub(crate) const MORE: &str = "nav.more";
 
 /// The text of `screen` in `locale`, before digits and pages: a menu's title and options, a
 /// question, or an end screen filled with `vars`. An action screen has no text of its own.
-pub fn screen_text(
+pub(crate) fn screen_text(
     service: &Service,
     screen: &Screen,
     locale: &str,
@@ -40,7 +40,7 @@ pub fn screen_text(
 }
 
 /// `text` made ready for the phone: digits in the locale's script, cut into pages.
-pub fn pages(service: &Service, locale: &str, text: &str, budget: Budget) -> Vec<String> {
+pub(crate) fn pages(service: &Service, locale: &str, text: &str, budget: Budget) -> Vec<String> {
     let more = localize_digits(service.words(locale).get(MORE), locale);
     paginate(&localize_digits(text, locale), &more, budget)
 }

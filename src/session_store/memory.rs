@@ -44,6 +44,7 @@ pub struct MemoryStore {
 
 /// Where remembered locales are kept.
 enum Locales {
+    #[cfg(test)]
     InMemory(DashMap<CallerKey, Entry<LocaleChoice>>),
     Durable {
         tree: sled::Tree,
@@ -60,12 +61,17 @@ struct StoredChoice {
 
 impl MemoryStore {
     /// A store of at most `max` sessions, locales kept in memory too.
-    pub fn new(max: usize) -> MemoryStore {
+    #[cfg(test)]
+    pub(crate) fn new(max: usize) -> MemoryStore {
         MemoryStore::with_locales(max, Locales::InMemory(DashMap::new()))
     }
 
     /// A store of at most `max` sessions whose locales live in `tree`, written by `writer`.
-    pub fn with_durable_locales(max: usize, tree: sled::Tree, writer: Arc<Writer>) -> MemoryStore {
+    pub(crate) fn with_durable_locales(
+        max: usize,
+        tree: sled::Tree,
+        writer: Arc<Writer>,
+    ) -> MemoryStore {
         MemoryStore::with_locales(max, Locales::Durable { tree, writer })
     }
 
@@ -84,6 +90,7 @@ impl MemoryStore {
         let before = self.sessions.len();
         self.sessions.retain(|_, entry| entry.live(now));
         self.offers.retain(|_, entry| entry.live(now));
+        #[cfg(test)]
         if let Locales::InMemory(map) = &self.locales {
             map.retain(|_, entry| entry.live(now));
         }
@@ -121,12 +128,14 @@ impl MemoryStore {
         })
     }
 
+    #[cfg_attr(not(test), allow(unused_variables))]
     fn read_locale(
         &self,
         caller: &CallerKey,
         now: Instant,
     ) -> Result<Option<LocaleChoice>, StoreError> {
         match &self.locales {
+            #[cfg(test)]
             Locales::InMemory(map) => Ok(map
                 .get(caller)
                 .filter(|entry| entry.live(now))
@@ -230,6 +239,7 @@ impl MemoryStore {
         Ok(())
     }
 
+    #[cfg_attr(not(test), allow(unused_variables))]
     async fn write_locale(
         &self,
         caller: CallerKey,
@@ -238,6 +248,7 @@ impl MemoryStore {
         now: Instant,
     ) -> Result<(), StoreError> {
         match &self.locales {
+            #[cfg(test)]
             Locales::InMemory(map) => {
                 map.insert(
                     caller,

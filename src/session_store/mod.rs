@@ -13,7 +13,7 @@
 //! [`load`]: SessionStore::load
 //! [`save`]: SessionStore::save
 
-pub mod memory;
+pub(crate) mod memory;
 
 #[cfg(test)]
 mod conformance;
@@ -26,7 +26,8 @@ use std::time::Duration;
 use crate::session::{Place, Session};
 
 /// A future a store returns; boxed so that the engine can hold any store behind `dyn`.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub(crate) type StoreFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The key of a session: its dialect and the aggregator's session id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,10 +37,6 @@ impl SessionKey {
     pub fn new(dialect: &str, session_id: &str) -> SessionKey {
         SessionKey(format!("{dialect}\u{0}{session_id}"))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// One caller of one service: the service and the keyed hash of the caller's MSISDN.
@@ -47,43 +44,43 @@ impl SessionKey {
 pub struct CallerKey(String);
 
 impl CallerKey {
-    pub fn new(service: &str, caller_hash: &str) -> CallerKey {
+    pub(crate) fn new(service: &str, caller_hash: &str) -> CallerKey {
         CallerKey(format!("{service}\u{0}{caller_hash}"))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A write counter per session: each accepted write of a session gives it a new version.
-pub type Version = u64;
+pub(crate) type Version = u64;
 
 /// A session as the store holds it, with the version a write must expect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
-    pub session: Session,
+    pub(crate) session: Session,
     pub version: Version,
 }
 
 /// A dropped session's place, offered to the caller's next session of that service (SPEC §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Offer {
-    pub place: Place,
+pub(crate) struct Offer {
+    pub(crate) place: Place,
     /// The session that left it: replaying that session from its path is not offered its own
     /// place back.
-    pub left_by: SessionKey,
+    pub(crate) left_by: SessionKey,
     /// The session that was shown it, so that replaying that session shows it again.
-    pub shown_to: Option<SessionKey>,
+    pub(crate) shown_to: Option<SessionKey>,
 }
 
 /// The locale a caller chose with `9` (SPEC §2), and the session that chose it, so that a
 /// replay of that very session starts where it started and switches the same way again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocaleChoice {
-    pub locale: String,
-    pub chosen_by: SessionKey,
-    pub started_in: String,
+pub(crate) struct LocaleChoice {
+    pub(crate) locale: String,
+    pub(crate) chosen_by: SessionKey,
+    pub(crate) started_in: String,
 }
 
 /// What one read brings back.
@@ -91,10 +88,10 @@ pub struct LocaleChoice {
 pub struct Loaded {
     pub session: Option<Held>,
     /// The caller's offer and locale, when the read named a caller.
-    pub offer: Option<Offer>,
-    pub locale: Option<LocaleChoice>,
+    pub(crate) offer: Option<Offer>,
+    pub(crate) locale: Option<LocaleChoice>,
     /// Whether a new session could be stored now (the size cap); a held one always can.
-    pub room: bool,
+    pub(crate) room: bool,
 }
 
 /// What one step changes, written at once.
@@ -124,12 +121,12 @@ pub enum SessionWrite {
 /// What happens to a caller's offer and locale.
 #[derive(Debug, Clone, Default)]
 pub struct CallerWrite {
-    pub offer: OfferWrite,
-    pub locale: Option<(LocaleChoice, Duration)>,
+    pub(crate) offer: OfferWrite,
+    pub(crate) locale: Option<(LocaleChoice, Duration)>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub enum OfferWrite {
+pub(crate) enum OfferWrite {
     #[default]
     Keep,
     Put(Offer, Duration),

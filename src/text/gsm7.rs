@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// The encoding an aggregator picks for a message: GSM 7-bit when it can, else UCS-2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Encoding {
+pub(crate) enum Encoding {
     Gsm7,
     Ucs2,
 }
@@ -22,9 +22,9 @@ pub enum Encoding {
 #[serde(default, deny_unknown_fields)]
 pub struct Budget {
     /// GSM 7-bit septets (an extension character counts two).
-    pub gsm7: usize,
+    pub(crate) gsm7: usize,
     /// UTF-16 code units.
-    pub ucs2: usize,
+    pub(crate) ucs2: usize,
 }
 
 impl Default for Budget {
@@ -38,7 +38,7 @@ impl Default for Budget {
 
 impl Budget {
     /// The limit for a message sent in `encoding`.
-    pub fn limit(&self, encoding: Encoding) -> usize {
+    pub(crate) fn limit(&self, encoding: Encoding) -> usize {
         match encoding {
             Encoding::Gsm7 => self.gsm7,
             Encoding::Ucs2 => self.ucs2,
@@ -67,17 +67,17 @@ pub(crate) fn septets(c: char) -> Option<usize> {
 
 /// Length of `s` in GSM 7-bit septets, or `None` if any character is outside the default
 /// alphabet and its extension table.
-pub fn gsm7_len(s: &str) -> Option<usize> {
+pub(crate) fn gsm7_len(s: &str) -> Option<usize> {
     s.chars().try_fold(0usize, |n, c| septets(c).map(|k| n + k))
 }
 
 /// Length of `s` in UTF-16 code units (a character outside the BMP, an emoji, counts two).
-pub fn ucs2_len(s: &str) -> usize {
+pub(crate) fn ucs2_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
 /// The encoding `s` would travel in, and its length in that encoding's units.
-pub fn measure(s: &str) -> (Encoding, usize) {
+pub(crate) fn measure(s: &str) -> (Encoding, usize) {
     match gsm7_len(s) {
         Some(n) => (Encoding::Gsm7, n),
         None => (Encoding::Ucs2, ucs2_len(s)),

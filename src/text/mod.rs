@@ -7,6 +7,3 @@
 
 pub mod gsm7;
 pub mod page;
-
-pub use gsm7::{fits, gsm7_len, measure, ucs2_len, Budget, Encoding};
-pub use page::paginate;
