@@ -37,6 +37,9 @@ const MAX_REPLAY: usize = 32;
 const MAX_CONFLICTS: usize = 4;
 /// Key under which the engine's own messages are read when no service is known.
 const FALLBACK_LOCALE: &str = "en";
+/// The language a caller most likely reads, by the country code of their MSISDN, for the
+/// one message given before any service is known (longest prefix first).
+const LIKELY_LOCALES: &[(&str, &str)] = &[("98", "fa"), ("77", "kk"), ("7", "ru")];
 
 /// Settings of the engine, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +145,7 @@ impl Engine {
             }
             (TurnKind::Path(path), held) => {
                 let Some((service, pre)) = route else {
-                    return Ok(self.unknown_service());
+                    return Ok(self.unknown_service(&turn.msisdn));
                 };
                 let full = join_path(&pre, path);
                 match held.filter(|h| h.session.service == service.id()) {
@@ -157,7 +160,7 @@ impl Engine {
             // lost in a restart): the first screen of the service, pre-answered by the code.
             (TurnKind::Start | TurnKind::Latest(_), None) => {
                 let Some((service, pre)) = route else {
-                    return Ok(self.unknown_service());
+                    return Ok(self.unknown_service(&turn.msisdn));
                 };
                 self.fresh(key, turn, service, join_path(&pre, ""), opened)
                     .await
@@ -255,7 +258,7 @@ impl Engine {
             version,
         } = held;
         let Some(service) = self.menus.service(&session.service) else {
-            return Ok(self.unknown_service());
+            return Ok(self.unknown_service(&turn.msisdn));
         };
         let was_offer = session.phase == Phase::Offer;
         let walk = self.walk(service, turn);
@@ -464,22 +467,32 @@ impl Engine {
     /// A polite END from the locale files, in the service's default locale (nothing stored).
     fn words_end(&self, service: Option<&str>, key: &str) -> Reply {
         let Some(service) = service.and_then(|id| self.menus.service(id)) else {
-            return self.unknown_service();
+            return self.unknown_service("");
         };
         let words = service.words(service.default_locale());
         let complaints = service.spec.complaints.clone().unwrap_or_default();
         Reply::End(words.fill(key, &[("complaints".to_string(), complaints)]))
     }
 
-    /// A dialled code that no service answers.
-    fn unknown_service(&self) -> Reply {
-        let text = self
-            .menus
-            .common
-            .get(FALLBACK_LOCALE)
-            .map(|w| w.get("error.unknown_service").to_string())
-            .unwrap_or_default();
-        Reply::End(text)
+    /// A dialled code that no service answers: in the language the caller's country code
+    /// suggests, with the English beside it, since no service says which locale is theirs.
+    fn unknown_service(&self, msisdn: &str) -> Reply {
+        let say = |locale: &str| {
+            self.menus
+                .common
+                .get(locale)
+                .map(|w| w.get("error.unknown_service").to_string())
+        };
+        let english = say(FALLBACK_LOCALE).unwrap_or_default();
+        let likely = LIKELY_LOCALES
+            .iter()
+            .find(|(prefix, _)| msisdn.starts_with(prefix))
+            .and_then(|(_, locale)| say(locale))
+            .filter(|text| !text.is_empty() && *text != english);
+        match likely {
+            Some(text) => Reply::End(format!("{text}\n{english}")),
+            None => Reply::End(english),
+        }
     }
 }
 

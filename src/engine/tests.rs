@@ -351,3 +351,28 @@ fn the_step_future_is_small() {
         std::mem::size_of_val(&step)
     );
 }
+
+#[tokio::test]
+async fn a_code_no_service_answers_is_told_in_the_callers_likely_language_and_english() {
+    let rig = rig();
+    let unknown = |msisdn: &str| {
+        Turn::new(&Arc::from("at"), "u", msisdn, TurnKind::Path(String::new())).dialled("*999#")
+    };
+    let persian = rig.step(&unknown("989120000001")).await;
+    assert_eq!(
+        persian,
+        Reply::End("این کد فعال نیست.\nThis code is not in service.".into())
+    );
+    let kazakh = rig.step(&unknown("77010000001")).await;
+    assert!(kazakh.text().starts_with("Бұл нөмір"), "{kazakh:?}");
+    let russian = rig.step(&unknown("79990000001")).await;
+    assert!(russian.text().starts_with("Этот номер"), "{russian:?}");
+    let other = rig.step(&unknown("447700900000")).await;
+    assert_eq!(other, Reply::End("This code is not in service.".into()));
+    for reply in [persian, kazakh, russian] {
+        assert!(
+            crate::text::gsm7::fits(reply.text(), Budget::default()),
+            "{reply:?}"
+        );
+    }
+}
