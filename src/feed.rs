@@ -379,10 +379,15 @@ fn parse_line(bytes: &[u8], too_long: bool) -> Result<Change, LineError> {
         seq: leading_seq(bytes),
         message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
     })?;
-    serde_json::from_str::<Change>(text).map_err(|e| LineError {
+    let change = serde_json::from_str::<Change>(text).map_err(|e| LineError {
         seq: lenient_seq(text),
         message: e.to_string(),
-    })
+    })?;
+    change.check().map_err(|message| LineError {
+        seq: Some(change.seq),
+        message,
+    })?;
+    Ok(change)
 }
 
 /// The `seq` of a line that is not a change: from its JSON if it is JSON, else from its start.

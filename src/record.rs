@@ -20,6 +20,49 @@ pub struct Change {
     pub op: ChangeOp,
 }
 
+/// The insurers a feed may name (SPEC §5).
+const INSURERS: [&str; 4] = ["tamin", "cnam", "mutual", "osms"];
+
+impl Change {
+    /// Whether the change names a known insurer and, for a record whose identifier has a check
+    /// digit (an Iranian national code, a Kazakh IIN), a valid one; the reason when not. The
+    /// reason never quotes the identifier.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let (insurer, person_id) = match &self.op {
+            ChangeOp::Upsert { person } => (person.insurer.as_str(), person.person_id.as_str()),
+            ChangeOp::Delete { insurer, person_id }
+            | ChangeOp::Event {
+                insurer, person_id, ..
+            } => (insurer.as_str(), person_id.as_str()),
+        };
+        if !INSURERS.contains(&insurer) {
+            return Err(format!(
+                "insurer {insurer:?} is none of {}",
+                INSURERS.join(", ")
+            ));
+        }
+        if !matches!(self.op, ChangeOp::Upsert { .. }) {
+            // Removing or noting what no record holds changes nothing: only records are held to
+            // the identifier's form.
+            return Ok(());
+        }
+        let digits = person_id.len();
+        let valid = match insurer {
+            // Ten digits are a national code; a foreign national's number has another length.
+            "tamin" if digits == 10 => crate::ids::NationalCode::parse(person_id).is_ok(),
+            "osms" => crate::ids::Iin::parse(person_id).is_ok(),
+            _ => true,
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(format!(
+                "person_id is not a valid {insurer} identifier (its check digit or form)"
+            ))
+        }
+    }
+}
+
 /// What a change does.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -287,7 +287,7 @@ fn serve_refuses_a_feed_that_does_not_exist_naming_its_path() {
 }
 
 const OTHER_1: &str = r#"{"seq": 1, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0030000017", "msisdns": ["989120000003"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
-const HOLDER_4: &str = r#"{"seq": 4, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0040000010", "msisdns": ["989120000004"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
+const HOLDER_4: &str = r#"{"seq": 4, "op": "upsert", "person": {"insurer": "tamin", "person_id": "0040000011", "msisdns": ["989120000004"], "coverage": {"status": "active", "from": "2020-01-01"}}}"#;
 
 /// SPEC §5: a store's watermark belongs to the feed that filled it. A next file that continues
 /// the numbering, or the same feed again, is that feed; a feed that starts again at seq 1 with

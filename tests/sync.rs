@@ -646,3 +646,35 @@ fn the_sample_feed_syncs_cleanly_and_holds_the_documented_people() {
     let nurlanov = store.person("osms", "850714300018").expect("get");
     assert!(nurlanov.is_some_and(|p| p.attachment.is_some()));
 }
+
+/// A record with an insurer daftar does not know, or an identifier whose check digit is wrong,
+/// is rejected with its seq and line (and the identifier is not quoted); the rest applies.
+#[test]
+fn unknown_insurers_and_wrong_check_digits_are_rejected_with_their_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let lines = [
+        holder(1, "0012345679", &[]),
+        r#"{"seq": 2, "op": "upsert", "person": {"insurer": "tamn", "person_id": "0012345679"}}"#
+            .to_string()
+            + "\n",
+        holder(3, "0012345678", &[]),
+        r#"{"seq": 4, "op": "upsert", "person": {"insurer": "osms", "person_id": "850714300019"}}"#
+            .to_string()
+            + "\n",
+        r#"{"seq": 5, "op": "upsert", "person": {"insurer": "tamin", "person_id": "123456789012"}}"#
+            .to_string() + "\n",
+    ];
+    let source = write(&dir.path().join("feed.ndjson"), &lines.concat());
+    let report = sync(&store, &source);
+    let rejected: Vec<(Option<u64>, usize)> =
+        report.rejected.iter().map(|r| (r.seq, r.line_no)).collect();
+    assert_eq!(rejected, [(Some(2), 2), (Some(3), 3), (Some(4), 4)]);
+    assert_eq!(
+        report.applied, 2,
+        "a foreign national's number has no check digit"
+    );
+    let printed = report.to_string();
+    assert!(printed.contains("tamn"), "{printed}");
+    assert!(!printed.contains("0012345678"), "{printed}");
+}
