@@ -75,7 +75,13 @@ impl FeedSource {
     pub(crate) fn probe(&self) -> Result<(), FeedError> {
         match self {
             FeedSource::File(p) => File::open(p).map(drop).map_err(|e| io_error(p, e)),
-            FeedSource::Dir(dir) => ndjson_files(dir).map(drop),
+            FeedSource::Dir(dir) => {
+                if ndjson_files(dir)?.is_empty() {
+                    // Not an error: the insurer's first export may not be there yet.
+                    tracing::warn!(dir = %dir.display(), "the feed directory holds no *.ndjson file yet");
+                }
+                Ok(())
+            }
         }
     }
 

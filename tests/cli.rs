@@ -447,3 +447,17 @@ fn serve_on_a_port_in_use_names_the_address_and_the_flag() {
     assert!(serve.stderr.contains("--listen"), "{serve}");
     assert!(serve.stderr.contains("[server] listen"), "{serve}");
 }
+
+/// An empty feed directory is not an error (the first export may not be there yet), but it
+/// is said.
+#[test]
+fn an_empty_feed_directory_is_a_warning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let feed = dir.path().join("exports");
+    std::fs::create_dir(&feed).expect("dir");
+    let db = dir.path().join("db");
+    let done = run(&["sync", "--db", arg(&db), "--feed", arg(&feed)], "");
+    assert_eq!(done.code, Some(0), "{done}");
+    assert!(done.stderr.contains("WARN"), "{done}");
+    assert!(done.stderr.contains("no *.ndjson"), "{done}");
+}
