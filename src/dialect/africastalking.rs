@@ -114,14 +114,21 @@ impl Form {
         }
     }
 
-    fn into_turn(self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
+    /// The session id, present and plausible.
+    fn session_id(&mut self) -> Result<String, BadRequest> {
         let session_id = self
             .session_id
+            .take()
             .filter(|s| !s.trim().is_empty())
             .ok_or(BadRequest::Missing("sessionId"))?;
         if session_id.len() > MAX_SESSION_ID || session_id.chars().any(char::is_control) {
             return Err(BadRequest::Invalid("sessionId"));
         }
+        Ok(session_id)
+    }
+
+    fn into_turn(mut self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
+        let session_id = self.session_id()?;
         let phone = self
             .phone_number
             .ok_or(BadRequest::Missing("phoneNumber"))?;
@@ -137,14 +144,8 @@ impl Form {
 
     /// An end-of-session notification: the session id is needed to find the session; the
     /// phone, when it is missing or odd, is not (the session knows its caller).
-    fn into_notification(self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
-        let session_id = self
-            .session_id
-            .filter(|s| !s.trim().is_empty())
-            .ok_or(BadRequest::Missing("sessionId"))?;
-        if session_id.len() > MAX_SESSION_ID || session_id.chars().any(char::is_control) {
-            return Err(BadRequest::Invalid("sessionId"));
-        }
+    fn into_notification(mut self, dialect: &Arc<str>) -> Result<Turn, BadRequest> {
+        let session_id = self.session_id()?;
         let msisdn = self
             .phone_number
             .as_deref()
