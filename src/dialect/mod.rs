@@ -9,6 +9,7 @@
 
 mod africastalking;
 mod beem;
+mod safaricom;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -84,6 +85,7 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
     vec![
         Arc::new(africastalking::AfricasTalking::new()),
         Arc::new(beem::Beem::new()),
+        Arc::new(safaricom::Safaricom::new()),
     ]
 }
 
