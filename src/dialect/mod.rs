@@ -9,6 +9,7 @@
 
 mod africastalking;
 mod beem;
+mod infobip;
 mod safaricom;
 
 use std::collections::BTreeMap;
@@ -85,6 +86,7 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
     vec![
         Arc::new(africastalking::AfricasTalking::new()),
         Arc::new(beem::Beem::new()),
+        Arc::new(infobip::Infobip::new()),
         Arc::new(safaricom::Safaricom::new()),
     ]
 }
