@@ -49,7 +49,10 @@ fn hop(
     );
     let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if let Some(screen) = value["payload"]["request"].as_str() {
-        assert!(fits(screen, server.config.screen), "over budget: {screen:?}");
+        assert!(
+            fits(screen, server.config.screen),
+            "over budget: {screen:?}"
+        );
     }
     (status, value)
 }
@@ -103,7 +106,11 @@ fn a_terminate_with_a_question_open_leaves_the_resume_offer() {
         "the offer on the next session: {offer}"
     );
     let (_, back) = hop(&server, "continue", "r2", PHONE, 1, "1");
-    assert_eq!(screen(&back), screen(&question), "1 continues at the question");
+    assert_eq!(
+        screen(&back),
+        screen(&question),
+        "1 continues at the question"
+    );
     // Start again: dropped again with the question open, then declined.
     hop(&server, "terminate", "r2", PHONE, 2, "0");
     let (_, offer) = hop(&server, "initiate", "r3", PHONE, 0, "0");

@@ -18,7 +18,10 @@ const DEST: &str = "4*1420";
 fn world() -> (Vec<String>, String) {
     let holder_id = ir_code("005123457");
     let until = today_tehran().checked_add(2.years()).unwrap();
-    (vec![upsert(1, holder(&holder_id, &[PHONE], until))], holder_id)
+    (
+        vec![upsert(1, holder(&holder_id, &[PHONE], until))],
+        holder_id,
+    )
 }
 
 /// One Safaricom hop: status, `CON`/`END`, screen (checked against its budget).
@@ -80,7 +83,10 @@ fn an_idle_expiry_with_a_question_open_leaves_the_resume_offer() {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    assert!(offer.2.contains("ادامه"), "the offer after expiry: {offer:?}");
+    assert!(
+        offer.2.contains("ادامه"),
+        "the offer after expiry: {offer:?}"
+    );
     // For a cumulative dialect the answer to the offer is the first element of the path.
     let back = hop(&server, "r2", PHONE, "1");
     assert_eq!(back.2, question.2, "1 continues at the question");
@@ -106,7 +112,10 @@ fn malformed_requests_are_refused_with_a_4xx() {
         assert!((400..500).contains(&status), "{status} {body:?} for {path}");
     }
     let (status, body) = server.get("/ussd/safaricom?DEST=167&SESSION_ID=x");
-    assert_eq!((status, body.as_str()), (400, r#"{"missing_parameter":["ORIG"]}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"missing_parameter":["ORIG"]}"#)
+    );
     let (status, _) = server.post("/ussd/safaricom", "text/plain", b"ORIG=1");
     assert!((400..500).contains(&status), "{status}");
 }

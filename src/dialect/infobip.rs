@@ -353,6 +353,9 @@ mod tests {
         );
     }
 
+    /// A method, a path tail, a content type, a body, and why it is refused.
+    type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, BadRequest);
+
     #[test]
     fn garbage_is_refused_with_a_reason() {
         let huge = format!(
@@ -361,7 +364,7 @@ mod tests {
         );
         let long = format!("/session/{}/start", "s".repeat(MAX_SESSION_ID + 1));
         let ok = br#"{"msisdn":"989121110001","text":"1"}"#.to_vec();
-        let cases: Vec<(&str, String, Option<&str>, Vec<u8>, BadRequest)> = vec![
+        let cases: Vec<Case> = vec![
             ("POST", "".into(), JSON, ok.clone(), BadRequest::Path),
             (
                 "POST",
