@@ -8,7 +8,10 @@
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
 mod africastalking;
+mod beem;
 mod comviva;
+mod infobip;
+mod safaricom;
 mod truroute;
 
 use std::collections::BTreeMap;
@@ -84,6 +87,9 @@ pub(crate) trait Dialect: Send + Sync {
 fn built_in() -> Vec<Arc<dyn Dialect>> {
     vec![
         Arc::new(africastalking::AfricasTalking::new()),
+        Arc::new(beem::Beem::new()),
+        Arc::new(infobip::Infobip::new()),
+        Arc::new(safaricom::Safaricom::new()),
         Arc::new(comviva::Comviva::new()),
         Arc::new(truroute::TruRoute::new()),
     ]
