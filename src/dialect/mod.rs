@@ -8,6 +8,8 @@
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
 mod africastalking;
+mod hubtel;
+mod json_body;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -80,7 +82,10 @@ pub(crate) trait Dialect: Send + Sync {
 
 /// Every dialect daftar speaks without configuration.
 fn built_in() -> Vec<Arc<dyn Dialect>> {
-    vec![Arc::new(africastalking::AfricasTalking::new())]
+    vec![
+        Arc::new(africastalking::AfricasTalking::new()),
+        Arc::new(hubtel::Hubtel::new()),
+    ]
 }
 
 /// A configuration section names a dialect that does not exist.
