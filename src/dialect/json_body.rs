@@ -70,6 +70,25 @@ impl JsonFields {
         Ok(Some(text))
     }
 
+    /// A yes/no field: a JSON boolean, or leniently `"true"`/`"false"` (any case), `1`/`0`.
+    pub(crate) fn flag(&self, name: &'static str) -> Result<Option<bool>, BadRequest> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(1) => Ok(Some(true)),
+                Some(0) => Ok(Some(false)),
+                _ => Err(BadRequest::Invalid(name)),
+            },
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(BadRequest::Invalid(name)),
+            },
+            Some(_) => Err(BadRequest::Invalid(name)),
+        }
+    }
+
     /// A session id: present, not blank, not too long, no control characters.
     pub(crate) fn session_id(&self, name: &'static str) -> Result<Option<String>, BadRequest> {
         let Some(id) = self.text(name, MAX_SESSION_ID)? else {
@@ -107,6 +126,7 @@ pub(crate) fn dialled_string(raw: &str) -> Option<String> {
 /// One field of a reply.
 pub(crate) enum Out<'a> {
     Text(&'a str),
+    Flag(bool),
 }
 
 /// A flat JSON object with its keys in the given order.
@@ -116,6 +136,7 @@ pub(crate) fn object(fields: &[(&str, Out<'_>)]) -> String {
         .map(|(key, value)| {
             let value = match value {
                 Out::Text(text) => Value::String((*text).to_string()).to_string(),
+                Out::Flag(flag) => flag.to_string(),
             };
             format!("{}:{value}", Value::String((*key).to_string()))
         })
@@ -153,10 +174,11 @@ mod tests {
         let body = object(&[
             ("Type", Out::Text("Response")),
             ("Message", Out::Text("a \"b\"\nپ")),
+            ("more", Out::Flag(true)),
         ]);
         assert_eq!(
             body,
-            "{\"Type\":\"Response\",\"Message\":\"a \\\"b\\\"\\nپ\"}"
+            "{\"Type\":\"Response\",\"Message\":\"a \\\"b\\\"\\nپ\",\"more\":true}"
         );
     }
 }

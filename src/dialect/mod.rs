@@ -8,6 +8,7 @@
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
 mod africastalking;
+mod arkesel;
 mod hubtel;
 mod json_body;
 
@@ -85,6 +86,7 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
     vec![
         Arc::new(africastalking::AfricasTalking::new()),
         Arc::new(hubtel::Hubtel::new()),
+        Arc::new(arkesel::Arkesel::new()),
     ]
 }
 
