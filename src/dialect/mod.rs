@@ -11,6 +11,7 @@ mod africastalking;
 mod arkesel;
 mod hubtel;
 mod json_body;
+mod nalo;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -87,6 +88,7 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
         Arc::new(africastalking::AfricasTalking::new()),
         Arc::new(hubtel::Hubtel::new()),
         Arc::new(arkesel::Arkesel::new()),
+        Arc::new(nalo::Nalo::new()),
     ]
 }
 
