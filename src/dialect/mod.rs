@@ -8,9 +8,13 @@
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
 mod africastalking;
+mod arkesel;
 mod beem;
 mod comviva;
+mod hubtel;
 mod infobip;
+mod json_body;
+mod nalo;
 mod safaricom;
 mod truroute;
 
@@ -92,6 +96,9 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
         Arc::new(safaricom::Safaricom::new()),
         Arc::new(comviva::Comviva::new()),
         Arc::new(truroute::TruRoute::new()),
+        Arc::new(hubtel::Hubtel::new()),
+        Arc::new(arkesel::Arkesel::new()),
+        Arc::new(nalo::Nalo::new()),
     ]
 }
 
