@@ -135,7 +135,9 @@ impl Engine {
         match (&turn.kind, held) {
             (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
             // A start repeated for a session under way, or a resend: the reply already given.
-            (TurnKind::Start, Some(held)) => Ok(held.session.last.unwrap_or(Reply::Ack)),
+            (TurnKind::Start, Some(held)) if !held.session.is_ended() => {
+                Ok(held.session.last.unwrap_or(Reply::Ack))
+            }
             (TurnKind::Latest(_), Some(held)) if is_retry(&turn.retry, &held) => {
                 Ok(held.session.last.unwrap_or(Reply::Ack))
             }
@@ -156,9 +158,11 @@ impl Engine {
                     None => self.fresh(key, turn, service, full, opened).await,
                 }
             }
-            // A start, or a latest input for a session this node does not hold (expired, or
-            // lost in a restart): the first screen of the service, pre-answered by the code.
-            (TurnKind::Start | TurnKind::Latest(_), None) => {
+            // A start (also under an id whose session ended: an aggregator that reuses ids, or
+            // keys sessions by phone, starts a new one), or a latest input for a session this
+            // node does not hold (expired, or lost in a restart): the first screen of the
+            // service, pre-answered by the code.
+            (TurnKind::Start, _) | (TurnKind::Latest(_), None) => {
                 let Some((service, pre)) = route else {
                     return Ok(self.unknown_service(&turn.msisdn));
                 };

@@ -376,3 +376,20 @@ async fn a_code_no_service_answers_is_told_in_the_callers_likely_language_and_en
         );
     }
 }
+
+#[tokio::test]
+async fn a_start_under_the_id_of_an_ended_session_is_a_new_session() {
+    let rig = rig_with(1_000, &[("stub", "tamin")]);
+    let menu = rig.step(&latest("reused", TurnKind::Start)).await;
+    rig.step(&latest("reused", TurnKind::Latest("2".into())))
+        .await;
+    let end = rig
+        .step(&latest("reused", TurnKind::Latest("0012345679".into())))
+        .await;
+    assert!(end.is_end());
+    assert_eq!(
+        rig.step(&latest("reused", TurnKind::Start)).await,
+        menu,
+        "the first screen again, not the last session's end"
+    );
+}
