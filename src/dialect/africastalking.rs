@@ -185,18 +185,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &[u8], content_type: Option<&str>) -> Result<Turn, BadRequest> {
-        let mut headers = hyper::HeaderMap::new();
-        if let Some(ct) = content_type {
-            headers.insert("content-type", ct.parse().expect("header value"));
-        }
-        AfricasTalking::new().parse(&WireRequest {
-            method: "POST",
-            path_tail: "",
-            query: None,
-            headers: &headers,
-            peer: None,
-            body,
-        })
+        crate::dialect::parse_for_test(&AfricasTalking::new(), "POST", "", None, content_type, body)
     }
 
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");

@@ -218,18 +218,7 @@ mod tests {
     use super::*;
 
     fn parse_as(method: &str, ct: Option<&str>, body: &[u8]) -> Result<Turn, BadRequest> {
-        let mut headers = hyper::HeaderMap::new();
-        if let Some(ct) = ct {
-            headers.insert("content-type", ct.parse().expect("header value"));
-        }
-        Beem::new().parse(&WireRequest {
-            method,
-            path_tail: "",
-            query: None,
-            headers: &headers,
-            peer: None,
-            body,
-        })
+        crate::dialect::parse_for_test(&Beem::new(), method, "", None, ct, body)
     }
 
     fn parse(body: &str) -> Result<Turn, BadRequest> {

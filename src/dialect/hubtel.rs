@@ -117,18 +117,7 @@ mod tests {
     use super::*;
 
     fn parse_as(body: &[u8], content_type: Option<&str>, method: &str) -> Result<Turn, BadRequest> {
-        let mut headers = hyper::HeaderMap::new();
-        if let Some(ct) = content_type {
-            headers.insert("content-type", ct.parse().expect("header value"));
-        }
-        Hubtel::new().parse(&WireRequest {
-            method,
-            path_tail: "",
-            query: None,
-            headers: &headers,
-            peer: None,
-            body,
-        })
+        crate::dialect::parse_for_test(&Hubtel::new(), method, "", None, content_type, body)
     }
 
     fn parse(body: &str) -> Result<Turn, BadRequest> {

@@ -243,18 +243,7 @@ mod tests {
     use super::*;
 
     fn call(method: &str, tail: &str, ct: Option<&str>, body: &[u8]) -> Result<Turn, BadRequest> {
-        let mut headers = hyper::HeaderMap::new();
-        if let Some(ct) = ct {
-            headers.insert("content-type", ct.parse().expect("header value"));
-        }
-        Infobip::new().parse(&WireRequest {
-            method,
-            path_tail: tail,
-            query: None,
-            headers: &headers,
-            peer: None,
-            body,
-        })
+        crate::dialect::parse_for_test(&Infobip::new(), method, tail, None, ct, body)
     }
 
     const JSON: Option<&str> = Some("application/json");

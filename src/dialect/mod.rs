@@ -151,6 +151,30 @@ impl Registry {
     }
 }
 
+/// A request as a test writes it, read by `dialect` (the tests of every dialect module).
+#[cfg(test)]
+pub(crate) fn parse_for_test(
+    dialect: &dyn Dialect,
+    method: &str,
+    path_tail: &str,
+    query: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Turn, BadRequest> {
+    let mut headers = hyper::HeaderMap::new();
+    if let Some(ct) = content_type {
+        headers.insert("content-type", ct.parse().expect("a header value"));
+    }
+    dialect.parse(&WireRequest {
+        method,
+        path_tail,
+        query,
+        headers: &headers,
+        peer: None,
+        body,
+    })
+}
+
 /// An MSISDN as digits only (`+254 711-000111` → `254711000111`), or `None` when it is not a
 /// plausible international number (6 to 15 digits, E.164).
 pub(crate) fn msisdn_digits(raw: &str) -> Option<String> {

@@ -132,18 +132,7 @@ mod tests {
         body: &[u8],
         content_type: Option<&str>,
     ) -> Result<Turn, BadRequest> {
-        let mut headers = hyper::HeaderMap::new();
-        if let Some(ct) = content_type {
-            headers.insert("content-type", ct.parse().expect("header value"));
-        }
-        TruRoute::new().parse(&WireRequest {
-            method,
-            path_tail: "",
-            query: None,
-            headers: &headers,
-            peer: None,
-            body,
-        })
+        crate::dialect::parse_for_test(&TruRoute::new(), method, "", None, content_type, body)
     }
 
     fn parse(body: &[u8], content_type: Option<&str>) -> Result<Turn, BadRequest> {
