@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use super::json_body::{dialled_string, object, JsonFields, Out, MAX_INPUT};
+use super::json_body::{dialled_string, echoed_reply, JsonFields, MAX_INPUT};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -72,23 +72,7 @@ impl Dialect for Arkesel {
     }
 
     fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse {
-        let (text, more) = match reply {
-            Reply::Continue(text) => (text.as_str(), true),
-            Reply::End(text) => (text.as_str(), false),
-            Reply::Ack => ("", false),
-        };
-        let mut fields: Vec<(&str, Out<'_>)> = turn
-            .echo
-            .iter()
-            .map(|(key, value)| (key.as_str(), Out::Text(value)))
-            .collect();
-        fields.push(("message", Out::Text(text)));
-        fields.push(("continueSession", Out::Flag(more)));
-        WireResponse {
-            status: 200,
-            content_type: "application/json",
-            body: object(&fields),
-        }
+        echoed_reply(turn, reply, "message", "continueSession")
     }
 }
 

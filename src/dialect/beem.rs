@@ -86,12 +86,7 @@ impl Dialect for Beem {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        if !matches!(request.path_tail, "" | "/") {
-            return Err(BadRequest::Path);
-        }
-        if request.method != "POST" {
-            return Err(BadRequest::Method(request.method.to_string()));
-        }
+        request.expect_at_root("POST")?;
         if let Some(ct) = request.header("content-type") {
             if !ct.to_ascii_lowercase().contains("json") {
                 return Err(BadRequest::ContentType(ct.to_string()));

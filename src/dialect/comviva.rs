@@ -55,12 +55,7 @@ impl Dialect for Comviva {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        if !matches!(request.path_tail, "" | "/") {
-            return Err(BadRequest::Path);
-        }
-        if request.method != "POST" {
-            return Err(BadRequest::Method(request.method.to_string()));
-        }
+        request.expect_at_root("POST")?;
         check_xml_content_type(request)?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         let fields = read_flat(body, "request")?;

@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{BadRequest, WireRequest};
+use super::{BadRequest, WireRequest, WireResponse};
+use crate::turn::{Reply, Turn};
 
 /// Longest session id accepted.
 pub(crate) const MAX_SESSION_ID: usize = 128;
@@ -19,12 +20,7 @@ impl JsonFields {
     /// The body of a `POST` to the dialect's own URL, as a JSON object. A missing content type is
     /// accepted; one that does not say JSON is not.
     pub(crate) fn read(request: &WireRequest<'_>) -> Result<JsonFields, BadRequest> {
-        if !matches!(request.path_tail, "" | "/") {
-            return Err(BadRequest::Path);
-        }
-        if request.method != "POST" {
-            return Err(BadRequest::Method(request.method.to_string()));
-        }
+        request.expect_at_root("POST")?;
         if let Some(ct) = request.header("content-type") {
             if !ct.to_ascii_lowercase().contains("json") {
                 return Err(BadRequest::ContentType(ct.to_string()));
@@ -127,6 +123,34 @@ pub(crate) fn dialled_string(raw: &str) -> Option<String> {
 pub(crate) enum Out<'a> {
     Text(&'a str),
     Flag(bool),
+}
+
+/// The JSON reply of a format that echoes the request's fields (`turn.echo`, in order) and
+/// adds the screen under `text_key` and whether the session goes on under `more_key`
+/// (Arkesel, Nalo).
+pub(crate) fn echoed_reply(
+    turn: &Turn,
+    reply: &Reply,
+    text_key: &str,
+    more_key: &str,
+) -> WireResponse {
+    let (text, more) = match reply {
+        Reply::Continue(text) => (text.as_str(), true),
+        Reply::End(text) => (text.as_str(), false),
+        Reply::Ack => ("", false),
+    };
+    let mut fields: Vec<(&str, Out<'_>)> = turn
+        .echo
+        .iter()
+        .map(|(key, value)| (key.as_str(), Out::Text(value)))
+        .collect();
+    fields.push((text_key, Out::Text(text)));
+    fields.push((more_key, Out::Flag(more)));
+    WireResponse {
+        status: 200,
+        content_type: "application/json",
+        body: object(&fields),
+    }
 }
 
 /// A flat JSON object with its keys in the given order.

@@ -39,6 +39,17 @@ pub struct WireRequest<'a> {
 }
 
 impl WireRequest<'_> {
+    /// Refuses a request that is not a `method` to the dialect's own URL (no path beyond it).
+    pub(crate) fn expect_at_root(&self, method: &str) -> Result<(), BadRequest> {
+        if !matches!(self.path_tail, "" | "/") {
+            return Err(BadRequest::Path);
+        }
+        if self.method != method {
+            return Err(BadRequest::Method(self.method.to_string()));
+        }
+        Ok(())
+    }
+
     /// A header's value as text, when it is present and readable.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use super::json_body::{dialled_string, object, JsonFields, Out, MAX_INPUT};
+use super::json_body::{dialled_string, echoed_reply, JsonFields, MAX_INPUT};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -76,23 +76,7 @@ impl Dialect for Nalo {
     }
 
     fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse {
-        let (text, more) = match reply {
-            Reply::Continue(text) => (text.as_str(), true),
-            Reply::End(text) => (text.as_str(), false),
-            Reply::Ack => ("", false),
-        };
-        let mut fields: Vec<(&str, Out<'_>)> = turn
-            .echo
-            .iter()
-            .map(|(key, value)| (key.as_str(), Out::Text(value)))
-            .collect();
-        fields.push(("MSG", Out::Text(text)));
-        fields.push(("MSGTYPE", Out::Flag(more)));
-        WireResponse {
-            status: 200,
-            content_type: "application/json",
-            body: object(&fields),
-        }
+        echoed_reply(turn, reply, "MSG", "MSGTYPE")
     }
 }
 

@@ -46,12 +46,7 @@ impl Dialect for Safaricom {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        if !matches!(request.path_tail, "" | "/") {
-            return Err(BadRequest::Path);
-        }
-        if request.method != "GET" {
-            return Err(BadRequest::Method(request.method.to_string()));
-        }
+        request.expect_at_root("GET")?;
         let query = request.query.unwrap_or("");
         let (mut orig, mut dest, mut session_id, mut params) = (None, None, None, None);
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
