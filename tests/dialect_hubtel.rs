@@ -53,10 +53,10 @@ fn a_release_with_a_question_open_leaves_the_resume_offer() {
     let (code, lines) = world();
     let server = TestServer::start(&lines);
     let hop = hop(&server);
-    dialects::open_question(&hop, "r1", PHONE);
+    let asked = dialects::open_question(&hop, "r1", PHONE);
     let answer = send(&server, &request("r1", PHONE, "Release", "", 3));
     assert!(!answer.goes_on && answer.text.is_empty(), "{answer:?}");
-    dialects::resume_accepted(&hop, "r2", PHONE, &code);
+    dialects::resume_accepted(&hop, "r2", PHONE, &asked, &code);
 
     // Start again: the offer declined shows the first screen.
     dialects::open_question(&hop, "r3", OTHER);

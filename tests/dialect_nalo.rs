@@ -73,11 +73,11 @@ fn a_session_dropped_with_a_question_open_is_offered_back() {
         c.sessions.sweep_ms = 100;
     });
     let hop = hop(&server);
-    dialects::open_question(&hop, "x1", PHONE);
+    let asked = dialects::open_question(&hop, "x1", PHONE);
     dialects::open_question(&hop, "x3", OTHER);
     std::thread::sleep(Duration::from_millis(1_600));
 
-    dialects::resume_accepted(&hop, "x2", PHONE, &code);
+    dialects::resume_accepted(&hop, "x2", PHONE, &asked, &code);
     dialects::resume_declined(&hop, "x4", OTHER);
 }
 

@@ -79,7 +79,7 @@ pub type Send<'a> = &'a dyn Fn(&str, &str, u32, &str) -> Hop;
 /// returned for a dialect's own checks.
 pub fn whole_session(send: Send, session: &str, phone: &str, code: &str) -> Hop {
     let first = send(session, phone, 1, "*4*1420#");
-    assert!(first.goes_on, "{first:?}");
+    assert_eq!((first.status, first.goes_on), (200, true), "{first:?}");
     assert!(
         first.text.contains("۲.") && first.text.contains("۹."),
         "{first:?}"
@@ -87,7 +87,7 @@ pub fn whole_session(send: Send, session: &str, phone: &str, code: &str) -> Hop 
     let question = send(session, phone, 2, "2");
     assert!(question.goes_on, "{question:?}");
     let end = send(session, phone, 3, code);
-    assert!(!end.goes_on, "{end:?}");
+    assert_eq!((end.status, end.goes_on), (200, false), "{end:?}");
     assert!(end.text.contains("حمایت درمانی"), "{end:?}");
     first
 }
@@ -98,9 +98,9 @@ pub fn open_question(send: Send, session: &str, phone: &str) -> Hop {
     send(session, phone, 2, "2")
 }
 
-/// A new session after a drop with the question open: the offer to continue, `1` back at the
-/// question, and the coverage.
-pub fn resume_accepted(send: Send, session: &str, phone: &str, code: &str) {
+/// A new session after a drop with the question open (`asked`): the offer to continue, `1`
+/// back at that question, and the coverage.
+pub fn resume_accepted(send: Send, session: &str, phone: &str, asked: &Hop, code: &str) {
     let offer = send(session, phone, 1, "*4*1420#");
     assert!(offer.goes_on && offer.text.contains("ادامه"), "{offer:?}");
     assert!(
@@ -109,8 +109,9 @@ pub fn resume_accepted(send: Send, session: &str, phone: &str, code: &str) {
     );
     let question = send(session, phone, 2, "1");
     assert!(question.goes_on, "{question:?}");
+    assert_eq!(question.text, asked.text, "1 continues at the question");
     let end = send(session, phone, 3, code);
-    assert!(end.text.contains("حمایت درمانی"), "{end:?}");
+    assert!(!end.goes_on && end.text.contains("حمایت درمانی"), "{end:?}");
 }
 
 /// A new session after a drop with the question open: the offer, and `2` declines it for the
