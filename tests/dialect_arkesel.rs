@@ -7,20 +7,13 @@ mod common;
 use common::dialects::{self, world, Hop};
 use common::TestServer;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const PHONE: &str = "233507387216";
 const OTHER: &str = "233507387217";
 
 /// Posts a body and reads `continueSession` and `message`.
 fn send(server: &TestServer, body: &Value) -> Hop {
-    let (status, text) = server.post(
-        "/ussd/arkesel",
-        "application/json",
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
+    let (status, text, reply) = dialects::post_json(server, "/ussd/arkesel", body);
     let more = reply["continueSession"].as_bool().expect("continueSession");
     let message = reply["message"].as_str().expect("message").to_string();
     Hop::new(server, status, more, message, text)
@@ -56,17 +49,8 @@ fn a_whole_tamin_session() {
 #[test]
 fn a_session_dropped_with_a_question_open_is_offered_back() {
     let (code, lines) = world();
-    let server = TestServer::start_with(&lines, |c| {
-        c.sessions.idle_s = 1;
-        c.sessions.sweep_ms = 100;
-    });
-    let hop = hop(&server);
-    let asked = dialects::open_question(&hop, "x1", PHONE);
-    dialects::open_question(&hop, "x3", OTHER);
-    std::thread::sleep(Duration::from_millis(1_600));
-
-    dialects::resume_accepted(&hop, "x2", PHONE, &asked, &code);
-    dialects::resume_declined(&hop, "x4", OTHER);
+    let server = dialects::idle_expiring(&lines);
+    dialects::dropped_by_expiry(&hop(&server), PHONE, OTHER, &code);
 }
 
 #[test]

@@ -72,10 +72,7 @@ fn comviva_a_repeated_first_request_gets_the_same_reply() {
 #[test]
 fn comviva_a_dropped_session_is_offered_back_to_the_same_phone() {
     let (holder_id, lines) = world();
-    let server = TestServer::start_with(&lines, |c| {
-        c.sessions.idle_s = 1;
-        c.sessions.sweep_ms = 100;
-    });
+    let server = dialects::idle_expiring(&lines);
     let step = step(&server);
     let question = dialects::open_question(&step, "cv3", PHONE);
     assert!(question.goes_on, "{question:?}");

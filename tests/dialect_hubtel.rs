@@ -13,13 +13,7 @@ const OTHER: &str = "233244567891";
 
 /// Posts a Hubtel body and reads `Type` (`Response` goes on, `Release` ends) and `Message`.
 fn send(server: &TestServer, body: &Value) -> Hop {
-    let (status, text) = server.post(
-        "/ussd/hubtel",
-        "application/json",
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
+    let (status, text, reply) = dialects::post_json(server, "/ussd/hubtel", body);
     let kind = reply["Type"].as_str().expect("Type");
     assert!(kind == "Response" || kind == "Release", "{text}");
     let message = reply["Message"].as_str().expect("Message").to_string();

@@ -8,20 +8,13 @@ mod common;
 use common::dialects::{self, world, Hop};
 use common::TestServer;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const PHONE: &str = "233501234567";
 const OTHER: &str = "233501234568";
 
 /// Posts a body and reads `MSGTYPE` and `MSG`.
 fn send(server: &TestServer, body: &Value) -> Hop {
-    let (status, text) = server.post(
-        "/ussd/nalo",
-        "application/json",
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
+    let (status, text, reply) = dialects::post_json(server, "/ussd/nalo", body);
     let more = reply["MSGTYPE"].as_bool().expect("MSGTYPE");
     let message = reply["MSG"].as_str().expect("MSG").to_string();
     Hop::new(server, status, more, message, text)
@@ -68,17 +61,8 @@ fn an_old_setup_without_session_ids_runs_a_whole_session() {
 #[test]
 fn a_session_dropped_with_a_question_open_is_offered_back() {
     let (code, lines) = world();
-    let server = TestServer::start_with(&lines, |c| {
-        c.sessions.idle_s = 1;
-        c.sessions.sweep_ms = 100;
-    });
-    let hop = hop(&server);
-    let asked = dialects::open_question(&hop, "x1", PHONE);
-    dialects::open_question(&hop, "x3", OTHER);
-    std::thread::sleep(Duration::from_millis(1_600));
-
-    dialects::resume_accepted(&hop, "x2", PHONE, &asked, &code);
-    dialects::resume_declined(&hop, "x4", OTHER);
+    let server = dialects::idle_expiring(&lines);
+    dialects::dropped_by_expiry(&hop(&server), PHONE, OTHER, &code);
 }
 
 #[test]

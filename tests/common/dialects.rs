@@ -3,8 +3,11 @@
 //! request loop; and the session walks that are the same in every dialect, each driven by a
 //! closure that sends one hop in the dialect's own format.
 
+use std::time::Duration;
+
 use daftar::text::gsm7::fits;
 use jiff::ToSpan;
+use serde_json::Value;
 
 use super::people::*;
 use super::TestServer;
@@ -57,6 +60,23 @@ pub fn covered(phones: &[&str]) -> (String, Vec<String>) {
 /// [`covered`] with the holder's phone that is not one the tests dial from.
 pub fn world() -> (String, Vec<String>) {
     covered(&["989121110001"])
+}
+
+/// A server that drops a session idle for a second (swept every 100 ms): how a caller who
+/// hung up is seen in a dialect that sends no abort.
+pub fn idle_expiring(lines: &[String]) -> TestServer {
+    TestServer::start_with(lines, |c| {
+        c.sessions.idle_s = 1;
+        c.sessions.sweep_ms = 100;
+    })
+}
+
+/// Posts a JSON `body` to `path`: a 200 with a JSON reply, returned with its text.
+pub fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, String, Value) {
+    let (status, text) = server.post(path, "application/json", body.to_string().as_bytes());
+    assert_eq!(status, 200, "{text}");
+    let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
+    (status, text, reply)
 }
 
 /// Every malformed request posted to `path` gets a 4xx, never a 5xx.
@@ -124,6 +144,17 @@ pub fn resume_declined(send: Send, session: &str, phone: &str) {
         home.text.contains("۹.") && !home.text.contains("ادامه"),
         "{home:?}"
     );
+}
+
+/// On an [`idle_expiring`] server, `phone` and `other` each drop a session with the question
+/// open (`x1`, `x3`); after the expiry `phone` accepts the offer (`x2`), `other` declines it
+/// (`x4`).
+pub fn dropped_by_expiry(send: Send, phone: &str, other: &str, code: &str) {
+    let asked = open_question(send, "x1", phone);
+    open_question(send, "x3", other);
+    std::thread::sleep(Duration::from_millis(1_600));
+    resume_accepted(send, "x2", phone, &asked, code);
+    resume_declined(send, "x4", other);
 }
 
 /// A start sent twice gets the same reply; a start resent after the session moved on gets the
