@@ -4,56 +4,19 @@
 
 mod common;
 
-use common::people::*;
+use common::dialects::{self, world, Hop};
 use common::TestServer;
-use daftar::text::gsm7::fits;
-use jiff::ToSpan;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const PHONE: &str = "233507387216";
 const OTHER: &str = "233507387217";
 
-/// A reply as the test reads it.
-#[derive(Debug)]
-struct Hop {
-    more: bool,
-    text: String,
-    reply: Value,
-}
-
-impl Hop {
-    fn latin(&self) -> String {
-        common::latin_digits(&self.text)
-    }
-}
-
-fn world() -> (String, Vec<String>) {
-    let until = today_tehran().checked_add(2.years()).unwrap();
-    let holder_code = ir_code("005123457");
-    let lines = vec![upsert(1, holder(&holder_code, &["989121110001"], until))];
-    (holder_code, lines)
-}
-
+/// Posts a body and reads `continueSession` and `message`.
 fn send(server: &TestServer, body: &Value) -> Hop {
-    let (status, text) = server.post(
-        "/ussd/arkesel",
-        "application/json",
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
-    let hop = Hop {
-        more: reply["continueSession"].as_bool().expect("continueSession"),
-        text: reply["message"].as_str().expect("message").to_string(),
-        reply,
-    };
-    assert!(
-        fits(&hop.text, server.config.screen),
-        "screen over its budget: {:?}",
-        hop.text
-    );
-    hop
+    let (status, text, reply) = dialects::post_json(server, "/ussd/arkesel", body);
+    let more = reply["continueSession"].as_bool().expect("continueSession");
+    let message = reply["message"].as_str().expect("message").to_string();
+    Hop::new(server, status, more, message, text)
 }
 
 fn request(session: &str, phone: &str, new: bool, data: &str) -> Value {
@@ -63,89 +26,45 @@ fn request(session: &str, phone: &str, new: bool, data: &str) -> Value {
     })
 }
 
+/// Hop `n` of a session: the first one is the new session.
+fn hop(server: &TestServer) -> impl Fn(&str, &str, u32, &str) -> Hop + '_ {
+    move |session, phone, n, data| send(server, &request(session, phone, n == 1, data))
+}
+
 #[test]
 fn a_whole_tamin_session() {
     let (code, lines) = world();
     let server = TestServer::start(&lines);
-    let first = send(&server, &request("a1", PHONE, true, "*4*1420#"));
-    assert!(first.more, "{first:?}");
-    assert!(
-        first.text.contains("۲.") && first.text.contains("۹."),
-        "{first:?}"
-    );
+    let first = dialects::whole_session(&hop(&server), "a1", PHONE, &code);
+    let first: Value = serde_json::from_str(&first.body).unwrap();
     for (key, want) in [
         ("sessionID", "a1"),
         ("userID", "CNAMAPP"),
         ("msisdn", PHONE),
     ] {
-        assert_eq!(first.reply[key], want, "{key} echoed");
+        assert_eq!(first[key], want, "{key} echoed");
     }
-    let question = send(&server, &request("a1", PHONE, false, "2"));
-    assert!(question.more, "{question:?}");
-    let end = send(&server, &request("a1", PHONE, false, &code));
-    assert!(!end.more, "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{end:?}");
 }
 
 #[test]
 fn a_session_dropped_with_a_question_open_is_offered_back() {
     let (code, lines) = world();
-    let server = TestServer::start_with(&lines, |c| {
-        c.sessions.idle_s = 1;
-        c.sessions.sweep_ms = 100;
-    });
-    send(&server, &request("x1", PHONE, true, "*4*1420#"));
-    send(&server, &request("x1", PHONE, false, "2"));
-    send(&server, &request("x3", OTHER, true, "*4*1420#"));
-    send(&server, &request("x3", OTHER, false, "2"));
-    std::thread::sleep(Duration::from_millis(1_600));
-
-    let offer = send(&server, &request("x2", PHONE, true, "*4*1420#"));
-    assert!(offer.more && offer.text.contains("ادامه"), "{offer:?}");
-    assert!(
-        offer.latin().contains("1.") && offer.latin().contains("2."),
-        "{offer:?}"
-    );
-    let question = send(&server, &request("x2", PHONE, false, "1"));
-    assert!(question.more, "{question:?}");
-    let end = send(&server, &request("x2", PHONE, false, &code));
-    assert!(end.text.contains("حمایت درمانی"), "{end:?}");
-
-    let offer = send(&server, &request("x4", OTHER, true, "*4*1420#"));
-    assert!(offer.text.contains("ادامه"), "{offer:?}");
-    let home = send(&server, &request("x4", OTHER, false, "2"));
-    assert!(
-        home.text.contains("۹.") && !home.text.contains("ادامه"),
-        "{home:?}"
-    );
+    let server = dialects::idle_expiring(&lines);
+    dialects::dropped_by_expiry(&hop(&server), PHONE, OTHER, &code);
 }
 
 #[test]
 fn a_repeated_start_gets_the_same_reply() {
     let (code, lines) = world();
     let server = TestServer::start(&lines);
-    let first = send(&server, &request("p1", PHONE, true, "*4*1420#"));
-    let again = send(&server, &request("p1", PHONE, true, "*4*1420#"));
-    assert_eq!((again.more, &again.text), (first.more, &first.text));
-    let question = send(&server, &request("p1", PHONE, false, "2"));
-    assert!(question.more);
-    // A start resent after the session moved on: the reply already given, no new session.
-    let resent = send(&server, &request("p1", PHONE, true, "*4*1420#"));
-    assert_eq!(resent.text, question.text);
-    let end = send(&server, &request("p1", PHONE, false, &code));
-    assert!(end.text.contains("حمایت درمانی"), "{end:?}");
+    dialects::repeated_start(&hop(&server), "p1", PHONE, &code);
 }
 
 #[test]
 fn a_dialled_shortcut_pre_answers_the_menus() {
     let (code, lines) = world();
     let server = TestServer::start(&lines);
-    let end = send(
-        &server,
-        &request("d1", PHONE, true, &format!("*4*1420*2*{code}#")),
-    );
-    assert!(!end.more, "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{end:?}");
+    dialects::dialled_shortcut(&hop(&server), "d1", PHONE, &code);
 }
 
 #[test]
@@ -180,15 +99,8 @@ fn malformed_bodies_get_a_4xx_never_a_5xx() {
         ),
         ("application/json", huge.into_bytes()),
     ];
-    for (content_type, body) in cases {
-        let (status, answer) = server.post("/ussd/arkesel", content_type, &body);
-        assert!(
-            (400..500).contains(&status),
-            "{status} {answer:?} for {:?}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+    dialects::all_refused(&server, "/ussd/arkesel", cases);
     // A continuing request for a session never seen, with no default service: a polite end.
     let lost = send(&server, &request("m2", PHONE, false, "1"));
-    assert!(!lost.more, "{lost:?}");
+    assert!(!lost.goes_on, "{lost:?}");
 }

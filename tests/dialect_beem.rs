@@ -5,19 +5,15 @@
 
 mod common;
 
-use common::people::*;
+use common::dialects::{self, assert_fits, covered};
 use common::TestServer;
-use daftar::text::gsm7::fits;
-use jiff::ToSpan;
 use serde_json::{json, Value};
 
 const PHONE: &str = "255762089337";
 const STRANGER: &str = "255762089999";
 
 fn server() -> (TestServer, String) {
-    let holder_id = ir_code("005123457");
-    let until = today_tehran().checked_add(2.years()).unwrap();
-    let lines = vec![upsert(1, holder(&holder_id, &[PHONE], until))];
+    let (holder_id, lines) = covered(&[PHONE]);
     let server = TestServer::start_with(&lines, |config| {
         config.dialects.insert(
             "beem".into(),
@@ -49,10 +45,7 @@ fn hop(
     );
     let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if let Some(screen) = value["payload"]["request"].as_str() {
-        assert!(
-            fits(screen, server.config.screen),
-            "over budget: {screen:?}"
-        );
+        assert_fits(server, screen);
     }
     (status, value)
 }
@@ -146,13 +139,6 @@ fn malformed_requests_are_refused_with_a_4xx() {
         ("text/plain", br#"{"command":"initiate"}"#.to_vec()),
         ("application/json", huge.into_bytes()),
     ];
-    for (ct, body) in cases {
-        let (status, _) = server.post("/ussd/beem", ct, &body);
-        assert!(
-            (400..500).contains(&status),
-            "{status} for {:?}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+    dialects::all_refused(&server, "/ussd/beem", cases);
     assert!((400..500).contains(&server.get("/ussd/beem").0));
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::dialects::{self, between, covered, unescape, Hop};
 use common::people::*;
 use common::TestServer;
 use jiff::ToSpan;
@@ -13,34 +14,9 @@ const PHONE: &str = "989121110001";
 const OTHER: &str = "989121110002";
 const PATH: &str = "/ussd/comviva";
 
-/// A Flares reply as the test reads it: the freeflow state and the screen.
-#[derive(Debug)]
-struct Flares {
-    status: u16,
-    state: String,
-    text: String,
-    body: String,
-}
-
-fn between<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let from = body.find(&open)? + open.len();
-    let to = body[from..].find(&close)? + from;
-    Some(&body[from..to])
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#10;", "\n")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-/// One hop: `new` is `newRequest`; `input` is `subscriberInput`.
-fn hop(server: &TestServer, session: &str, phone: &str, new: bool, input: &str) -> Flares {
+/// One hop: `new` is `newRequest`; `input` is `subscriberInput`. The reply's `freeflowState`
+/// is `FC` (goes on) or `FB` (ends); its screen is `applicationResponse`.
+fn hop(server: &TestServer, session: &str, phone: &str, new: bool, input: &str) -> Hop {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<request type=\"pull\">\n  <sessionId>{session}</sessionId>\n  \
          <transactionId>tx-{session}</transactionId>\n  <msisdn>{phone}</msisdn>\n  <newRequest>{}</newRequest>\n  \
@@ -49,21 +25,22 @@ fn hop(server: &TestServer, session: &str, phone: &str, new: bool, input: &str) 
         if new { "FD" } else { "FE" },
     );
     let (status, body) = server.post(PATH, "text/xml; charset=UTF8", body.as_bytes());
-    Flares {
-        status,
-        state: between(&body, "freeflowState").unwrap_or("").to_string(),
-        text: unescape(between(&body, "applicationResponse").unwrap_or("")),
-        body,
-    }
+    let state = between(&body, "freeflowState").unwrap_or("");
+    assert!(state == "FC" || state == "FB", "{status} {body}");
+    let text = unescape(between(&body, "applicationResponse").unwrap_or(""));
+    Hop::new(server, status, state == "FC", text, body.clone())
 }
 
+/// Hop `n` of a session: the first one is the new request.
+fn step(server: &TestServer) -> impl Fn(&str, &str, u32, &str) -> Hop + '_ {
+    move |session, phone, n, input| hop(server, session, phone, n == 1, input)
+}
+
+/// The holder reachable at `PHONE`, and a second covered person at `OTHER`.
 fn world() -> (String, Vec<String>) {
     let until = today_tehran().checked_add(2.years()).unwrap();
-    let holder_id = ir_code("005123457");
-    let lines = vec![
-        upsert(1, holder(&holder_id, &[PHONE], until)),
-        upsert(2, holder(&ir_code("006234561"), &[OTHER], until)),
-    ];
+    let (holder_id, mut lines) = covered(&[PHONE]);
+    lines.push(upsert(2, holder(&ir_code("006234561"), &[OTHER], until)));
     (holder_id, lines)
 }
 
@@ -71,22 +48,12 @@ fn world() -> (String, Vec<String>) {
 fn comviva_a_whole_tamin_session_ends_with_the_coverage() {
     let (holder_id, lines) = world();
     let server = TestServer::start(&lines);
-    let first = hop(&server, "cv1", PHONE, true, T);
-    assert_eq!(
-        (first.status, first.state.as_str()),
-        (200, "FC"),
-        "{first:?}"
-    );
+    let first = dialects::whole_session(&step(&server), "cv1", PHONE, &holder_id);
     assert!(
         first.text.contains("۱.") && first.text.contains("۹."),
         "{first:?}"
     );
     assert!(first.body.starts_with("<response><msisdn>989121110001</msisdn><sessionId>cv1</sessionId><transactionId>tx-cv1</transactionId>"), "{}", first.body);
-    let question = hop(&server, "cv1", PHONE, false, "2");
-    assert_eq!(question.state, "FC", "{question:?}");
-    let end = hop(&server, "cv1", PHONE, false, &holder_id);
-    assert_eq!((end.status, end.state.as_str()), (200, "FB"), "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{}", end.text);
 }
 
 #[test]
@@ -105,55 +72,25 @@ fn comviva_a_repeated_first_request_gets_the_same_reply() {
 #[test]
 fn comviva_a_dropped_session_is_offered_back_to_the_same_phone() {
     let (holder_id, lines) = world();
-    let server = TestServer::start_with(&lines, |c| {
-        c.sessions.idle_s = 1;
-        c.sessions.sweep_ms = 100;
-    });
-    hop(&server, "cv3", PHONE, true, T);
-    let question = hop(&server, "cv3", PHONE, false, "2");
-    assert_eq!(question.state, "FC");
+    let server = dialects::idle_expiring(&lines);
+    let step = step(&server);
+    let question = dialects::open_question(&step, "cv3", PHONE);
+    assert!(question.goes_on, "{question:?}");
     // Flares sends no abort: the caller who hung up is seen by idle expiry.
     std::thread::sleep(std::time::Duration::from_millis(1_600));
-    let offer = hop(&server, "cv4", PHONE, true, T);
-    assert_eq!(offer.state, "FC", "{offer:?}");
-    assert!(offer.text.contains("ادامه"), "{}", offer.text);
-    let back = hop(&server, "cv4", PHONE, false, "1");
-    assert_eq!(
-        back.text, question.text,
-        "continue goes back to the question"
-    );
-    let end = hop(&server, "cv4", PHONE, false, &holder_id);
-    assert!(
-        end.state == "FB" && end.text.contains("حمایت درمانی"),
-        "{end:?}"
-    );
+    dialects::resume_accepted(&step, "cv4", PHONE, &question, &holder_id);
 
     // Declining starts again at the first screen.
-    hop(&server, "cv5", OTHER, true, T);
-    hop(&server, "cv5", OTHER, false, "2");
+    dialects::open_question(&step, "cv5", OTHER);
     std::thread::sleep(std::time::Duration::from_millis(1_600));
-    assert!(hop(&server, "cv6", OTHER, true, T).text.contains("ادامه"));
-    let home = hop(&server, "cv6", OTHER, false, "2");
-    assert!(
-        home.text.contains("۹.") && !home.text.contains("ادامه"),
-        "{}",
-        home.text
-    );
+    dialects::resume_declined(&step, "cv6", OTHER);
 }
 
 #[test]
 fn comviva_a_dialled_shortcut_pre_answers_the_menus() {
     let (holder_id, lines) = world();
     let server = TestServer::start(&lines);
-    let end = hop(
-        &server,
-        "cv7",
-        PHONE,
-        true,
-        &format!("*4*1420*2*{holder_id}#"),
-    );
-    assert_eq!((end.status, end.state.as_str()), (200, "FB"), "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{}", end.text);
+    dialects::dialled_shortcut(&step(&server), "cv7", PHONE, &holder_id);
 }
 
 #[test]
@@ -180,14 +117,7 @@ fn comviva_malformed_requests_get_a_4xx() {
             .into_bytes(),
         ),
     ];
-    for (ct, body) in cases {
-        let (status, _) = server.post(PATH, ct, &body);
-        assert!(
-            (400..500).contains(&status),
-            "{status} for {:?}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+    dialects::all_refused(&server, PATH, cases);
     let (status, _) = server.get(PATH);
     assert!((400..500).contains(&status), "GET: {status}");
     assert_eq!(

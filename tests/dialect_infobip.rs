@@ -8,10 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::people::*;
+use common::dialects::{assert_fits, covered};
 use common::TestServer;
-use daftar::text::gsm7::fits;
-use jiff::ToSpan;
 use serde_json::{json, Value};
 
 const PHONE: &str = "385955363443";
@@ -19,9 +17,8 @@ const STRANGER: &str = "385955369999";
 const CODE: &str = "*4*1420#";
 
 fn world() -> (TestServer, String) {
-    let holder_id = ir_code("005123457");
-    let until = today_tehran().checked_add(2.years()).unwrap();
-    let server = TestServer::start(&[upsert(1, holder(&holder_id, &[PHONE], until))]);
+    let (holder_id, lines) = covered(&[PHONE]);
+    let server = TestServer::start(&lines);
     (server, holder_id)
 }
 
@@ -36,10 +33,7 @@ fn agent() -> ureq::Agent {
 fn parsed(status: u16, text: &str, server: &TestServer) -> (u16, Value) {
     let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     if let Some(screen) = value["ussdMenu"].as_str() {
-        assert!(
-            fits(screen, server.config.screen),
-            "over budget: {screen:?}"
-        );
+        assert_fits(server, screen);
     }
     (status, value)
 }

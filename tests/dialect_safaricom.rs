@@ -6,22 +6,16 @@
 
 mod common;
 
-use common::people::*;
+use common::dialects::{assert_fits, covered};
 use common::TestServer;
-use daftar::text::gsm7::fits;
-use jiff::ToSpan;
 
 const PHONE: &str = "254711000111";
 const STRANGER: &str = "254711000999";
 const DEST: &str = "4*1420";
 
 fn world() -> (Vec<String>, String) {
-    let holder_id = ir_code("005123457");
-    let until = today_tehran().checked_add(2.years()).unwrap();
-    (
-        vec![upsert(1, holder(&holder_id, &[PHONE], until))],
-        holder_id,
-    )
+    let (holder_id, lines) = covered(&[PHONE]);
+    (lines, holder_id)
 }
 
 /// One Safaricom hop: status, `CON`/`END`, screen (checked against its budget).
@@ -34,7 +28,7 @@ fn hop(server: &TestServer, session: &str, msisdn: &str, params: &str) -> (u16, 
         .finish();
     let (status, body) = server.get(&format!("/ussd/safaricom?{query}"));
     let (kind, text) = body.split_at_checked(4).unwrap_or(("", ""));
-    assert!(fits(text, server.config.screen), "over budget: {text:?}");
+    assert_fits(server, text);
     (status, kind.trim().to_string(), text.to_string())
 }
 

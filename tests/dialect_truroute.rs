@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::dialects::{self, between, covered, unescape, Hop};
 use common::people::*;
 use common::TestServer;
 use jiff::ToSpan;
@@ -13,54 +14,30 @@ const PHONE: &str = "989121110001";
 const OTHER: &str = "989121110002";
 const PATH: &str = "/ussd/truroute";
 
-/// A TruRoute reply as the test reads it: its `type` and the screen.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    kind: String,
-    text: String,
-    body: String,
-}
-
-fn between<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let from = body.find(&open)? + open.len();
-    let to = body[from..].find(&close)? + from;
-    Some(&body[from..to])
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#10;", "\n")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-/// One request of `kind` (`1` new, `2` input, `3` cancel, `4` timeout).
-fn hop(server: &TestServer, session: &str, phone: &str, kind: u32, msg: &str) -> Answer {
+/// One request of `kind` (`1` new, `2` input, `3` cancel, `4` timeout). The reply's `type` is
+/// `2` (goes on) or `3` (release); its screen is `msg`.
+fn hop(server: &TestServer, session: &str, phone: &str, kind: u32, msg: &str) -> Hop {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ussd>\n  <msisdn>{phone}</msisdn>\n  \
          <sessionid>{session}</sessionid>\n  <type>{kind}</type>\n  <msg>{msg}</msg>\n</ussd>\n"
     );
     let (status, body) = server.post(PATH, "text/xml", body.as_bytes());
-    Answer {
-        status,
-        kind: between(&body, "type").unwrap_or("").to_string(),
-        text: unescape(between(&body, "msg").unwrap_or("")),
-        body,
-    }
+    let kind = between(&body, "type").unwrap_or("");
+    assert!(kind == "2" || kind == "3", "{status} {body}");
+    let text = unescape(between(&body, "msg").unwrap_or(""));
+    Hop::new(server, status, kind == "2", text, body.clone())
 }
 
+/// Hop `n` of a session: the first one is new (`1`), the others input (`2`).
+fn step(server: &TestServer) -> impl Fn(&str, &str, u32, &str) -> Hop + '_ {
+    move |session, phone, n, msg| hop(server, session, phone, if n == 1 { 1 } else { 2 }, msg)
+}
+
+/// The holder reachable at `PHONE`, and a second covered person at `OTHER`.
 fn world() -> (String, Vec<String>) {
     let until = today_tehran().checked_add(2.years()).unwrap();
-    let holder_id = ir_code("005123457");
-    let lines = vec![
-        upsert(1, holder(&holder_id, &[PHONE], until)),
-        upsert(2, holder(&ir_code("006234561"), &[OTHER], until)),
-    ];
+    let (holder_id, mut lines) = covered(&[PHONE]);
+    lines.push(upsert(2, holder(&ir_code("006234561"), &[OTHER], until)));
     (holder_id, lines)
 }
 
@@ -68,8 +45,7 @@ fn world() -> (String, Vec<String>) {
 fn truroute_a_whole_tamin_session_ends_with_the_coverage() {
     let (holder_id, lines) = world();
     let server = TestServer::start(&lines);
-    let first = hop(&server, "tr1", PHONE, 1, T);
-    assert_eq!((first.status, first.kind.as_str()), (200, "2"), "{first:?}");
+    let first = dialects::whole_session(&step(&server), "tr1", PHONE, &holder_id);
     assert!(
         first.text.contains("۱.") && first.text.contains("۹."),
         "{first:?}"
@@ -81,60 +57,32 @@ fn truroute_a_whole_tamin_session_ends_with_the_coverage() {
         "{}",
         first.body
     );
-    let question = hop(&server, "tr1", PHONE, 2, "2");
-    assert_eq!(question.kind, "2", "{question:?}");
-    let end = hop(&server, "tr1", PHONE, 2, &holder_id);
-    assert_eq!((end.status, end.kind.as_str()), (200, "3"), "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{}", end.text);
 }
 
 #[test]
 fn truroute_a_cancel_or_timeout_with_a_question_open_is_offered_back() {
     let (holder_id, lines) = world();
     let server = TestServer::start(&lines);
-    hop(&server, "tr2", PHONE, 1, T);
-    let question = hop(&server, "tr2", PHONE, 2, "2");
-    assert_eq!(question.kind, "2");
+    let step = step(&server);
+    let question = dialects::open_question(&step, "tr2", PHONE);
+    assert!(question.goes_on, "{question:?}");
     // The caller cancels: acknowledged with a release, nothing shown.
     let cancel = hop(&server, "tr2", PHONE, 3, "");
-    assert_eq!(
-        (cancel.status, cancel.kind.as_str()),
-        (200, "3"),
-        "{cancel:?}"
-    );
+    assert_eq!((cancel.status, cancel.goes_on), (200, false), "{cancel:?}");
     assert_eq!(cancel.text, "");
     // Redialled at once: offered to continue or start again.
-    let offer = hop(&server, "tr3", PHONE, 1, T);
-    assert_eq!(offer.kind, "2", "{offer:?}");
-    assert!(offer.text.contains("ادامه"), "{}", offer.text);
-    let back = hop(&server, "tr3", PHONE, 2, "1");
-    assert_eq!(
-        back.text, question.text,
-        "continue goes back to the question"
-    );
-    let end = hop(&server, "tr3", PHONE, 2, &holder_id);
-    assert!(
-        end.kind == "3" && end.text.contains("حمایت درمانی"),
-        "{end:?}"
-    );
+    dialects::resume_accepted(&step, "tr3", PHONE, &question, &holder_id);
     // A result was reached: no offer any more.
     let fresh = hop(&server, "tr4", PHONE, 1, T);
     assert!(!fresh.text.contains("ادامه"), "{}", fresh.text);
 
     // A timeout leaves the offer too; declining starts again at the first screen.
-    hop(&server, "tr5", OTHER, 1, T);
-    hop(&server, "tr5", OTHER, 2, "2");
+    dialects::open_question(&step, "tr5", OTHER);
     let timeout = hop(&server, "tr5", OTHER, 4, "");
-    assert_eq!((timeout.status, timeout.kind.as_str()), (200, "3"));
-    assert!(hop(&server, "tr6", OTHER, 1, T).text.contains("ادامه"));
-    let home = hop(&server, "tr6", OTHER, 2, "2");
-    assert!(
-        home.text.contains("۹.") && !home.text.contains("ادامه"),
-        "{}",
-        home.text
-    );
+    assert_eq!((timeout.status, timeout.goes_on), (200, false));
+    dialects::resume_declined(&step, "tr6", OTHER);
     // A cancel for a session the server does not hold is acknowledged all the same.
-    assert_eq!(hop(&server, "unknown", OTHER, 3, "").kind, "3");
+    assert!(!hop(&server, "unknown", OTHER, 3, "").goes_on);
 }
 
 #[test]
@@ -151,9 +99,7 @@ fn truroute_a_repeated_first_request_gets_the_same_reply() {
 fn truroute_a_dialled_shortcut_pre_answers_the_menus() {
     let (holder_id, lines) = world();
     let server = TestServer::start(&lines);
-    let end = hop(&server, "tr8", PHONE, 1, &format!("*4*1420*2*{holder_id}#"));
-    assert_eq!((end.status, end.kind.as_str()), (200, "3"), "{end:?}");
-    assert!(end.text.contains("حمایت درمانی"), "{}", end.text);
+    dialects::dialled_shortcut(&step(&server), "tr8", PHONE, &holder_id);
 }
 
 #[test]
@@ -188,14 +134,7 @@ fn truroute_malformed_requests_get_a_4xx() {
             .into_bytes(),
         ),
     ];
-    for (ct, body) in cases {
-        let (status, _) = server.post(PATH, ct, &body);
-        assert!(
-            (400..500).contains(&status),
-            "{status} for {:?}",
-            String::from_utf8_lossy(&body)
-        );
-    }
+    dialects::all_refused(&server, PATH, cases);
     let (status, _) = server.get(PATH);
     assert!((400..500).contains(&status), "GET: {status}");
 }

@@ -7,6 +7,7 @@
 /// The helpers of the tests that drive the binary; the digit helpers are shared.
 #[path = "../daftar_bin/mod.rs"]
 pub mod bin;
+pub mod dialects;
 pub mod people;
 
 #[allow(unused_imports)]
