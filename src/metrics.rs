@@ -25,6 +25,14 @@ pub(crate) struct DialectLabel {
     pub(crate) dialect: String,
 }
 
+/// How a session ended: `end` (the server's last screen), `abort` (the aggregator says the
+/// caller hung up) or `timeout` (the aggregator gave up waiting).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct EndLabels {
+    pub(crate) dialect: String,
+    pub(crate) kind: String,
+}
+
 /// The name of a supervised background task (`crate::tasks`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct TaskLabel {
@@ -36,6 +44,8 @@ pub(crate) struct Metrics {
     registry: Registry,
     pub(crate) requests: Family<RequestLabels, Counter>,
     pub(crate) step_seconds: Family<DialectLabel, Histogram>,
+    /// Sessions ended, by dialect and how.
+    pub(crate) session_ends: Family<EndLabels, Counter>,
     pub(crate) sessions_live: Gauge,
     pub(crate) feed_watermark: Gauge,
     pub(crate) feed_applied: Counter,
@@ -58,6 +68,12 @@ impl Metrics {
             "ussd_requests",
             "USSD requests by dialect and outcome",
             requests.clone(),
+        );
+        let session_ends = Family::<EndLabels, Counter>::default();
+        registry.register(
+            "ussd_session_ends",
+            "USSD sessions ended, by dialect and kind (end, abort, timeout)",
+            session_ends.clone(),
         );
         let step_seconds = Family::<DialectLabel, Histogram>::new_with_constructor(|| {
             Histogram::new([
@@ -98,6 +114,7 @@ impl Metrics {
         Metrics {
             registry,
             requests,
+            session_ends,
             step_seconds,
             sessions_live,
             feed_watermark,
@@ -112,6 +129,15 @@ impl Metrics {
             .get_or_create(&RequestLabels {
                 dialect: dialect.to_string(),
                 outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn count_end(&self, dialect: &str, kind: &str) {
+        self.session_ends
+            .get_or_create(&EndLabels {
+                dialect: dialect.to_string(),
+                kind: kind.to_string(),
             })
             .inc();
     }

@@ -30,7 +30,7 @@ use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
 use crate::sync::FeedStatus;
-use crate::turn::{Reply, Turn};
+use crate::turn::{Reply, Turn, TurnKind};
 
 type Body = Full<Bytes>;
 
@@ -178,6 +178,15 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
                 Reply::Ack => "ack",
             };
             app.metrics.count_request(dialect.name(), outcome);
+            let ended = match (&turn.kind, &reply) {
+                (TurnKind::Abort, _) => Some("abort"),
+                (TurnKind::Timeout, _) => Some("timeout"),
+                (_, Reply::End(_)) => Some("end"),
+                _ => None,
+            };
+            if let Some(kind) = ended {
+                app.metrics.count_end(dialect.name(), kind);
+            }
             dialect.respond(&turn, &reply)
         }
         Err(error) => {

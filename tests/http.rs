@@ -322,3 +322,34 @@ fn a_path_beyond_a_dialects_endpoint_is_not_found() {
     let (status, text) = server.post("/ussd/africastalking", form, body);
     assert_eq!((status, &text[..4]), (200, "CON "));
 }
+
+/// Sessions that end are counted by dialect and how they ended: the server's END, the
+/// aggregator's abort, its timeout.
+#[test]
+fn session_ends_are_counted_by_dialect_and_kind() {
+    let server = TestServer::start(&feed());
+    let code = ir_code("005123457");
+    server.at("e1", "*4*1420#", "989129999999", "");
+    assert!(server
+        .at("e1", "*4*1420#", "989129999999", &format!("2*{code}"))
+        .is_end());
+    server.at("e2", "*4*1420#", "989129999999", "1");
+    assert_eq!(
+        server
+            .at_end("e2", "*4*1420#", "989129999999", "Incomplete")
+            .0,
+        200
+    );
+    server.at("e3", "*4*1420#", "989129999999", "1");
+    assert_eq!(
+        server.at_end("e3", "*4*1420#", "989129999999", "Failed").0,
+        200
+    );
+    let (_, metrics) = server.get("/metrics");
+    for kind in ["end", "abort", "timeout"] {
+        let line = format!(
+            "daftar_ussd_session_ends_total{{dialect=\"africastalking\",kind=\"{kind}\"}} 1"
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+}
