@@ -16,7 +16,7 @@ use crate::actions::Actions;
 use crate::audit::{KeyedHasher, Tracker};
 use crate::config::Config;
 use crate::dialect::Registry;
-use crate::engine::{Engine, EngineSettings};
+use crate::engine::{Engine, EngineSettings, PerDialect};
 use crate::feed::FeedSource;
 use crate::inquiry::{Clock, Inquiries};
 use crate::menu::{check, load_menus, Menus};
@@ -82,7 +82,7 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
             service.spec.codes = codes.clone();
         }
     }
-    let faults = check::check(&menus, config.screen);
+    let faults = check::check(&menus, config.tightest_screen());
     if let Some(first) = faults.first() {
         anyhow::bail!(
             "the menus have {} fault(s); `daftar check` lists them; the first: {first}",
@@ -139,7 +139,14 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         Arc::new(actions),
         parts.hasher.clone(),
         settings,
-        dialects.default_services().clone(),
+        PerDialect {
+            default_services: dialects.default_services().clone(),
+            screens: config
+                .dialects
+                .iter()
+                .filter_map(|(name, d)| Some((name.clone(), d.screen?)))
+                .collect(),
+        },
     );
     Ok(Core {
         engine: Arc::new(engine),

@@ -41,7 +41,7 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
 /// `daftar check`: every fault, one a line; exit 1 on any.
 pub fn check(config: &Config) -> anyhow::Result<ExitCode> {
     let menus = load_menus(&config.menus.dir)?;
-    let faults = menu_check::check(&menus, config.screen);
+    let faults = menu_check::check(&menus, config.tightest_screen());
     for fault in &faults {
         println!("{fault}");
     }

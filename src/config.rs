@@ -126,6 +126,10 @@ pub struct ServiceOverride {
 pub struct DialectConfig {
     /// The service for requests that carry no service code.
     pub default_service: Option<String>,
+    /// A smaller screen for this aggregator's gateways than `[screen]` (Nalo documents 120
+    /// characters): `screen = { gsm7 = 120 }`. Pagination of its sessions and the check of the
+    /// menus at start honour it.
+    pub screen: Option<Budget>,
 }
 
 impl Default for ServerConfig {
@@ -199,15 +203,15 @@ pub(crate) const MIN_BODY_LIMIT: usize = 2048;
 #[error("{key} {rule}")]
 pub(crate) struct Refused {
     /// The key as written in the file: `sessions.sweep_ms`.
-    pub(crate) key: &'static str,
+    pub(crate) key: String,
     /// What the value must be, and why when it is not plain.
     pub(crate) rule: String,
 }
 
 impl Refused {
-    fn new(key: &'static str, rule: impl Into<String>) -> Refused {
+    fn new(key: impl Into<String>, rule: impl Into<String>) -> Refused {
         Refused {
-            key,
+            key: key.into(),
             rule: rule.into(),
         }
     }
@@ -263,6 +267,14 @@ impl Config {
         }
     }
 
+    /// The smallest screen any dialect is served on: what every menu must fit.
+    pub(crate) fn tightest_screen(&self) -> Budget {
+        self.dialects
+            .values()
+            .filter_map(|d| d.screen)
+            .fold(self.screen, |tightest, screen| tightest.min_each(screen))
+    }
+
     /// Refuses a value that cannot work, naming its key. [`Config::load`] calls it, and so
     /// does `app::start` for a configuration built in code.
     pub(crate) fn validate(&self) -> Result<(), Refused> {
@@ -270,17 +282,11 @@ impl Config {
             let rule = format!("must be 0–9, not {}", self.audit.node);
             return Err(Refused::new("audit.node", rule));
         }
-        if self.screen.ucs2 < 40 {
-            return Err(Refused::new(
-                "screen.ucs2",
-                "must be 40 or more: a smaller screen cannot hold a menu",
-            ));
-        }
-        if self.screen.gsm7 < 80 {
-            return Err(Refused::new(
-                "screen.gsm7",
-                "must be 80 or more: a smaller screen cannot hold a menu",
-            ));
+        check_screen("screen", &self.screen)?;
+        for (name, dialect) in &self.dialects {
+            if let Some(screen) = &dialect.screen {
+                check_screen(&format!("dialects.{name}.screen"), screen)?;
+            }
         }
         let above_zero: [(&'static str, u64); 12] = [
             ("sessions.max", self.sessions.max as u64),
@@ -300,7 +306,7 @@ impl Config {
             ),
         ];
         if let Some((key, _)) = above_zero.iter().find(|(_, value)| *value == 0) {
-            return Err(Refused::new(key, "must be above 0"));
+            return Err(Refused::new(*key, "must be above 0"));
         }
         if self.server.body_limit_bytes < MIN_BODY_LIMIT {
             let rule = format!(
@@ -311,6 +317,23 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A screen budget too small to hold a menu is refused, naming its key (`screen.ucs2`).
+fn check_screen(key: &str, screen: &Budget) -> Result<(), Refused> {
+    if screen.ucs2 < 40 {
+        return Err(Refused::new(
+            format!("{key}.ucs2"),
+            "must be 40 or more: a smaller screen cannot hold a menu",
+        ));
+    }
+    if screen.gsm7 < 80 {
+        return Err(Refused::new(
+            format!("{key}.gsm7"),
+            "must be 80 or more: a smaller screen cannot hold a menu",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -55,6 +55,15 @@ pub(crate) struct EngineSettings {
     pub(crate) locale_for: Duration,
 }
 
+/// What configuration says of each dialect, by name, that the engine needs.
+#[derive(Debug, Clone, Default)]
+pub struct PerDialect {
+    /// The service of turns that carry no service code.
+    pub default_services: BTreeMap<String, String>,
+    /// A screen smaller than `EngineSettings::budget` for the dialect's gateways.
+    pub screens: BTreeMap<String, Budget>,
+}
+
 /// The session engine; share it behind an `Arc`.
 pub struct Engine {
     menus: Arc<Menus>,
@@ -62,8 +71,8 @@ pub struct Engine {
     actions: Arc<dyn ActionRunner>,
     hasher: KeyedHasher,
     settings: EngineSettings,
-    /// The service of each dialect that names one in configuration, for turns without a code.
-    default_services: BTreeMap<String, String>,
+    /// What configuration says of each dialect.
+    dialects: PerDialect,
     in_flight: InFlight,
 }
 
@@ -77,7 +86,7 @@ impl Engine {
         actions: Arc<dyn ActionRunner>,
         hasher: KeyedHasher,
         settings: EngineSettings,
-        default_services: BTreeMap<String, String>,
+        dialects: PerDialect,
     ) -> Engine {
         Engine {
             menus,
@@ -85,7 +94,7 @@ impl Engine {
             actions,
             hasher,
             settings,
-            default_services,
+            dialects,
             in_flight: InFlight::default(),
         }
     }
@@ -449,7 +458,12 @@ impl Engine {
         Walk {
             service,
             runner: self.actions.as_ref(),
-            budget: self.settings.budget,
+            budget: self
+                .dialects
+                .screens
+                .get(turn.dialect.as_ref())
+                .copied()
+                .unwrap_or(self.settings.budget),
             dialect: &turn.dialect,
             msisdn: &turn.msisdn,
         }
@@ -460,7 +474,11 @@ impl Engine {
         let route = match &turn.service_code {
             Some(code) => self.menus.route(code)?,
             None => crate::menu::Route {
-                service: self.default_services.get(turn.dialect.as_ref())?.clone(),
+                service: self
+                    .dialects
+                    .default_services
+                    .get(turn.dialect.as_ref())?
+                    .clone(),
                 pre_answers: Vec::new(),
             },
         };

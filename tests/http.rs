@@ -305,6 +305,7 @@ fn sections_naming_no_service_or_dialect_are_refused_at_start() {
     let error = TestServer::refused_with(&feed(), |c| {
         let at = daftar::config::DialectConfig {
             default_service: Some("nothing".into()),
+            ..Default::default()
         };
         c.dialects.insert("africastalking".into(), at);
     });
@@ -352,4 +353,31 @@ fn session_ends_are_counted_by_dialect_and_kind() {
         );
         assert!(metrics.contains(&line), "{line} in {metrics}");
     }
+}
+
+/// A dialect's smaller screen is held against the menus at start: a menu that would not fit
+/// its gateways is refused, not cut on a caller's phone.
+#[test]
+fn a_dialect_screen_too_small_for_the_menus_is_refused_at_start() {
+    let error = TestServer::refused_with(&feed(), |c| {
+        let small = toml::from_str("ucs2 = 50").expect("a budget");
+        let at = daftar::config::DialectConfig {
+            screen: Some(small),
+            ..Default::default()
+        };
+        c.dialects.insert("africastalking".into(), at);
+    });
+    assert!(error.contains("fault"), "{error}");
+    let error = TestServer::refused_with(&feed(), |c| {
+        let tiny = toml::from_str("ucs2 = 20").expect("a budget");
+        let at = daftar::config::DialectConfig {
+            screen: Some(tiny),
+            ..Default::default()
+        };
+        c.dialects.insert("africastalking".into(), at);
+    });
+    assert!(
+        error.contains("dialects.africastalking.screen.ucs2"),
+        "{error}"
+    );
 }

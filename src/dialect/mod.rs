@@ -229,6 +229,7 @@ mod tests {
             "africastalking".to_string(),
             DialectConfig {
                 default_service: Some("tamin".into()),
+                ..Default::default()
             },
         );
         let registry = Registry::from_config(&sections).expect("a known dialect");

@@ -6,6 +6,7 @@ use super::*;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, Outcome};
 use crate::menu::load_menus;
 use crate::session_store::memory::MemoryStore;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -64,10 +65,13 @@ fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
         resume_for: RESUME,
         locale_for: Duration::from_secs(86_400),
     };
-    let defaults = defaults
-        .iter()
-        .map(|(d, s)| (d.to_string(), s.to_string()))
-        .collect();
+    let defaults = PerDialect {
+        default_services: defaults
+            .iter()
+            .map(|(d, s)| (d.to_string(), s.to_string()))
+            .collect(),
+        screens: BTreeMap::new(),
+    };
     let engine = Engine::new(
         Arc::new(menus),
         store.clone(),
@@ -392,4 +396,27 @@ async fn a_start_under_the_id_of_an_ended_session_is_a_new_session() {
         menu,
         "the first screen again, not the last session's end"
     );
+}
+
+#[tokio::test]
+async fn a_dialect_with_a_smaller_screen_gets_its_pages_within_it() {
+    let mut rig = rig();
+    let small = Budget { gsm7: 80, ucs2: 40 };
+    let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
+    engine.dialects.screens.insert("small".into(), small);
+    let wide = rig.step(&at("w1", PHONE, "")).await;
+    let narrow_turn = Turn::new(
+        &Arc::from("small"),
+        "n1",
+        PHONE,
+        TurnKind::Path(String::new()),
+    )
+    .dialled(TAMIN);
+    let narrow = rig.step(&narrow_turn).await;
+    assert!(crate::text::gsm7::fits(narrow.text(), small), "{narrow:?}");
+    assert!(
+        !crate::text::gsm7::fits(wide.text(), small),
+        "the same menu is wider elsewhere"
+    );
+    assert!(crate::text::gsm7::fits(wide.text(), Budget::default()));
 }

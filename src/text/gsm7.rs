@@ -37,6 +37,14 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// The smaller of two budgets in each encoding.
+    pub(crate) fn min_each(self, other: Budget) -> Budget {
+        Budget {
+            gsm7: self.gsm7.min(other.gsm7),
+            ucs2: self.ucs2.min(other.ucs2),
+        }
+    }
+
     /// The limit for a message sent in `encoding`.
     pub(crate) fn limit(&self, encoding: Encoding) -> usize {
         match encoding {
