@@ -19,6 +19,7 @@ fn server() -> (TestServer, String) {
             "beem".into(),
             daftar::config::DialectConfig {
                 default_service: Some("tamin".into()),
+                ..Default::default()
             },
         );
     });

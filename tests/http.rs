@@ -305,6 +305,7 @@ fn sections_naming_no_service_or_dialect_are_refused_at_start() {
     let error = TestServer::refused_with(&feed(), |c| {
         let at = daftar::config::DialectConfig {
             default_service: Some("nothing".into()),
+            ..Default::default()
         };
         c.dialects.insert("africastalking".into(), at);
     });
