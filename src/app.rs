@@ -225,8 +225,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )
     })?;
     let address = listener.local_addr()?;
-    if !address.ip().is_loopback() {
-        tracing::warn!(%address, "listening beyond loopback with no source allowlist or secret configured for any dialect");
+    let open = core.dialects.open_dialects();
+    if !address.ip().is_loopback() && !open.is_empty() {
+        let open = open.join(", ");
+        tracing::warn!(%address, open = %open, "listening beyond loopback; these dialects have no source allowlist, secret or basic auth configured, so anyone may call them");
     }
     let feed_status = Arc::new(Mutex::new(FeedStatus {
         source: config.feed.source.clone(),

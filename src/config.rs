@@ -3,7 +3,7 @@
 //! `daftar serve` starts with no file at all: the defaults give a working service on
 //! `127.0.0.1:8080` over `./var/db`, following the sample feed in `data/`. Command-line flags
 //! override the file; secrets come from the environment (`DAFTAR_HASH_KEY`,
-//! `DAFTAR_ADMIN_TOKEN`) so that they need not sit in a file. Unknown keys are refused, so a
+//! `DAFTAR_ADMIN_TOKEN`, `DAFTAR_DIALECT_<NAME>_SECRET`, `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`) so that they need not sit in a file. Unknown keys are refused, so a
 //! typo is an error at start, not a silently ignored setting.
 
 use serde::Deserialize;
@@ -130,6 +130,16 @@ pub struct DialectConfig {
     /// characters): `screen = { gsm7 = 120 }`. Pagination of its sessions and the check of the
     /// menus at start honour it.
     pub screen: Option<Budget>,
+    /// Source addresses or CIDR ranges (IPv4, IPv6) allowed to call; none: any source.
+    pub allow: Option<Vec<String>>,
+    /// A shared secret the aggregator sends; prefer `DAFTAR_DIALECT_<NAME>_SECRET`.
+    pub secret: Option<String>,
+    /// The header carrying `secret` (default `X-Daftar-Secret`).
+    pub secret_header: Option<String>,
+    /// The secret is the last path segment (`/ussd/<name>/<secret>`) rather than a header.
+    pub secret_in_path: bool,
+    /// `user:password` for basic auth; prefer `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`.
+    pub basic_auth: Option<String>,
 }
 
 impl Default for ServerConfig {

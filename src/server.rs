@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::audit::{Tracker, TrackingCode};
 use crate::config::ServerConfig;
+use crate::dialect::guard::{constant_time_eq, Refusal};
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
@@ -149,6 +150,19 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     };
     let Some(dialect) = app.dialects.find(name).cloned() else {
         return text(StatusCode::NOT_FOUND, "no such dialect\n");
+    };
+    // Who may call, before the body is read (SPEC §4); a path secret leaves the tail.
+    let tail = match app
+        .dialects
+        .gate(name)
+        .admit(Some(peer), req.headers(), tail)
+    {
+        Ok(tail) => tail,
+        Err(refusal) => {
+            app.metrics.count_request(dialect.name(), "refused");
+            tracing::debug!(dialect = %dialect.name(), peer = %peer.ip(), reason = refusal.reason(), "caller refused");
+            return refused(refusal);
+        }
     };
     let (head, body) = req.into_parts();
     let declared = head.headers.get(CONTENT_LENGTH);
@@ -308,8 +322,23 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The answer to a caller the dialect's gate keeps out: 403, or 401 (with a basic challenge
+/// when basic auth is what is missing).
+fn refused(refusal: Refusal) -> Response<Body> {
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = if status == StatusCode::FORBIDDEN {
+        "source not allowed\n"
+    } else {
+        "credentials needed\n"
+    };
+    let mut response = text(status, body);
+    if refusal == Refusal::NoBasicAuth {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"daftar\", charset=\"UTF-8\""),
+        );
+    }
+    response
 }
 
 fn wire_response(wire: WireResponse) -> Response<Body> {

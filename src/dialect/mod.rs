@@ -11,6 +11,7 @@ mod africastalking;
 mod arkesel;
 mod beem;
 mod comviva;
+pub(crate) mod guard;
 mod hubtel;
 mod infobip;
 mod json_body;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use crate::config::DialectConfig;
 use crate::turn::{Reply, Turn};
+use guard::Gate;
 
 /// A request as it came off the wire, before any dialect has read it.
 pub struct WireRequest<'a> {
@@ -113,6 +115,15 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
     ]
 }
 
+/// A dialect configuration that cannot work, refused at start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RegistryError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownDialect),
+    #[error(transparent)]
+    Gate(#[from] guard::BadGate),
+}
+
 /// A configuration section names a dialect that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("[dialects.{0}] names no dialect; known: {1}")]
@@ -123,14 +134,24 @@ pub(crate) struct UnknownDialect(pub String, pub String);
 pub(crate) struct Registry {
     dialects: BTreeMap<String, Arc<dyn Dialect>>,
     default_services: BTreeMap<String, String>,
+    /// Who may call each dialect (SPEC §4), by name; every dialect has one.
+    gates: BTreeMap<String, Arc<Gate>>,
 }
 
 impl Registry {
-    /// The built-in dialects with the settings of `sections`; a section naming no dialect is
-    /// refused.
+    /// The built-in dialects with the settings of `sections` and the environment's secrets; a
+    /// section naming no dialect, or a gate setting that cannot work, is refused.
     pub(crate) fn from_config(
         sections: &BTreeMap<String, DialectConfig>,
-    ) -> Result<Registry, UnknownDialect> {
+    ) -> Result<Registry, RegistryError> {
+        Self::from_config_with(sections, &|key| std::env::var(key).ok())
+    }
+
+    /// As [`Registry::from_config`], reading the environment through `env`.
+    pub(crate) fn from_config_with(
+        sections: &BTreeMap<String, DialectConfig>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Registry, RegistryError> {
         let dialects: BTreeMap<String, Arc<dyn Dialect>> = built_in()
             .into_iter()
             .map(|d| (d.name().to_string(), d))
@@ -139,16 +160,36 @@ impl Registry {
         for (name, section) in sections {
             if !dialects.contains_key(name) {
                 let known = dialects.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(UnknownDialect(name.clone(), known));
+                return Err(UnknownDialect(name.clone(), known).into());
             }
             if let Some(service) = &section.default_service {
                 default_services.insert(name.clone(), service.clone());
             }
         }
+        let mut gates = BTreeMap::new();
+        for name in dialects.keys() {
+            let gate = Gate::build(name, sections.get(name), env)?;
+            gates.insert(name.clone(), Arc::new(gate));
+        }
         Ok(Registry {
             dialects,
             default_services,
+            gates,
         })
+    }
+
+    /// Who may call the dialect `name` (open when nothing is configured).
+    pub(crate) fn gate(&self, name: &str) -> Arc<Gate> {
+        self.gates.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The dialects anyone may call: no allowlist, secret or basic auth configured.
+    pub(crate) fn open_dialects(&self) -> Vec<&str> {
+        self.gates
+            .iter()
+            .filter(|(_, gate)| gate.is_open())
+            .map(|(name, _)| name.as_str())
+            .collect()
     }
 
     /// The dialect served at `/ussd/<name>`.
