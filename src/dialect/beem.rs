@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::json_body::{expect_json, loose_string};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Retry, Turn, TurnKind};
 
@@ -41,15 +42,6 @@ impl Beem {
         Beem {
             name: Arc::from("beem"),
         }
-    }
-}
-
-/// A string, or a number written as one; `None` for any other JSON type.
-fn loose_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
@@ -87,11 +79,7 @@ impl Dialect for Beem {
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         request.expect_at_root("POST")?;
-        if let Some(ct) = request.header("content-type") {
-            if !ct.to_ascii_lowercase().contains("json") {
-                return Err(BadRequest::ContentType(ct.to_string()));
-            }
-        }
+        expect_json(request)?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         if body.trim().is_empty() {
             return Err(BadRequest::Missing("command"));

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::json_body::{expect_json, loose_string};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -104,15 +105,6 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A string, or a number written as one; `None` for any other JSON type.
-fn loose_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// A dialled string in the form the menus route (`*123#1#` → `*123*1#`), or `None`.
 fn dial_string(raw: &str) -> Option<String> {
     let raw = raw.trim();
@@ -161,11 +153,7 @@ impl Dialect for Infobip {
             };
             return Ok(Turn::new(self.name(), &session_id, "", kind));
         }
-        if let Some(ct) = request.header("content-type") {
-            if !ct.to_ascii_lowercase().contains("json") {
-                return Err(BadRequest::ContentType(ct.to_string()));
-            }
-        }
+        expect_json(request)?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         if body.trim().is_empty() {
             return Err(BadRequest::Missing("msisdn"));

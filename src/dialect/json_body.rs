@@ -1,7 +1,8 @@
-//! What the JSON dialects of Ghana (Hubtel, Arkesel, Nalo; DIALECTS.md §2–§4) share: reading a
-//! POSTed JSON object with keys compared case-insensitively and values read as number-or-string
-//! (DIALECTS.md §0, "Case and type looseness"), and writing a flat JSON object whose keys come
-//! in the order the format's samples show them.
+//! What the JSON dialects share: reading a POSTed JSON object with keys compared
+//! case-insensitively and values read as number-or-string (DIALECTS.md §0, "Case and type
+//! looseness"), and writing a flat JSON object whose keys come in the order the format's samples
+//! show them. Hubtel, Arkesel and Nalo read through [`JsonFields`]; Beem and Infobip, whose
+//! bodies nest or may be empty, take [`expect_json`] and [`loose_string`].
 
 use serde_json::{Map, Value};
 
@@ -21,11 +22,7 @@ impl JsonFields {
     /// accepted; one that does not say JSON is not.
     pub(crate) fn read(request: &WireRequest<'_>) -> Result<JsonFields, BadRequest> {
         request.expect_at_root("POST")?;
-        if let Some(ct) = request.header("content-type") {
-            if !ct.to_ascii_lowercase().contains("json") {
-                return Err(BadRequest::ContentType(ct.to_string()));
-            }
-        }
+        expect_json(request)?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         match serde_json::from_str::<Value>(body) {
             Ok(Value::Object(map)) => Ok(JsonFields(map)),
@@ -52,9 +49,7 @@ impl JsonFields {
     ) -> Result<Option<String>, BadRequest> {
         let text = match self.get(name) {
             None | Some(Value::Null) => return Ok(None),
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(_) => return Err(BadRequest::Invalid(name)),
+            Some(value) => loose_string(value).ok_or(BadRequest::Invalid(name))?,
         };
         if text.len() > max
             || text
@@ -94,6 +89,26 @@ impl JsonFields {
             return Err(BadRequest::Invalid(name));
         }
         Ok(Some(id))
+    }
+}
+
+/// Refuses a body whose declared content type does not say JSON (a missing one is accepted).
+pub(crate) fn expect_json(request: &WireRequest<'_>) -> Result<(), BadRequest> {
+    match request.header("content-type") {
+        Some(ct) if !ct.to_ascii_lowercase().contains("json") => {
+            Err(BadRequest::ContentType(ct.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A string, or a number written as one (DIALECTS.md §0: aggregators send either); `None`
+/// for any other JSON type.
+pub(crate) fn loose_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
