@@ -18,6 +18,7 @@ mod json_body;
 mod nalo;
 mod safaricom;
 mod truroute;
+mod xml_body;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

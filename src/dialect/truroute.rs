@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use super::comviva::{check_xml_content_type, element, read_flat};
+use super::xml_body::{check_xml_content_type, element, looks_dialled, read_flat};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -111,11 +111,6 @@ impl Dialect for TruRoute {
             body,
         }
     }
-}
-
-/// Whether a first request's `msg` is a dialled string (`*4*1420#`) rather than a placeholder.
-fn looks_dialled(msg: &str) -> bool {
-    msg.len() > 1 && (msg.starts_with('*') || msg.starts_with('#')) && msg.ends_with('#')
 }
 
 #[cfg(test)]
