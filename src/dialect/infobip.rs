@@ -71,7 +71,11 @@ fn route(tail: &str) -> Result<(String, Action), BadRequest> {
         "status" => Action::Status,
         _ => return Err(BadRequest::Path),
     };
-    let id = percent_decode(id).ok_or(BadRequest::Invalid("sessionId"))?;
+    // A path segment with its `%XX` escapes decoded; escapes that are not UTF-8 are invalid.
+    let id = percent_encoding::percent_decode_str(id)
+        .decode_utf8()
+        .map_err(|_| BadRequest::Invalid("sessionId"))?
+        .into_owned();
     if id.trim().is_empty() {
         return Err(BadRequest::Missing("sessionId"));
     }
@@ -79,30 +83,6 @@ fn route(tail: &str) -> Result<(String, Action), BadRequest> {
         return Err(BadRequest::Invalid("sessionId"));
     }
     Ok((id, action))
-}
-
-/// A path segment with its `%XX` escapes decoded; `None` when they are not UTF-8.
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A dialled string in the form the menus route (`*123#1#` → `*123*1#`), or `None`.
