@@ -19,9 +19,9 @@
 
 use std::sync::Arc;
 
-use super::json_body::{dialled_string, echoed_reply, JsonFields, MAX_INPUT};
+use super::json_body::{echoed_reply, first_or_latest, JsonFields, MAX_INPUT};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
-use crate::turn::{Reply, Turn, TurnKind};
+use crate::turn::{Reply, Turn};
 
 pub(crate) struct Arkesel {
     name: Arc<str>,
@@ -54,13 +54,7 @@ impl Dialect for Arkesel {
             .flag("newSession")?
             .ok_or(BadRequest::Missing("newSession"))?;
         let user_data = fields.text("userData", MAX_INPUT)?;
-        let (kind, dialled) = if new_session {
-            let dialled = user_data.as_deref().and_then(dialled_string);
-            (TurnKind::Start, dialled)
-        } else {
-            let input = user_data.ok_or(BadRequest::Missing("userData"))?;
-            (TurnKind::Latest(input), None)
-        };
+        let (kind, dialled) = first_or_latest(new_session, user_data, "userData")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
         turn.echo.push(("sessionID".into(), session_id));
@@ -79,6 +73,7 @@ impl Dialect for Arkesel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::turn::TurnKind;
 
     fn parse_as(body: &[u8], content_type: Option<&str>) -> Result<Turn, BadRequest> {
         crate::dialect::parse_for_test(&Arkesel::new(), "POST", "", None, content_type, body)

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::{BadRequest, WireRequest, WireResponse};
-use crate::turn::{Reply, Turn};
+use crate::turn::{Reply, Turn, TurnKind};
 
 /// Longest session id accepted.
 pub(crate) const MAX_SESSION_ID: usize = 128;
@@ -131,6 +131,21 @@ pub(crate) fn dialled_string(raw: &str) -> Option<String> {
         ussd_code(raw)
     } else {
         None
+    }
+}
+
+/// A first request (its input the dialled string, when it is one) or a later one (the latest
+/// input, which it must carry in `field`), as the engine takes it: Arkesel and Nalo.
+pub(crate) fn first_or_latest(
+    first: bool,
+    input: Option<String>,
+    field: &'static str,
+) -> Result<(TurnKind, Option<String>), BadRequest> {
+    if first {
+        Ok((TurnKind::Start, input.as_deref().and_then(dialled_string)))
+    } else {
+        let input = input.ok_or(BadRequest::Missing(field))?;
+        Ok((TurnKind::Latest(input), None))
     }
 }
 

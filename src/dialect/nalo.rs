@@ -20,9 +20,9 @@
 
 use std::sync::Arc;
 
-use super::json_body::{dialled_string, echoed_reply, JsonFields, MAX_INPUT};
+use super::json_body::{echoed_reply, first_or_latest, JsonFields, MAX_INPUT};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
-use crate::turn::{Reply, Turn, TurnKind};
+use crate::turn::{Reply, Turn};
 
 pub(crate) struct Nalo {
     name: Arc<str>,
@@ -61,13 +61,7 @@ impl Dialect for Nalo {
             .flag("MSGTYPE")?
             .ok_or(BadRequest::Missing("MSGTYPE"))?;
         let user_data = fields.text("USERDATA", MAX_INPUT)?;
-        let (kind, dialled) = if first {
-            let dialled = user_data.as_deref().and_then(dialled_string);
-            (TurnKind::Start, dialled)
-        } else {
-            let input = user_data.ok_or(BadRequest::Missing("USERDATA"))?;
-            (TurnKind::Latest(input), None)
-        };
+        let (kind, dialled) = first_or_latest(first, user_data, "USERDATA")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
         turn.echo.push(("USERID".into(), user_id));
@@ -83,6 +77,7 @@ impl Dialect for Nalo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::turn::TurnKind;
 
     fn parse_as(body: &[u8], content_type: Option<&str>) -> Result<Turn, BadRequest> {
         crate::dialect::parse_for_test(&Nalo::new(), "POST", "", None, content_type, body)
