@@ -310,13 +310,8 @@ impl Engine {
             (choice, self.settings.locale_for)
         });
         session.locale_chosen = false;
-        let mut offer = self.offer_after(key, &session, step.was_offer, step.shown);
-        if step.offer_read == Some(false)
-            && matches!(offer, OfferWrite::Remove | OfferWrite::RemoveIfLeftBy(_))
-        {
-            // Nothing to remove: the read found no offer for this caller.
-            offer = OfferWrite::Keep;
-        }
+        let expected = step.expected;
+        let offer = self.offer_after(key, &session, step);
         let ttl = if session.is_ended() {
             self.settings.ended
         } else {
@@ -327,7 +322,7 @@ impl Engine {
             key: key.clone(),
             session: SessionWrite::Put {
                 session,
-                expected: step.expected,
+                expected,
                 ttl,
             },
             caller: Some((caller, CallerWrite { offer, locale })),
@@ -345,34 +340,29 @@ impl Engine {
 
     /// What a step leaves of the caller's resume offer: the place of a question still open,
     /// the offer that was just shown, or nothing once a result came or the offer was answered.
-    fn offer_after(
-        &self,
-        key: &SessionKey,
-        session: &Session,
-        was_offer: bool,
-        shown: Option<Offer>,
-    ) -> OfferWrite {
+    fn offer_after(&self, key: &SessionKey, session: &Session, step: Settled) -> OfferWrite {
+        // Nothing to remove when the step's read found no offer for this caller.
+        let remove = |write: OfferWrite| match step.offer_read {
+            Some(false) => OfferWrite::Keep,
+            _ => write,
+        };
         if session.is_ended() {
-            return OfferWrite::Remove;
+            return remove(OfferWrite::Remove);
         }
         if session.phase == Phase::Offer {
-            return match shown {
+            return match step.shown {
                 Some(offer) => OfferWrite::Put(offer, self.settings.resume_for),
                 None => OfferWrite::Keep,
             };
         }
         if self.question_open(session) {
-            let offer = Offer {
-                place: session.place.clone(),
-                left_by: key.clone(),
-                shown_to: None,
-            };
-            return OfferWrite::Put(offer, self.settings.idle + self.settings.resume_for);
+            let ttl = self.settings.idle + self.settings.resume_for;
+            return OfferWrite::Put(left_by(key, session), ttl);
         }
-        if was_offer {
-            OfferWrite::Remove
+        if step.was_offer {
+            remove(OfferWrite::Remove)
         } else {
-            OfferWrite::RemoveIfLeftBy(key.clone())
+            remove(OfferWrite::RemoveIfLeftBy(key.clone()))
         }
     }
 
@@ -383,12 +373,7 @@ impl Engine {
             return Ok(Reply::Ack);
         };
         let offer = if self.question_open(&session) {
-            let offer = Offer {
-                place: session.place.clone(),
-                left_by: key.clone(),
-                shown_to: None,
-            };
-            OfferWrite::Put(offer, self.settings.resume_for)
+            OfferWrite::Put(left_by(key, &session), self.settings.resume_for)
         } else {
             OfferWrite::Keep
         };
@@ -538,6 +523,15 @@ struct Settled {
     shown: Option<Offer>,
     /// Whether the step's read found an offer for the caller (`None`: it did not look).
     offer_read: Option<bool>,
+}
+
+/// The resume offer of `session`'s place, left by the session `key`.
+fn left_by(key: &SessionKey, session: &Session) -> Offer {
+    Offer {
+        place: session.place.clone(),
+        left_by: key.clone(),
+        shown_to: None,
+    }
 }
 
 /// Whether a latest input marked `retry` is a resend of the step that made the held
