@@ -123,8 +123,7 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
         }
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
         _ if path.starts_with("/admin/") => {
-            let live = app.engine.session_count().await;
-            admin(app, &method, &path["/admin/".len()..], &req, live)
+            admin(app, &method, &path["/admin/".len()..], &req).await
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
@@ -257,13 +256,7 @@ const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [ad
      in the configuration, then restart the server\n";
 
 /// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
-fn admin(
-    app: &App,
-    method: &str,
-    path: &str,
-    req: &Request<Incoming>,
-    live_sessions: usize,
-) -> Response<Body> {
+async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
     };
@@ -294,7 +287,7 @@ fn admin(
         }
         None if path == "sessions" => json(
             StatusCode::OK,
-            &serde_json::json!({ "live": live_sessions }),
+            &serde_json::json!({ "live": app.engine.session_count().await }),
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
