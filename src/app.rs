@@ -25,6 +25,7 @@ use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
 use crate::store::Store;
+use crate::subscriptions::Subscriptions;
 use crate::sync::SyncError;
 use crate::sync::{FeedStatus, Follower};
 use crate::tasks::{OnFailure, Supervisor};
@@ -37,6 +38,9 @@ pub struct Parts {
     pub(crate) hasher: KeyedHasher,
     /// The thread every write of the request path goes through.
     pub(crate) writer: Arc<Writer>,
+    /// Who gets which person's SMS alerts (`cnam`), and which people a phone subscribed.
+    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
+    pub(crate) subscriptions: Subscriptions,
 }
 
 /// Opens the store of `config` with its audit trail and keyed hasher.
@@ -50,11 +54,14 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         config.audit.retention_days,
     )?;
     let hasher = KeyedHasher::from_meta(&meta, config.audit.hash_key.as_deref())?;
+    let writer = Arc::new(Writer::start()?);
+    let subscriptions = Subscriptions::open(&store, writer.clone())?;
     Ok(Parts {
         store,
         tracker: Arc::new(tracker),
         hasher,
-        writer: Arc::new(Writer::start()?),
+        writer,
+        subscriptions,
     })
 }
 

@@ -252,6 +252,7 @@ pub(crate) fn error_key(error: IdError) -> &'static str {
         IdError::RepeatedDigits => "error.repeated",
         IdError::CheckDigit => "error.check_digit",
         IdError::BadDate => "error.bad_date",
+        IdError::KeyIncluded => "error.key_included",
     }
 }
 

@@ -1,5 +1,5 @@
-//! Identifier validators: the Iranian national code (code-melli), the Kazakh IIN, and the bare
-//! number a foreign national holds in Iran.
+//! Identifier validators: the Iranian national code (code-melli), the Kazakh IIN, the bare
+//! number a foreign national holds in Iran, and Tunisia's CIN and CNAM matricule.
 //!
 //! A caller types an identifier on a phone keypad, in Persian or Arabic-Indic digits, with spaces
 //! or dashes (SPEC §3 "Bad input"); [`normalize_digits`] reads that, and each parser turns it into
@@ -31,18 +31,23 @@ pub(crate) enum IdError {
     CheckDigit,
     #[error("the identifier does not hold a real birth date")]
     BadDate,
+    /// A CNAM matricule typed with its key (`00/11966433`, or ten digits): the notice asks for
+    /// it without (seed 000).
+    #[error("the matricule must be written without its key")]
+    KeyIncluded,
 }
 
 impl IdError {
     /// Every error, for tables that must have a message for each.
     #[cfg(test)]
-    pub(crate) const ALL: [IdError; 6] = [
+    pub(crate) const ALL: [IdError; 7] = [
         IdError::Empty,
         IdError::NotDigits,
         IdError::WrongLength,
         IdError::RepeatedDigits,
         IdError::CheckDigit,
         IdError::BadDate,
+        IdError::KeyIncluded,
     ];
 }
 
@@ -400,6 +405,129 @@ impl IranId {
         }
     }
 }
+
+/// A Tunisian national identity card number (CIN): eight digits, no check digit (seed 000).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct Cin(String);
+
+// Read by the `cnam` menus and SMS commands, which land next (issue 8).
+#[allow(dead_code)]
+impl Cin {
+    /// How many digits a CIN has.
+    pub(crate) const DIGITS: usize = 8;
+
+    /// Reads a typed CIN: exactly eight digits once spaces and dashes are gone.
+    pub(crate) fn parse(input: &str) -> Result<Cin, IdError> {
+        let digits = digits_of(input)?;
+        if digits.len() != Cin::DIGITS {
+            return Err(IdError::WrongLength);
+        }
+        Ok(Cin(digits))
+    }
+
+    /// The ASCII digits, as the insurer's records key the person.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A CNAM affiliation number (matricule) written without its key, as the CNAM notice asks
+/// (`11966433`, not `00/11966433`; seed 000). Held as eight digits: a shorter entry is read
+/// with its leading zeros restored, so `966433` and `00966433` are one matricule.
+///
+/// The key is two digits written before the number with a slash (`00/11966433`), or run into
+/// it (ten digits): both are refused with [`IdError::KeyIncluded`], so the caller is told to
+/// leave the key out rather than that the length is wrong.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct Matricule(String);
+
+#[allow(dead_code)]
+impl Matricule {
+    /// How many digits a matricule has without its key.
+    pub(crate) const DIGITS: usize = 8;
+    /// The fewest digits read as a matricule (leading zeros dropped by the caller).
+    const MIN_DIGITS: usize = 4;
+    /// How many digits the key adds.
+    const KEY_DIGITS: usize = 2;
+
+    /// Reads a typed matricule.
+    pub(crate) fn parse(input: &str) -> Result<Matricule, IdError> {
+        if input.len() > MAX_INPUT_BYTES {
+            return Err(IdError::WrongLength);
+        }
+        if Matricule::carries_key_separator(input) {
+            return Err(IdError::KeyIncluded);
+        }
+        let digits = digits_of(input)?;
+        match digits.len() {
+            n if n == Matricule::DIGITS + Matricule::KEY_DIGITS => Err(IdError::KeyIncluded),
+            n if (Matricule::MIN_DIGITS..=Matricule::DIGITS).contains(&n) => Ok(Matricule(
+                format!("{digits:0>width$}", width = Matricule::DIGITS),
+            )),
+            _ => Err(IdError::WrongLength),
+        }
+    }
+
+    /// Whether the entry writes a key before the number (`00/11966433`, `00 / 11966433`).
+    fn carries_key_separator(input: &str) -> bool {
+        let normalized = normalize_digits(input);
+        match normalized.split_once('/') {
+            Some((key, number)) => {
+                !key.is_empty()
+                    && key.bytes().all(|b| b.is_ascii_digit())
+                    && !number.is_empty()
+                    && number.bytes().all(|b| b.is_ascii_digit())
+            }
+            None => false,
+        }
+    }
+
+    /// The eight ASCII digits.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a record's `member_no` (as the feed writes it, leading zeros or not) is this
+    /// matricule.
+    pub(crate) fn matches(&self, member_no: &str) -> bool {
+        Matricule::parse(member_no).is_ok_and(|m| m == *self)
+    }
+}
+
+macro_rules! digits_newtype_traits {
+    ($ty:ident, $parse:path) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// Kept out of logs: `{:?}` never shows the digits.
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(..)", stringify!($ty))
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                $parse(&s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(id: $ty) -> String {
+                id.0
+            }
+        }
+    };
+}
+
+digits_newtype_traits!(Cin, Cin::parse);
+digits_newtype_traits!(Matricule, Matricule::parse);
 
 #[cfg(test)]
 mod tests {
@@ -889,5 +1017,77 @@ mod tests {
             let text = e.to_string();
             assert!(!text.is_empty() && text.len() < 60, "{e:?}: {text}");
         }
+    }
+
+    #[test]
+    fn cins_are_eight_digits() {
+        assert_eq!(Cin::parse("08123456").unwrap().as_str(), "08123456");
+        assert_eq!(Cin::parse(" 0812-3456 ").unwrap().as_str(), "08123456");
+        assert_eq!(
+            Cin::parse(&arabic_indic("08123456")).unwrap().as_str(),
+            "08123456"
+        );
+        assert_eq!(Cin::parse(""), Err(IdError::Empty));
+        assert_eq!(Cin::parse("0812345"), Err(IdError::WrongLength));
+        assert_eq!(Cin::parse("081234567"), Err(IdError::WrongLength));
+        assert_eq!(Cin::parse("0812345a"), Err(IdError::NotDigits));
+        assert_eq!(Cin::parse("بطاقة"), Err(IdError::NotDigits));
+        assert_eq!(Cin::parse(&"1".repeat(10_000)), Err(IdError::WrongLength));
+        assert_eq!(format!("{:?}", Cin::parse("08123456").unwrap()), "Cin(..)");
+    }
+
+    #[test]
+    fn matricules_are_read_without_their_key() {
+        assert_eq!(Matricule::parse("11966433").unwrap().as_str(), "11966433");
+        assert_eq!(Matricule::parse("966433").unwrap().as_str(), "00966433");
+        assert_eq!(Matricule::parse(" 1196 6433").unwrap().as_str(), "11966433");
+        assert_eq!(
+            Matricule::parse(&arabic_indic("11966433"))
+                .unwrap()
+                .as_str(),
+            "11966433"
+        );
+        for keyed in ["00/11966433", "00 / 11966433", "0011966433", "12/966433"] {
+            assert_eq!(
+                Matricule::parse(keyed),
+                Err(IdError::KeyIncluded),
+                "{keyed}"
+            );
+        }
+        assert_eq!(Matricule::parse(""), Err(IdError::Empty));
+        assert_eq!(Matricule::parse("/"), Err(IdError::NotDigits));
+        assert_eq!(Matricule::parse("119/"), Err(IdError::NotDigits));
+        assert_eq!(Matricule::parse("123"), Err(IdError::WrongLength));
+        assert_eq!(Matricule::parse("119664331"), Err(IdError::WrongLength));
+        assert_eq!(Matricule::parse("11966433111"), Err(IdError::WrongLength));
+        assert_eq!(Matricule::parse("1196643x"), Err(IdError::NotDigits));
+        assert_eq!(
+            Matricule::parse(&"9".repeat(100_000)),
+            Err(IdError::WrongLength)
+        );
+        assert_eq!(
+            format!("{:?}", Matricule::parse("11966433").unwrap()),
+            "Matricule(..)"
+        );
+    }
+
+    #[test]
+    fn a_matricule_matches_a_member_number_with_or_without_leading_zeros() {
+        let m = Matricule::parse("966433").unwrap();
+        assert!(m.matches("00966433"));
+        assert!(m.matches("966433"));
+        assert!(!m.matches("00966434"));
+        assert!(!m.matches(""));
+        assert!(!m.matches("00/00966433"));
+    }
+
+    #[test]
+    fn tunisian_identifiers_serialise_as_digits_and_read_back_only_when_valid() {
+        let m: Matricule = serde_json::from_str("\"11966433\"").unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"11966433\"");
+        assert!(serde_json::from_str::<Matricule>("\"00/11966433\"").is_err());
+        let c: Cin = serde_json::from_str("\"08123456\"").unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"08123456\"");
+        assert!(serde_json::from_str::<Cin>("\"0812\"").is_err());
     }
 }

@@ -21,6 +21,7 @@
 //! process-wide RwLock in sled 0.34.7 that stalls every reader, CRATES.md §1), call
 //! `flush_async` (concurrent calls deadlock), or know anything of menus, sessions or dialects.
 
+use crate::ids::{Cin, Matricule};
 use crate::record::{Change, ChangeOp, Person};
 use sled::IVec;
 use std::path::{Path, PathBuf};
@@ -150,6 +151,20 @@ impl Store {
         self.indexed(&self.dependents, insurer, holder_id, |p| {
             p.holder.as_ref().is_some_and(|h| h.person_id == holder_id)
         })
+    }
+
+    /// The person whose identifier is `cin` and whose affiliation number is `matricule`
+    /// (`cnam`, `mutual`: both halves must belong to one person). `None` when either half is
+    /// wrong, without saying which.
+    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
+    pub(crate) fn person_by_pair(
+        &self,
+        insurer: &str,
+        matricule: &Matricule,
+        cin: &Cin,
+    ) -> Result<Option<Person>, StoreError> {
+        let person = self.person(insurer, cin.as_str())?;
+        Ok(person.filter(|p| p.member_no.as_deref().is_some_and(|m| matricule.matches(m))))
     }
 
     /// The people whose record lists `msisdn`, in identifier order (several: a family phone).
@@ -663,5 +678,50 @@ mod tests {
             Err(StoreError::ReservedTree(_))
         ));
         assert!(store.tree("audit").is_ok());
+    }
+
+    #[test]
+    fn a_pair_finds_its_person_only_when_both_halves_belong_to_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        let holder = Person {
+            insurer: "cnam".into(),
+            person_id: "08123456".into(),
+            member_no: Some("966433".into()),
+            ..Person::default()
+        };
+        let other = Person {
+            insurer: "cnam".into(),
+            person_id: "07000001".into(),
+            member_no: Some("11966433".into()),
+            ..Person::default()
+        };
+        for (seq, p) in [(1, holder), (2, other)] {
+            let op = ChangeOp::Upsert {
+                person: Box::new(p),
+            };
+            store.apply(&Change { seq, op }).expect("apply");
+        }
+        let pair = |m: &str, c: &str| {
+            let (m, c) = (Matricule::parse(m).unwrap(), Cin::parse(c).unwrap());
+            store
+                .person_by_pair("cnam", &m, &c)
+                .expect("pair")
+                .map(|p| p.person_id)
+        };
+        assert_eq!(pair("00966433", "08123456").as_deref(), Some("08123456"));
+        assert_eq!(pair("11966433", "07000001").as_deref(), Some("07000001"));
+        // Each half belongs to someone, but not to one person.
+        assert_eq!(pair("11966433", "08123456"), None);
+        assert_eq!(pair("00966433", "07000001"), None);
+        assert_eq!(pair("00966433", "09999999"), None);
+        let (m, c) = (
+            Matricule::parse("966433").unwrap(),
+            Cin::parse("08123456").unwrap(),
+        );
+        assert!(store
+            .person_by_pair("mutual", &m, &c)
+            .expect("pair")
+            .is_none());
     }
 }
