@@ -22,6 +22,9 @@ pub struct Turn {
     /// Fields of the request that the dialect must echo in its reply (Arkesel, Nalo, Beem and
     /// Comviva send some back); the engine never reads them.
     pub(crate) echo: Vec<(String, String)>,
+    /// The caller's network as the dialect names it (`MTN`, `63902`), where it carries one:
+    /// a network may have a smaller screen than its dialect.
+    pub(crate) network: Option<String>,
 }
 
 /// What the caller did.
@@ -64,6 +67,7 @@ impl Turn {
             kind,
             retry: Retry::Unmarked,
             echo: Vec::new(),
+            network: None,
         }
     }
 

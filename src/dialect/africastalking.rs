@@ -20,6 +20,7 @@
 
 use std::sync::Arc;
 
+use super::json_body::MAX_NETWORK;
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -54,14 +55,7 @@ impl Dialect for AfricasTalking {
         if request.method != "POST" {
             return Err(BadRequest::Method(request.method.to_string()));
         }
-        if let Some(ct) = request.header("content-type") {
-            if !ct
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-            {
-                return Err(BadRequest::ContentType(ct.to_string()));
-            }
-        }
+        request.expect_form()?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         let mut form = Form::default();
         for (key, value) in form_urlencoded::parse(body.as_bytes()) {
@@ -98,6 +92,8 @@ struct Form {
     service_code: Option<String>,
     phone_number: Option<String>,
     text: Option<String>,
+    /// The caller's network, for its screen budget.
+    network_code: Option<String>,
     /// The end-of-session notification's `status`.
     status: Option<String>,
 }
@@ -109,6 +105,7 @@ impl Form {
             "serviceCode" => self.service_code = Some(value),
             "phoneNumber" => self.phone_number = Some(value),
             "text" => self.text = Some(value),
+            "networkCode" => self.network_code = Some(value),
             "status" => self.status = Some(value),
             _ => {}
         }
@@ -139,6 +136,9 @@ impl Form {
         }
         let mut turn = Turn::new(dialect, &session_id, &msisdn, TurnKind::Path(text));
         turn.service_code = self.service_code.filter(|c| !c.trim().is_empty());
+        turn.network = self.network_code.filter(|c| {
+            !c.trim().is_empty() && c.len() <= MAX_NETWORK && !c.chars().any(char::is_control)
+        });
         Ok(turn)
     }
 

@@ -57,6 +57,7 @@ impl Dialect for Arkesel {
         let (kind, dialled) = first_or_latest(new_session, user_data, "userData")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
+        turn.network = fields.network("network");
         turn.echo.push(("sessionID".into(), session_id));
         if let Some(user_id) = user_id {
             turn.echo.push(("userID".into(), user_id));

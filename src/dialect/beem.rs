@@ -155,6 +155,7 @@ impl Dialect for Beem {
             Command::Timeout => TurnKind::Timeout,
         };
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
+        turn.network = Some(operator.clone()).filter(|o| !o.trim().is_empty());
         if let (Command::Continue, Some(id)) = (command, request_id) {
             turn.retry = Retry::Mark(format!("{id}:{}", response.unwrap_or_default()));
         }

@@ -91,6 +91,7 @@ impl Dialect for Hubtel {
         };
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, turn_kind);
         turn.service_code = dialled;
+        turn.network = fields.network("Operator");
         if let Some(sequence) = sequence {
             turn.retry = Retry::Mark(sequence);
         }

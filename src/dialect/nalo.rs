@@ -64,6 +64,7 @@ impl Dialect for Nalo {
         let (kind, dialled) = first_or_latest(first, user_data, "USERDATA")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
+        turn.network = fields.network("NETWORK");
         turn.echo.push(("USERID".into(), user_id));
         turn.echo.push(("MSISDN".into(), raw_msisdn));
         Ok(turn)

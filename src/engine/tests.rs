@@ -6,7 +6,6 @@ use super::*;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, Outcome};
 use crate::menu::load_menus;
 use crate::session_store::memory::MemoryStore;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,7 +69,7 @@ fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
             .iter()
             .map(|(d, s)| (d.to_string(), s.to_string()))
             .collect(),
-        screens: BTreeMap::new(),
+        ..PerDialect::default()
     };
     let engine = Engine::new(
         Arc::new(menus),
