@@ -592,41 +592,10 @@ mod tests {
     use crate::dialect::parse_for_test;
 
     /// The README's first example: Arkesel's format, declared.
-    const ARKESEL_DECLARED: &str = r#"
-[dialects.arkesel-like.request]
-content = "json"
-session_id = "sessionID"
-msisdn = "msisdn"
-service_code = "userData"
-input = "userData"
-start = { field = "newSession", values = [true] }
-network = "network"
-
-[dialects.arkesel-like.reply]
-shape = "json"
-echo = ["sessionID", "userID", "msisdn"]
-text = "message"
-more = { field = "continueSession", continue = true, end = false }
-"#;
+    const ARKESEL_DECLARED: &str = include_str!("../../tests/fixtures/declared/arkesel-like.toml");
 
     /// The README's second example: a plain-text form aggregator.
-    const TEXT_FORM: &str = r#"
-[dialects.textline.request]
-content = "form"
-session_id = "SESSION_ID"
-msisdn = "MSISDN"
-service_code = "SERVICE_CODE"
-input = "USSD_STRING"
-start = { field = "TYPE", values = ["BEGIN"] }
-abort = { field = "TYPE", values = ["ABORT", "RELEASE"] }
-timeout = { field = "TYPE", values = ["TIMEOUT"] }
-network = "OPERATOR"
-
-[dialects.textline.reply]
-shape = "text"
-continue_prefix = "CON "
-end_prefix = "END "
-"#;
+    const TEXT_FORM: &str = include_str!("../../tests/fixtures/declared/textline.toml");
 
     fn built(toml_text: &str, name: &str) -> Result<Declared, String> {
         let config: Config = toml::from_str(toml_text).map_err(|e| e.to_string())?;
