@@ -499,6 +499,16 @@ mod tests {
             ("audit.node", |c| c.audit.node = 10),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
+            ("dialects.nalo.networks.MTN.screen.ucs2", |c| {
+                let network = NetworkConfig {
+                    screen: Some(Budget {
+                        gsm7: 182,
+                        ucs2: 39,
+                    }),
+                };
+                let nalo = c.dialects.entry("nalo".into()).or_default();
+                nalo.networks.insert("MTN".into(), network);
+            }),
         ]
     }
 
@@ -544,6 +554,26 @@ mod tests {
         let message = Config::load(Some(&path)).expect_err("refused").to_string();
         assert!(message.contains("sessions.sweep_ms"), "{message}");
         assert!(message.contains("daftar.toml"), "{message}");
+    }
+
+    #[test]
+    fn the_tightest_screen_counts_every_dialect_and_network() {
+        let config: Config = toml::from_str(
+            "[dialects.nalo]\nscreen = { gsm7 = 160 }\n\
+             [dialects.arkesel.networks.MTN]\nscreen = { gsm7 = 140 }\n\
+             [dialects.hubtel.networks.mtn]\nscreen = { ucs2 = 70 }\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.tightest_screen(),
+            Budget {
+                gsm7: 140,
+                ucs2: 70
+            }
+        );
+        assert!(config.validate().is_ok());
+        let stray = "[dialects.arkesel.networks.MTN]\nscren = { gsm7 = 140 }\n";
+        assert!(toml::from_str::<Config>(stray).is_err());
     }
 
     #[test]

@@ -46,6 +46,10 @@ impl Dialect for AfricasTalking {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let notification = match request.path_tail {
             "" => false,

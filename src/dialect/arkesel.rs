@@ -40,6 +40,10 @@ impl Dialect for Arkesel {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let fields = JsonFields::read(request)?;
         let session_id = fields

@@ -77,6 +77,10 @@ impl Dialect for Beem {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         request.expect_at_root("POST")?;
         expect_json(request)?;

@@ -529,6 +529,10 @@ impl Dialect for Declared {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        self.request.network.is_some()
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let declared = &self.request;
         let fields = declared.read(request)?;

@@ -41,6 +41,10 @@ impl Dialect for Hubtel {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let fields = JsonFields::read(request)?;
         let session_id = fields

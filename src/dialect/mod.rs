@@ -104,6 +104,10 @@ pub(crate) trait Dialect: Send + Sync {
     /// The name in `/ussd/<name>` and in the session key.
     fn name(&self) -> &Arc<str>;
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest>;
+    /// Whether its turns carry the caller's network (for `[dialects.<name>.networks]`).
+    fn carries_network(&self) -> bool {
+        false
+    }
     /// The response to `turn`, whose answer is `reply`.
     fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse;
     /// The answer to a request that could not be read.
@@ -140,6 +144,8 @@ pub(crate) enum RegistryError {
     Gate(#[from] guard::BadGate),
     #[error(transparent)]
     Declared(#[from] declared::BadDeclaration),
+    #[error("dialects.{0}.networks is set, but the requests of {0} carry no network code")]
+    NoNetwork(String),
 }
 
 /// A configuration section names a dialect that does not exist.
@@ -180,6 +186,10 @@ impl Registry {
         for (name, section) in sections {
             if let Some(declared) = declared_in(name, section, &dialects)? {
                 dialects.insert(name.clone(), declared);
+            }
+            let carries_network = dialects.get(name).is_some_and(|d| d.carries_network());
+            if !section.networks.is_empty() && !carries_network {
+                return Err(RegistryError::NoNetwork(name.clone()));
             }
             if let Some(service) = &section.default_service {
                 default_services.insert(name.clone(), service.clone());
@@ -363,5 +373,22 @@ mod tests {
                 .contains("dialects.acme.request is required"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn networks_are_configured_only_where_requests_carry_one() {
+        let config: crate::config::Config = toml::from_str(
+            "[dialects.arkesel.networks.MTN]\nscreen = { gsm7 = 140 }\n\
+             [dialects.africastalking.networks.63902]\nscreen = { ucs2 = 70 }\n",
+        )
+        .expect("valid TOML");
+        assert!(Registry::from_config(&config.dialects).is_ok());
+        for name in ["infobip", "safaricom", "comviva", "truroute"] {
+            let mut sections = config.dialects.clone();
+            sections.insert(name.into(), config.dialects["arkesel"].clone());
+            let refused = Registry::from_config(&sections).err().expect("refused");
+            let want = format!("dialects.{name}.networks is set");
+            assert!(refused.to_string().starts_with(&want), "{refused}");
+        }
     }
 }

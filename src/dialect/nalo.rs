@@ -47,6 +47,10 @@ impl Dialect for Nalo {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let fields = JsonFields::read(request)?;
         let raw_msisdn = fields
