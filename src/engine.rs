@@ -31,6 +31,14 @@ use crate::session_store::{
 use crate::text::gsm7::Budget;
 use crate::turn::{Reply, Retry, Turn, TurnKind};
 
+/// Whether a session is open, as a reply that shows nothing: the answer to a status question.
+fn open_or_over(held: Option<&Held>) -> Reply {
+    match held {
+        Some(held) if !held.session.is_ended() => Reply::Continue(String::new()),
+        _ => Reply::End(String::new()),
+    }
+}
+
 /// The most inputs a replayed path may hold: a real menu path is a handful.
 const MAX_REPLAY: usize = 32;
 /// How many times a step is tried again when the store says its session changed meanwhile.
@@ -159,6 +167,7 @@ impl Engine {
             expected: held.as_ref().map(|h| h.version),
         };
         match (&turn.kind, held) {
+            (TurnKind::Status, held) => Ok(open_or_over(held.as_ref())),
             (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
             // A start repeated for a session under way, or a resend: the reply already given.
             (TurnKind::Start, Some(held)) if !held.session.is_ended() => {

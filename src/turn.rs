@@ -40,6 +40,10 @@ pub enum TurnKind {
     Abort,
     /// The aggregator gave up waiting for the caller: nothing is shown.
     Timeout,
+    /// The aggregator asks whether the session is still open (Infobip's status URL): nothing
+    /// changes; the reply is an empty [`Reply::Continue`] when it is, an empty
+    /// [`Reply::End`] when it is not.
+    Status,
 }
 
 /// A dialect's retry marker (SPEC §3: a retry is recognised exactly where the dialect makes it
