@@ -104,3 +104,9 @@ fn malformed_bodies_get_a_4xx_never_a_5xx() {
     let lost = send(&server, &request("m2", PHONE, false, "1"));
     assert!(!lost.goes_on, "{lost:?}");
 }
+
+/// `tests/fixtures/dialects/arkesel.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("arkesel");
+}

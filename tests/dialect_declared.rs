@@ -377,3 +377,9 @@ fn a_broken_declaration_stops_the_server_naming_the_key() {
         "{error}"
     );
 }
+
+/// `tests/fixtures/dialects/declared.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("declared");
+}

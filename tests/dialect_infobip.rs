@@ -246,3 +246,9 @@ fn the_status_url_says_whether_a_session_is_open_and_changes_nothing() {
     );
     assert_eq!(wrong.status, 400, "{wrong:?}");
 }
+
+/// `tests/fixtures/dialects/infobip.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("infobip");
+}

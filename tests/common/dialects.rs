@@ -198,3 +198,125 @@ pub fn unescape(text: &str) -> String {
         .replace("&apos;", "'")
         .replace("&amp;", "&")
 }
+
+/// One dialect's fixture (`tests/fixtures/dialects/<dialect>.toml`): real-shaped requests in
+/// order and the replies they must get, each citing the DIALECTS.md section it follows.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// The section of DIALECTS.md the whole fixture follows (`DIALECTS.md §3`).
+    pub follows: String,
+    /// Configuration the dialect needs, as TOML (`[dialects.beem] default_service = …`).
+    #[serde(default)]
+    pub configure: String,
+    /// A file under `tests/fixtures/` holding more of it (a declared dialect).
+    #[serde(default)]
+    pub configure_file: Option<String>,
+    pub exchange: Vec<Exchange>,
+}
+
+/// A request and the reply it must get. In `reply`, `{screen}` stands for the screen's text
+/// (which the menus and today's date decide); everything else must match byte for byte.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// The part of the section this exchange follows.
+    pub cites: String,
+    #[serde(default = "post")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub content_type: String,
+    #[serde(default)]
+    pub request: String,
+    pub status: u16,
+    pub reply_type: String,
+    pub reply: String,
+    /// Words the screen must hold.
+    #[serde(default)]
+    pub screen_has: Vec<String>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// The fixture of `dialect`, read and checked for its citations.
+pub fn fixture(dialect: &str) -> Fixture {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/dialects/{dialect}.toml"));
+    let text = std::fs::read_to_string(&path).expect("the fixture reads");
+    let fixture: Fixture = toml::from_str(&text).expect("the fixture parses");
+    assert!(
+        fixture.follows.starts_with("DIALECTS.md §"),
+        "{dialect}: {}",
+        fixture.follows
+    );
+    for exchange in &fixture.exchange {
+        assert!(
+            exchange.cites.contains('§'),
+            "{dialect}: {}",
+            exchange.cites
+        );
+    }
+    fixture
+}
+
+/// Replays the fixture of `dialect` against a real server over [`world`], configured as the
+/// fixture says: every reply as the fixture expects it.
+pub fn replay_fixture(dialect: &str) {
+    let fixture = fixture(dialect);
+    let (_, lines) = world();
+    let server = TestServer::start_with(&lines, |config| {
+        let mut text = fixture.configure.clone();
+        if let Some(file) = &fixture.configure_file {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(file);
+            text.push_str(&std::fs::read_to_string(path).expect("the configuration reads"));
+        }
+        let extra: daftar::config::Config =
+            toml::from_str(&text).expect("the configuration parses");
+        config.dialects.extend(extra.dialects);
+    });
+    for exchange in &fixture.exchange {
+        let answer = server.exchange(
+            &exchange.method,
+            &exchange.path,
+            &exchange.content_type,
+            exchange.request.as_bytes(),
+        );
+        let seen = (answer.status, answer.content_type.as_str());
+        assert_eq!(
+            seen,
+            (exchange.status, exchange.reply_type.as_str()),
+            "{}: {answer:?}",
+            exchange.cites
+        );
+        let screen = screen_in(&exchange.reply, &answer.body).unwrap_or_else(|| {
+            panic!(
+                "{}: {:?} is not {:?}",
+                exchange.cites, answer.body, exchange.reply
+            )
+        });
+        for word in &exchange.screen_has {
+            assert!(
+                screen.contains(word.as_str()),
+                "{}: {word:?} not in {screen:?}",
+                exchange.cites
+            );
+        }
+    }
+}
+
+/// The screen in `body` where `pattern` has `{screen}` (non-empty), or `""` when the pattern
+/// has none and is the body; `None` when the body is not of the pattern.
+fn screen_in<'a>(pattern: &str, body: &'a str) -> Option<&'a str> {
+    match pattern.split_once("{screen}") {
+        None => (pattern == body).then_some(""),
+        Some((before, after)) => body
+            .strip_prefix(before)?
+            .strip_suffix(after)
+            .filter(|screen| !screen.is_empty()),
+    }
+}

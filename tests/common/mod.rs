@@ -207,6 +207,11 @@ impl TestServer {
         let url = format!("{}{path}", self.base);
         let response = match method {
             "GET" => self.agent.get(&url).call(),
+            "PUT" => self
+                .agent
+                .put(&url)
+                .header("Content-Type", content_type)
+                .send(body),
             _ => self
                 .agent
                 .post(&url)
