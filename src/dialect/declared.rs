@@ -813,152 +813,155 @@ content_type = "text/plain"
 
     #[test]
     fn declarations_that_cannot_work_are_refused_naming_the_key() {
-        let cases: Vec<(String, &str)> = vec![
+        const START: &str = r#"start = { field = "TYPE", values = ["BEGIN"] }"#;
+        const MORE: &str = r#"more = { field = "continueSession", continue = true, end = false }"#;
+        let reply_table = TEXT_FORM
+            .find("[dialects.textline.reply]")
+            .map(|at| &TEXT_FORM[at..])
+            .expect("a reply table");
+        // (the example spoiled, the text replaced, its replacement, what the refusal says)
+        let cases: &[(&str, &str, &str, &str)] = &[
             (
-                TEXT_FORM.replace("session_id = \"SESSION_ID\"\n", ""),
-                "dialects.textline.request.session_id is required",
+                TEXT_FORM,
+                "session_id = \"SESSION_ID\"\n",
+                "",
+                "request.session_id is required",
             ),
             (
-                TEXT_FORM.replace("msisdn = \"MSISDN\"\n", ""),
-                "dialects.textline.request.msisdn is required",
+                TEXT_FORM,
+                "msisdn = \"MSISDN\"\n",
+                "",
+                "request.msisdn is required",
             ),
             (
-                TEXT_FORM.replace("input = \"USSD_STRING\"\n", ""),
-                "dialects.textline.request.input is required",
+                TEXT_FORM,
+                "input = \"USSD_STRING\"\n",
+                "",
+                "request.input is required",
             ),
             (
-                TEXT_FORM.replace("session_id = \"SESSION_ID\"", "session_id = \" \""),
-                "dialects.textline.request.session_id must be a field name",
+                TEXT_FORM,
+                "\"SESSION_ID\"",
+                "\" \"",
+                "request.session_id must be a field name",
+            ),
+            (TEXT_FORM, "\"form\"", "\"xml\"", "request.content must be"),
+            (
+                TEXT_FORM,
+                "content = \"form\"\n",
+                "",
+                "request.content is required",
             ),
             (
-                TEXT_FORM.replace("content = \"form\"", "content = \"xml\""),
-                "dialects.textline.request.content must be",
+                TEXT_FORM,
+                "\"form\"",
+                "\"form\"\nmethod = \"PUT\"",
+                "request.method",
+            ),
+            (TEXT_FORM, START, "", "request.start is required"),
+            (
+                TEXT_FORM,
+                START,
+                "start = \"psychic\"",
+                "request.start must be",
+            ),
+            (TEXT_FORM, "[\"BEGIN\"]", "[]", "request.start.values"),
+            (
+                TEXT_FORM,
+                "[\"BEGIN\"]",
+                "[true, \"BEGIN\"]",
+                "request.start.values mixes",
+            ),
+            (TEXT_FORM, "[\"TIMEOUT\"]", "[{}]", "request.timeout.values"),
+            (
+                TEXT_FORM,
+                "\"form\"",
+                "\"form\"\ncumulative = true",
+                "request.start is not used",
             ),
             (
-                TEXT_FORM.replace("content = \"form\"\n", ""),
-                "dialects.textline.request.content is required",
+                TEXT_FORM,
+                "end_prefix = \"END \"\n",
+                "",
+                "reply.end_prefix is required",
             ),
             (
-                TEXT_FORM.replace("content = \"form\"", "content = \"form\"\nmethod = \"PUT\""),
-                "dialects.textline.request.method",
+                TEXT_FORM,
+                "\"END \"",
+                "\"CON \"",
+                "reply.end_prefix must differ",
+            ),
+            (TEXT_FORM, "\"text\"", "\"yaml\"", "reply.shape must be"),
+            (
+                TEXT_FORM,
+                "shape = \"text\"\n",
+                "",
+                "reply.shape is required",
             ),
             (
-                TEXT_FORM.replace("start = { field = \"TYPE\", values = [\"BEGIN\"] }\n", ""),
-                "dialects.textline.request.start is required",
+                TEXT_FORM,
+                "\"text\"",
+                "\"text\"\ntext = \"m\"",
+                "reply.text is not used",
             ),
             (
-                TEXT_FORM.replace(
-                    "start = { field = \"TYPE\", values = [\"BEGIN\"] }",
-                    "start = \"psychic\"",
-                ),
-                "dialects.textline.request.start must be",
+                TEXT_FORM,
+                "\"text\"",
+                "\"text\"\ncontent_type = \"a\\nb\"",
+                "reply.content_type",
+            ),
+            (TEXT_FORM, reply_table, "", "reply is required"),
+            (ARKESEL_DECLARED, MORE, "", "reply.more is required"),
+            (
+                ARKESEL_DECLARED,
+                "text = \"message\"\n",
+                "",
+                "reply.text is required",
             ),
             (
-                TEXT_FORM.replace("values = [\"BEGIN\"]", "values = []"),
-                "dialects.textline.request.start.values",
+                ARKESEL_DECLARED,
+                "end = false",
+                "end = true",
+                "reply.more continue and end",
             ),
             (
-                TEXT_FORM.replace("values = [\"BEGIN\"]", "values = [true, \"BEGIN\"]"),
-                "dialects.textline.request.start.values mixes",
+                ARKESEL_DECLARED,
+                "\"message\"",
+                "\"message\"\nconstants = { MSISDN = 1 }",
+                "reply.constants.MSISDN repeats",
             ),
             (
-                TEXT_FORM.replace("values = [\"TIMEOUT\"]", "values = [{}]"),
-                "dialects.textline.request.timeout.values",
+                ARKESEL_DECLARED,
+                "\"message\"",
+                "\"msisdn\"",
+                "reply.text \"msisdn\" is written twice",
             ),
             (
-                TEXT_FORM.replace(
-                    "content = \"form\"",
-                    "content = \"form\"\ncumulative = true",
-                ),
-                "dialects.textline.request.start is not used",
+                ARKESEL_DECLARED,
+                "\"json\"\n",
+                "\"json\"\nend_prefix = \"E\"\n",
+                "reply.end_prefix is not used",
             ),
             (
-                TEXT_FORM.replace("end_prefix = \"END \"\n", ""),
-                "dialects.textline.reply.end_prefix is required",
-            ),
-            (
-                TEXT_FORM.replace("end_prefix = \"END \"", "end_prefix = \"CON \""),
-                "dialects.textline.reply.end_prefix must differ",
-            ),
-            (
-                TEXT_FORM.replace("shape = \"text\"", "shape = \"yaml\""),
-                "dialects.textline.reply.shape must be",
-            ),
-            (
-                TEXT_FORM.replace("shape = \"text\"\n", ""),
-                "dialects.textline.reply.shape is required",
-            ),
-            (
-                TEXT_FORM.replace("shape = \"text\"", "shape = \"text\"\ntext = \"message\""),
-                "dialects.textline.reply.text is not used",
-            ),
-            (
-                TEXT_FORM.replace(
-                    "shape = \"text\"",
-                    "shape = \"text\"\ncontent_type = \"a\\nb\"",
-                ),
-                "dialects.textline.reply.content_type",
-            ),
-            (
-                TEXT_FORM
-                    .split("[dialects.textline.reply]")
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-                "dialects.textline.reply is required",
-            ),
-            (
-                ARKESEL_DECLARED.replace(
-                    "more = { field = \"continueSession\", continue = true, end = false }\n",
-                    "",
-                ),
-                "dialects.arkesel-like.reply.more is required",
-            ),
-            (
-                ARKESEL_DECLARED.replace("text = \"message\"\n", ""),
-                "dialects.arkesel-like.reply.text is required",
-            ),
-            (
-                ARKESEL_DECLARED.replace(
-                    "continue = true, end = false",
-                    "continue = true, end = true",
-                ),
-                "dialects.arkesel-like.reply.more",
-            ),
-            (
-                ARKESEL_DECLARED.replace(
-                    "text = \"message\"",
-                    "text = \"message\"\nconstants = { MSISDN = \"x\" }",
-                ),
-                "dialects.arkesel-like.reply.constants.MSISDN repeats",
-            ),
-            (
-                ARKESEL_DECLARED.replace("text = \"message\"", "text = \"msisdn\""),
-                "written twice",
-            ),
-            (
-                ARKESEL_DECLARED.replace(
-                    "shape = \"json\"",
-                    "shape = \"json\"\nend_prefix = \"END \"",
-                ),
-                "dialects.arkesel-like.reply.end_prefix is not used",
-            ),
-            (
-                ARKESEL_DECLARED
-                    .replace("content = \"json\"", "content = \"json\"\nmethod = \"GET\""),
-                "dialects.arkesel-like.request.method must be \"POST\"",
+                ARKESEL_DECLARED,
+                "content = \"json\"",
+                "content = \"json\"\nmethod = \"GET\"",
+                "request.method must be \"POST\"",
             ),
         ];
-        for (text, want) in cases {
-            let name = if text.contains("textline") {
+        for (example, from, to, want) in cases {
+            assert!(example.contains(from), "{from:?} is in the example");
+            let name = if *example == TEXT_FORM {
                 "textline"
             } else {
                 "arkesel-like"
             };
-            let refused = built(&text, name)
+            let spoiled = example.replacen(from, to, 1);
+            let refused = built(&spoiled, name)
                 .err()
-                .unwrap_or_else(|| panic!("built: {text}"));
-            assert!(refused.contains(want), "{want:?} not in {refused:?}");
+                .unwrap_or_else(|| panic!("built: {spoiled}"));
+            let want = format!("dialects.{name}.{want}");
+            assert!(refused.contains(&want), "{want:?} not in {refused:?}");
         }
         let badly_named = TEXT_FORM.replace("dialects.textline", "dialects.Text_Line");
         let refused = built(&badly_named, "Text_Line").err().expect("refused");

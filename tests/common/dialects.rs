@@ -91,6 +91,32 @@ pub fn all_refused(server: &TestServer, path: &str, cases: Vec<(&str, Vec<u8>)>)
     }
 }
 
+/// Arkesel bodies that cannot be read (DIALECTS.md §3): empty, not JSON, not an object, not
+/// UTF-8, a form, a missing or mistyped field, a huge input. The built-in and the declared
+/// Arkesel refuse them alike.
+pub fn unreadable_arkesel_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    let huge = serde_json::json!({
+        "sessionID": "m", "newSession": false, "msisdn": "233507387216",
+        "userData": "1".repeat(5000),
+    });
+    let json = |body: &[u8]| ("application/json", body.to_vec());
+    vec![
+        json(b""),
+        json(b"{"),
+        json(b"\"text\""),
+        json(b"\xff\xfe\xfd"),
+        (
+            "application/x-www-form-urlencoded",
+            b"sessionID=m&newSession=true".to_vec(),
+        ),
+        json(br#"{"newSession":true,"msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","newSession":"yes","msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","newSession":true,"msisdn":["233507387216"]}"#),
+        json(huge.to_string().as_bytes()),
+    ]
+}
+
 /// Sends one hop of a session: `(session, phone, n, input)`, where `n` counts the session's
 /// hops from 1 (hop 1 is the start) and `input` is the dialled string or the caller's answer.
 pub type Send<'a> = &'a dyn Fn(&str, &str, u32, &str) -> Hop;
