@@ -17,6 +17,10 @@
 //! reached its end screen, so closing it leaves no offer. The status is read leniently (case,
 //! spaces, `_` and `-` ignored), and a notification posted to the main URL by an operator who
 //! gave AT one URL for both (a `status` field and no `text`) is read as one too.
+//!
+//! The caller's network (`networkCode`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.africastalking.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 

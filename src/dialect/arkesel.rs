@@ -16,6 +16,10 @@
 //! under way gets the reply already given (the engine's rule for a repeated start). The
 //! continuing requests carry no dialled string: a session this server no longer holds can only
 //! start again where a default service is configured for `arkesel`.
+//!
+//! The caller's network (`network`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.arkesel.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 

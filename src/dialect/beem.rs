@@ -17,6 +17,10 @@
 //! plus one (0 when it ends the session, as gowelle does), and the retry mark is the id *and*
 //! the answer, so that a resend is recognised when Beem echoes the id, and a Beem that sends a
 //! constant id still reads a different answer as new input.
+//!
+//! The caller's network (`operator`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.beem.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 

@@ -285,13 +285,21 @@ fn request_fields(
         .iter()
         .map(|field| dialect.under("reply").field("echo", field))
         .collect::<Result<Vec<_>, _>>()?;
+    let input = at.required("input", request.input.as_ref())?;
+    let service_code = at.optional("service_code", request.service_code.as_ref())?;
+    let code_in_input = service_code.is_some_and(|code| code.eq_ignore_ascii_case(input));
+    if code_in_input && !matches!(start, Start::Marked(_)) {
+        let rule = "names the input field, which holds the dialled string only on a first request \
+                    marked by a field (start = { field = …, values = […] })";
+        return Err(at.bad(".service_code", rule));
+    }
     Ok(RequestFields {
         content,
         method,
         session_id: at.required("session_id", request.session_id.as_ref())?,
         msisdn: at.required("msisdn", request.msisdn.as_ref())?,
-        service_code: at.optional("service_code", request.service_code.as_ref())?,
-        input: at.required("input", request.input.as_ref())?,
+        service_code,
+        input,
         cumulative: request.cumulative,
         start,
         abort: request
@@ -912,6 +920,12 @@ content_type = "text/plain"
             ),
             (TEXT_FORM, reply_table, "", "reply is required"),
             (ARKESEL_DECLARED, MORE, "", "reply.more is required"),
+            (
+                ARKESEL_DECLARED,
+                r#"start = { field = "newSession", values = [true] }"#,
+                r#"start = "first_sight""#,
+                "request.service_code names the input field",
+            ),
             (
                 ARKESEL_DECLARED,
                 "text = \"message\"\n",

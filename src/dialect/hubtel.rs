@@ -17,6 +17,10 @@
 //! those, are not needed. The `Timeout` semantics come from the SDK, not the API reference
 //! (DIALECTS.md §11: medium). Other `Type` values (`query`, `favorite`, channels other than
 //! USSD) are refused with a 400.
+//!
+//! The caller's network (`Operator`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.hubtel.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 

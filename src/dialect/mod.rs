@@ -3,7 +3,9 @@
 //! that aggregator expects. Nothing behind this boundary reads a form field or writes a `CON `
 //! prefix. The [`Registry`] is built at start from the built-in dialects and the
 //! configuration's `[dialects.<name>]` sections; a new aggregator is one new file and one line
-//! in [`built_in`].
+//! in [`built_in`], or, without code, a `[dialects.<name>.request]` and `.reply` declaration
+//! (`declared.rs`). Where a format carries the caller's network, its turns carry it too, for
+//! the per-network screens of `[dialects.<name>.networks.<code>]`.
 //!
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 

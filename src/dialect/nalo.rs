@@ -17,6 +17,10 @@
 //! marker is described: idle expiry ends a dropped session (and leaves the resume offer), a
 //! repeated `MSGTYPE:true` for a session under way gets the reply already given. Nalo documents
 //! 120 characters per `MSG`; the screens are paged by the engine's budget (SPEC §3), not here.
+//!
+//! The caller's network (`NETWORK`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.nalo.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 
