@@ -18,9 +18,8 @@
 //! the answer, so that a resend is recognised when Beem echoes the id, and a Beem that sends a
 //! constant id still reads a different answer as new input.
 //!
-//! The caller's network (`operator`, when present and plain text) rides on the turn, for the
-//! smaller screen `[dialects.beem.networks.<code>]` may set; an odd one is no network, never
-//! a refusal.
+//! The caller's network (`operator`, when present) rides on the turn, for the smaller screen
+//! `[dialects.beem.networks.<code>]` may set.
 
 use std::sync::Arc;
 
