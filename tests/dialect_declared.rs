@@ -5,7 +5,8 @@
 //! session, an `osms` session read to its last page, a dialled shortcut, a repeated start, a
 //! lost session and malformed bodies. The README's plain-text example (`textline.toml`) walks
 //! sessions with an abort, a timeout and the resume offer, serves its default service, keeps
-//! its gate, and refuses garbage with a 4xx.
+//! its gate, and refuses garbage with a 4xx. A cumulative dialect read from the query string
+//! walks a session by its whole path, with a retry. A broken declaration stops the server.
 
 mod common;
 
@@ -353,4 +354,74 @@ fn a_broken_declaration_stops_the_server_naming_the_key() {
 #[test]
 fn the_fixture_replays_as_recorded() {
     common::dialects::replay_fixture("declared");
+}
+
+/// A cumulative dialect read from the query string, as Safaricom's and Africa's Talking's are.
+const CUMULATIVE_GET: &str = r#"
+[dialects.pathway.request]
+content = "query"
+session_id = "sid"
+msisdn = "from"
+service_code = "code"
+input = "path"
+cumulative = true
+
+[dialects.pathway.reply]
+shape = "json"
+text = "say"
+more = { field = "state", continue = "more", end = "done" }
+echo = ["sid"]
+constants = { version = 1 }
+"#;
+
+#[test]
+fn a_cumulative_query_dialect_walks_a_session_by_its_whole_path() {
+    let (code, _, lines) = feed();
+    let server = TestServer::start_with(&lines, |c| declare(c, CUMULATIVE_GET));
+    let paths = std::cell::RefCell::new(std::collections::HashMap::<String, String>::new());
+    // Hop `n` sends the whole path so far: empty first, then each answer joined by `*`.
+    let send = |session: &str, phone: &str, n: u32, input: &str| {
+        let mut paths = paths.borrow_mut();
+        let path = paths.entry(session.to_string()).or_default();
+        let dialled = if n == 1 {
+            path.clear();
+            input.to_string()
+        } else {
+            if !path.is_empty() {
+                path.push('*');
+            }
+            path.push_str(input);
+            "*4*1420#".to_string()
+        };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("sid", session),
+                ("from", phone),
+                ("code", &dialled),
+                ("path", path),
+            ])
+            .finish();
+        let answer = server.exchange("GET", &format!("/ussd/pathway?{query}"), "", b"");
+        let reply: Value = serde_json::from_str(&answer.body).expect("JSON");
+        assert_eq!(
+            (&reply["sid"], &reply["version"]),
+            (&json!(session), &json!(1)),
+            "{reply}"
+        );
+        let more = match reply["state"].as_str() {
+            Some("more") => true,
+            Some("done") => false,
+            other => panic!("state {other:?}"),
+        };
+        let text = reply["say"].as_str().expect("say").to_string();
+        Hop::new(&server, answer.status, more, text, answer.body)
+    };
+    dialects::whole_session(&send, "p1", PHONE, &code);
+    dialects::dialled_shortcut(&send, "p2", PHONE, &code);
+    // The same whole path again is a retry: the same reply, the action run once.
+    let first = send("p3", OTHER, 1, "*4*1420#");
+    let asked = send("p3", OTHER, 2, "2");
+    paths.borrow_mut().insert("p3".into(), String::new());
+    assert_eq!(send("p3", OTHER, 2, "2"), asked);
+    assert_ne!(first.text, asked.text);
 }
