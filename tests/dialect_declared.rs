@@ -357,22 +357,7 @@ fn the_fixture_replays_as_recorded() {
 }
 
 /// A cumulative dialect read from the query string, as Safaricom's and Africa's Talking's are.
-const CUMULATIVE_GET: &str = r#"
-[dialects.pathway.request]
-content = "query"
-session_id = "sid"
-msisdn = "from"
-service_code = "code"
-input = "path"
-cumulative = true
-
-[dialects.pathway.reply]
-shape = "json"
-text = "say"
-more = { field = "state", continue = "more", end = "done" }
-echo = ["sid"]
-constants = { version = 1 }
-"#;
+const CUMULATIVE_GET: &str = include_str!("fixtures/declared/pathway.toml");
 
 #[test]
 fn a_cumulative_query_dialect_walks_a_session_by_its_whole_path() {

@@ -606,6 +606,9 @@ mod tests {
     /// The README's first example: Arkesel's format, declared.
     const ARKESEL_DECLARED: &str = include_str!("../../tests/fixtures/declared/arkesel-like.toml");
 
+    /// A cumulative dialect read from the query string.
+    const PATHWAY: &str = include_str!("../../tests/fixtures/declared/pathway.toml");
+
     /// The README's second example: a plain-text form aggregator.
     const TEXT_FORM: &str = include_str!("../../tests/fixtures/declared/textline.toml");
 
@@ -724,23 +727,7 @@ mod tests {
 
     #[test]
     fn cumulative_query_and_first_sight_dialects_read_their_requests() {
-        let cumulative = built(
-            r#"[dialects.cumul.request]
-content = "query"
-session_id = "sid"
-msisdn = "from"
-service_code = "code"
-input = "path"
-cumulative = true
-[dialects.cumul.reply]
-shape = "json"
-text = "say"
-more = { field = "state", continue = "CON", end = "END" }
-constants = { version = 2 }
-"#,
-            "cumul",
-        )
-        .expect("builds");
+        let cumulative = built(PATHWAY, "pathway").expect("builds");
         let get = |query: &str| parse_for_test(&cumulative, "GET", "", Some(query), None, b"");
         let turn = get("sid=q&from=254711000111&code=384*1&path=1*2").expect("a path");
         assert_eq!(
@@ -765,7 +752,7 @@ constants = { version = 2 }
             (answer.content_type, answer.body.as_str()),
             (
                 "application/json",
-                r#"{"version":2,"say":"hi","state":"CON"}"#
+                r#"{"sid":"q","version":1,"say":"hi","state":"more"}"#
             )
         );
 
