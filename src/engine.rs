@@ -31,14 +31,6 @@ use crate::session_store::{
 use crate::text::gsm7::Budget;
 use crate::turn::{Reply, Retry, Turn, TurnKind};
 
-/// Whether a session is open, as a reply that shows nothing: the answer to a status question.
-fn open_or_over(held: Option<&Held>) -> Reply {
-    match held {
-        Some(held) if !held.session.is_ended() => Reply::Continue(String::new()),
-        _ => Reply::End(String::new()),
-    }
-}
-
 /// The most inputs a replayed path may hold: a real menu path is a handful.
 const MAX_REPLAY: usize = 32;
 /// How many times a step is tried again when the store says its session changed meanwhile.
@@ -552,6 +544,14 @@ fn left_by(key: &SessionKey, session: &Session) -> Offer {
         place: session.place.clone(),
         left_by: key.clone(),
         shown_to: None,
+    }
+}
+
+/// Whether a session is open, as a reply that shows nothing: the answer to a status question.
+fn open_or_over(held: Option<&Held>) -> Reply {
+    match held {
+        Some(held) if !held.session.is_ended() => Reply::Continue(String::new()),
+        _ => Reply::End(String::new()),
     }
 }
 
