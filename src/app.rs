@@ -153,6 +153,15 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
                 .iter()
                 .filter_map(|(name, d)| Some((name.clone(), d.screen?)))
                 .collect(),
+            networks: config
+                .dialects
+                .iter()
+                .flat_map(|(name, d)| {
+                    d.networks.iter().filter_map(move |(code, network)| {
+                        Some(((name.clone(), code.to_ascii_lowercase()), network.screen?))
+                    })
+                })
+                .collect(),
         },
     );
     Ok(Core {

@@ -140,6 +140,100 @@ pub struct DialectConfig {
     pub secret_in_path: bool,
     /// `user:password` for basic auth; prefer `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`.
     pub basic_auth: Option<String>,
+    /// A smaller screen for requests from one network, by the code the dialect carries
+    /// (`[dialects.arkesel.networks.MTN] screen = { gsm7 = 120, ucs2 = 60 }`).
+    pub networks: BTreeMap<String, NetworkConfig>,
+    /// How a dialect declared here (a name not built in) reads its requests.
+    pub request: Option<DeclaredRequest>,
+    /// How a dialect declared here writes its replies.
+    pub reply: Option<DeclaredReply>,
+}
+
+/// What configuration says of one network of a dialect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The screen of this network's gateways, never above the dialect's (so an unset key
+    /// keeps the dialect's).
+    pub screen: Option<Budget>,
+}
+
+/// `[dialects.<name>.request]` of a declared dialect, as written; `dialect::declared` checks
+/// it at start and refuses what cannot work, naming the key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclaredRequest {
+    /// Where the fields are: `"form"` (a form-encoded body), `"json"` or `"query"`.
+    pub content: Option<String>,
+    /// `"POST"` or `"GET"`: POST by default, GET for `content = "query"`.
+    pub method: Option<String>,
+    /// The field holding the aggregator's session id.
+    pub session_id: Option<String>,
+    /// The field holding the caller's MSISDN.
+    pub msisdn: Option<String>,
+    /// The field holding the dialled string, when the aggregator sends one.
+    pub service_code: Option<String>,
+    /// The field holding the caller's input.
+    pub input: Option<String>,
+    /// The input is the whole path joined by `*` (Africa's Talking), not the latest input.
+    pub cumulative: bool,
+    /// How a session's first request is told: `{ field, values }`, `"empty_input"` or
+    /// `"first_sight"` (a session not held is a new one).
+    pub start: Option<StartMark>,
+    /// The caller hung up: `{ field, values }`.
+    pub abort: Option<FieldMark>,
+    /// The aggregator gave up waiting: `{ field, values }`.
+    pub timeout: Option<FieldMark>,
+    /// The field holding the network code, for `[dialects.<name>.networks.<code>]`.
+    pub network: Option<String>,
+}
+
+/// A first request told by a field's value, or by a rule named in a string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StartMark {
+    Rule(String),
+    Field(FieldMark),
+}
+
+/// A request marked by `field` holding one of `values` (booleans make it a yes/no field).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMark {
+    pub field: String,
+    pub values: Vec<serde_json::Value>,
+}
+
+/// `[dialects.<name>.reply]` of a declared dialect, as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclaredReply {
+    /// `"json"` (named fields) or `"text"` (continue/end prefixes).
+    pub shape: Option<String>,
+    /// The reply's content type; by default `application/json` or `text/plain; charset=utf-8`.
+    pub content_type: Option<String>,
+    /// JSON: the key of the screen's text.
+    pub text: Option<String>,
+    /// JSON: the key saying whether the session goes on, and its two values.
+    pub more: Option<MoreMark>,
+    /// JSON: request fields sent back under their own names, in this order, first.
+    pub echo: Vec<String>,
+    /// JSON: fields always sent, after the echoed ones.
+    pub constants: BTreeMap<String, serde_json::Value>,
+    /// Text: what begins a screen that waits for input (`"CON "`).
+    pub continue_prefix: Option<String>,
+    /// Text: what begins the last screen (`"END "`).
+    pub end_prefix: Option<String>,
+}
+
+/// The reply field that says whether the session goes on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoreMark {
+    pub field: String,
+    #[serde(rename = "continue")]
+    pub goes_on: serde_json::Value,
+    pub end: serde_json::Value,
 }
 
 impl Default for ServerConfig {
@@ -281,7 +375,10 @@ impl Config {
     pub(crate) fn tightest_screen(&self) -> Budget {
         self.dialects
             .values()
-            .filter_map(|d| d.screen)
+            .flat_map(|d| {
+                let networks = d.networks.values().filter_map(|n| n.screen);
+                d.screen.into_iter().chain(networks)
+            })
             .fold(self.screen, |tightest, screen| tightest.min_each(screen))
     }
 
@@ -296,6 +393,11 @@ impl Config {
         for (name, dialect) in &self.dialects {
             if let Some(screen) = &dialect.screen {
                 check_screen(&format!("dialects.{name}.screen"), screen)?;
+            }
+            for (code, network) in &dialect.networks {
+                if let Some(screen) = &network.screen {
+                    check_screen(&format!("dialects.{name}.networks.{code}.screen"), screen)?;
+                }
             }
         }
         let above_zero: [(&'static str, u64); 12] = [
@@ -397,6 +499,16 @@ mod tests {
             ("audit.node", |c| c.audit.node = 10),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
+            ("dialects.nalo.networks.MTN.screen.ucs2", |c| {
+                let network = NetworkConfig {
+                    screen: Some(Budget {
+                        gsm7: 182,
+                        ucs2: 39,
+                    }),
+                };
+                let nalo = c.dialects.entry("nalo".into()).or_default();
+                nalo.networks.insert("MTN".into(), network);
+            }),
         ]
     }
 
@@ -442,6 +554,26 @@ mod tests {
         let message = Config::load(Some(&path)).expect_err("refused").to_string();
         assert!(message.contains("sessions.sweep_ms"), "{message}");
         assert!(message.contains("daftar.toml"), "{message}");
+    }
+
+    #[test]
+    fn the_tightest_screen_counts_every_dialect_and_network() {
+        let config: Config = toml::from_str(
+            "[dialects.nalo]\nscreen = { gsm7 = 160 }\n\
+             [dialects.arkesel.networks.MTN]\nscreen = { gsm7 = 140 }\n\
+             [dialects.hubtel.networks.mtn]\nscreen = { ucs2 = 70 }\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.tightest_screen(),
+            Budget {
+                gsm7: 140,
+                ucs2: 70
+            }
+        );
+        assert!(config.validate().is_ok());
+        let stray = "[dialects.arkesel.networks.MTN]\nscren = { gsm7 = 140 }\n";
+        assert!(toml::from_str::<Config>(stray).is_err());
     }
 
     #[test]

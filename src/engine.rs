@@ -62,6 +62,23 @@ pub struct PerDialect {
     pub default_services: BTreeMap<String, String>,
     /// A screen smaller than `EngineSettings::budget` for the dialect's gateways.
     pub screens: BTreeMap<String, Budget>,
+    /// A smaller screen still for one network of a dialect, by (dialect, network code in
+    /// lower case: `MTN` and `mtn` are one network).
+    pub networks: BTreeMap<(String, String), Budget>,
+}
+
+impl PerDialect {
+    /// The screen a turn is shown on: its network's, within its dialect's, within `budget`.
+    fn screen_of(&self, turn: &Turn, budget: Budget) -> Budget {
+        let dialect = turn.dialect.as_ref();
+        let screen = self.screens.get(dialect).copied().unwrap_or(budget);
+        let network = turn
+            .network
+            .as_ref()
+            .map(|code| (dialect.to_string(), code.to_ascii_lowercase()))
+            .and_then(|key| self.networks.get(&key));
+        network.map_or(screen, |network| screen.min_each(*network))
+    }
 }
 
 /// The session engine; share it behind an `Arc`.
@@ -142,6 +159,7 @@ impl Engine {
             expected: held.as_ref().map(|h| h.version),
         };
         match (&turn.kind, held) {
+            (TurnKind::Status, held) => Ok(open_or_over(held.as_ref())),
             (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
             // A start repeated for a session under way, or a resend: the reply already given.
             (TurnKind::Start, Some(held)) if !held.session.is_ended() => {
@@ -443,12 +461,7 @@ impl Engine {
         Walk {
             service,
             runner: self.actions.as_ref(),
-            budget: self
-                .dialects
-                .screens
-                .get(turn.dialect.as_ref())
-                .copied()
-                .unwrap_or(self.settings.budget),
+            budget: self.dialects.screen_of(turn, self.settings.budget),
             dialect: &turn.dialect,
             msisdn: &turn.msisdn,
         }
@@ -531,6 +544,14 @@ fn left_by(key: &SessionKey, session: &Session) -> Offer {
         place: session.place.clone(),
         left_by: key.clone(),
         shown_to: None,
+    }
+}
+
+/// Whether a session is open, as a reply that shows nothing: the answer to a status question.
+fn open_or_over(held: Option<&Held>) -> Reply {
+    match held {
+        Some(held) if !held.session.is_ended() => Reply::Continue(String::new()),
+        _ => Reply::End(String::new()),
     }
 }
 

@@ -185,13 +185,15 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
         Ok(turn) => {
             let turn = Arc::new(turn);
             let reply = step(app, turn.clone()).await;
-            let outcome = match reply {
-                Reply::Continue(_) => "continue",
-                Reply::End(_) => "end",
-                Reply::Ack => "ack",
+            let outcome = match (&turn.kind, &reply) {
+                (TurnKind::Status, _) => "status",
+                (_, Reply::Continue(_)) => "continue",
+                (_, Reply::End(_)) => "end",
+                (_, Reply::Ack) => "ack",
             };
             app.metrics.count_request(dialect.name(), outcome);
             let ended = match (&turn.kind, &reply) {
+                (TurnKind::Status, _) => None,
                 (TurnKind::Abort, _) => Some("abort"),
                 (TurnKind::Timeout, _) => Some("timeout"),
                 (_, Reply::End(_)) => Some("end"),

@@ -22,6 +22,9 @@ pub struct Turn {
     /// Fields of the request that the dialect must echo in its reply (Arkesel, Nalo, Beem and
     /// Comviva send some back); the engine never reads them.
     pub(crate) echo: Vec<(String, String)>,
+    /// The caller's network as the dialect names it (`MTN`, `63902`), where it carries one:
+    /// a network may have a smaller screen than its dialect.
+    pub(crate) network: Option<String>,
 }
 
 /// What the caller did.
@@ -37,6 +40,10 @@ pub enum TurnKind {
     Abort,
     /// The aggregator gave up waiting for the caller: nothing is shown.
     Timeout,
+    /// The aggregator asks whether the session is still open (Infobip's status URL): nothing
+    /// changes; the reply is an empty [`Reply::Continue`] when it is, an empty
+    /// [`Reply::End`] when it is not.
+    Status,
 }
 
 /// A dialect's retry marker (SPEC §3: a retry is recognised exactly where the dialect makes it
@@ -64,6 +71,7 @@ impl Turn {
             kind,
             retry: Retry::Unmarked,
             echo: Vec::new(),
+            network: None,
         }
     }
 

@@ -71,36 +71,15 @@ fn a_dialled_shortcut_pre_answers_the_menus() {
 fn malformed_bodies_get_a_4xx_never_a_5xx() {
     let (_code, lines) = world();
     let server = TestServer::start(&lines);
-    let huge = request("m", PHONE, false, &"1".repeat(5000)).to_string();
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("application/json", Vec::new()),
-        ("application/json", b"{".to_vec()),
-        ("application/json", b"\"text\"".to_vec()),
-        ("application/json", b"\xff\xfe\xfd".to_vec()),
-        (
-            "application/x-www-form-urlencoded",
-            b"sessionID=m&newSession=true".to_vec(),
-        ),
-        (
-            "application/json",
-            br#"{"newSession":true,"msisdn":"233507387216"}"#.to_vec(),
-        ),
-        (
-            "application/json",
-            br#"{"sessionID":"m","msisdn":"233507387216"}"#.to_vec(),
-        ),
-        (
-            "application/json",
-            br#"{"sessionID":"m","newSession":"yes","msisdn":"233507387216"}"#.to_vec(),
-        ),
-        (
-            "application/json",
-            br#"{"sessionID":"m","newSession":true,"msisdn":["233507387216"]}"#.to_vec(),
-        ),
-        ("application/json", huge.into_bytes()),
-    ];
+    let cases = dialects::unreadable_arkesel_bodies();
     dialects::all_refused(&server, "/ussd/arkesel", cases);
     // A continuing request for a session never seen, with no default service: a polite end.
     let lost = send(&server, &request("m2", PHONE, false, "1"));
     assert!(!lost.goes_on, "{lost:?}");
+}
+
+/// `tests/fixtures/dialects/arkesel.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("arkesel");
 }

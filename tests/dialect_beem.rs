@@ -143,3 +143,9 @@ fn malformed_requests_are_refused_with_a_4xx() {
     dialects::all_refused(&server, "/ussd/beem", cases);
     assert!((400..500).contains(&server.get("/ussd/beem").0));
 }
+
+/// `tests/fixtures/dialects/beem.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("beem");
+}

@@ -125,3 +125,9 @@ fn comviva_malformed_requests_get_a_4xx() {
         404
     );
 }
+
+/// `tests/fixtures/dialects/comviva.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("comviva");
+}

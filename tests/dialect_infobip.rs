@@ -2,7 +2,8 @@
 //! `POST /ussd/infobip/session/<id>/start` and `…/response` with JSON `msisdn` and `text`,
 //! `PUT …/end`; `{"ussdMenu","shouldClose",…}` replies; a repeated start getting the same
 //! reply; an end with a question open and the resume offer; a dialled shortcut in the start's
-//! `text`; malformed requests answered 4xx in Infobip's error form.
+//! `text`; `GET …/status` saying whether a session is open; malformed requests answered 4xx in
+//! Infobip's error form.
 
 mod common;
 
@@ -188,8 +189,66 @@ fn malformed_requests_are_refused_with_a_4xx() {
             "Infobip's error form: {text:?}"
         );
     }
-    let (status, _) = server.get("/ussd/infobip/session/x/status");
-    assert_eq!(status, 404, "status is not served");
+    let (status, _) = server.get("/ussd/infobip/session/x/stat");
+    assert_eq!(status, 404, "no such action");
     let (status, _) = server.get("/ussd/infobip/session/x/start");
     assert!((400..500).contains(&status));
+}
+
+/// `GET …/status` (DIALECTS.md §6): whether the gateway's session is still open here.
+fn status(server: &TestServer, session: &str) -> common::Answer {
+    server.exchange(
+        "GET",
+        &format!("/ussd/infobip/session/{session}/status"),
+        "",
+        b"",
+    )
+}
+
+#[test]
+fn the_status_url_says_whether_a_session_is_open_and_changes_nothing() {
+    let (server, holder_id) = world();
+    let active = |session: &str| {
+        let answer = status(&server, session);
+        assert_eq!(
+            (answer.status, answer.content_type.as_str()),
+            (200, "application/json"),
+            "{answer:?}"
+        );
+        let value: Value = serde_json::from_str(&answer.body).expect("JSON");
+        assert_eq!(value["responseExitCode"], 200, "{value}");
+        assert_eq!(value["responseMessage"], "", "{value}");
+        value["sessionActive"].as_bool().expect("sessionActive")
+    };
+    assert!(!active("never"), "a session never started is not active");
+    start(&server, "st1", PHONE, CODE);
+    assert!(active("st1"));
+    // Asking twice moves nothing: the next answer is still the question's.
+    assert!(active("st1"));
+    let (_, question) = respond(&server, "st1", PHONE, "2");
+    assert_eq!(question["shouldClose"], false, "{question}");
+    let (_, result) = respond(&server, "st1", PHONE, &holder_id);
+    assert_eq!(result["shouldClose"], true, "{result}");
+    assert!(!active("st1"), "an ended session is not active");
+    start(&server, "st2", PHONE, CODE);
+    end(&server, "st2", "ok");
+    assert!(!active("st2"), "a session the gateway ended is not active");
+    let (_, metrics) = server.get("/metrics");
+    assert!(
+        metrics.contains("daftar_ussd_requests_total{dialect=\"infobip\",outcome=\"status\"} 5"),
+        "{metrics}"
+    );
+    let wrong = server.exchange(
+        "POST",
+        "/ussd/infobip/session/st1/status",
+        "application/json",
+        b"{}",
+    );
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+}
+
+/// `tests/fixtures/dialects/infobip.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("infobip");
 }

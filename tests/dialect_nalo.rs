@@ -115,3 +115,9 @@ fn malformed_bodies_get_a_4xx_never_a_5xx() {
     let unknown = send(&server, &request("m2", PHONE, true, "*999#"));
     assert!(!unknown.goes_on, "{unknown:?}");
 }
+
+/// `tests/fixtures/dialects/nalo.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("nalo");
+}

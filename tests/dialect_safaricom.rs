@@ -113,3 +113,9 @@ fn malformed_requests_are_refused_with_a_4xx() {
     let (status, _) = server.post("/ussd/safaricom", "text/plain", b"ORIG=1");
     assert!((400..500).contains(&status), "{status}");
 }
+
+/// `tests/fixtures/dialects/safaricom.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("safaricom");
+}

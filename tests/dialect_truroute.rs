@@ -138,3 +138,9 @@ fn truroute_malformed_requests_get_a_4xx() {
     let (status, _) = server.get(PATH);
     assert!((400..500).contains(&status), "GET: {status}");
 }
+
+/// `tests/fixtures/dialects/truroute.toml`: real-shaped requests and the replies they must get.
+#[test]
+fn the_fixture_replays_as_recorded() {
+    common::dialects::replay_fixture("truroute");
+}

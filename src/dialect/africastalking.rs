@@ -17,9 +17,14 @@
 //! reached its end screen, so closing it leaves no offer. The status is read leniently (case,
 //! spaces, `_` and `-` ignored), and a notification posted to the main URL by an operator who
 //! gave AT one URL for both (a `status` field and no `text`) is read as one too.
+//!
+//! The caller's network (`networkCode`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.africastalking.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 
+use super::json_body::MAX_NETWORK;
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -45,6 +50,10 @@ impl Dialect for AfricasTalking {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let notification = match request.path_tail {
             "" => false,
@@ -54,14 +63,7 @@ impl Dialect for AfricasTalking {
         if request.method != "POST" {
             return Err(BadRequest::Method(request.method.to_string()));
         }
-        if let Some(ct) = request.header("content-type") {
-            if !ct
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-            {
-                return Err(BadRequest::ContentType(ct.to_string()));
-            }
-        }
+        request.expect_form()?;
         let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
         let mut form = Form::default();
         for (key, value) in form_urlencoded::parse(body.as_bytes()) {
@@ -98,6 +100,8 @@ struct Form {
     service_code: Option<String>,
     phone_number: Option<String>,
     text: Option<String>,
+    /// The caller's network, for its screen budget.
+    network_code: Option<String>,
     /// The end-of-session notification's `status`.
     status: Option<String>,
 }
@@ -109,6 +113,7 @@ impl Form {
             "serviceCode" => self.service_code = Some(value),
             "phoneNumber" => self.phone_number = Some(value),
             "text" => self.text = Some(value),
+            "networkCode" => self.network_code = Some(value),
             "status" => self.status = Some(value),
             _ => {}
         }
@@ -139,6 +144,9 @@ impl Form {
         }
         let mut turn = Turn::new(dialect, &session_id, &msisdn, TurnKind::Path(text));
         turn.service_code = self.service_code.filter(|c| !c.trim().is_empty());
+        turn.network = self.network_code.filter(|c| {
+            !c.trim().is_empty() && c.len() <= MAX_NETWORK && !c.chars().any(char::is_control)
+        });
         Ok(turn)
     }
 

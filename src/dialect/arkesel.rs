@@ -16,6 +16,10 @@
 //! under way gets the reply already given (the engine's rule for a repeated start). The
 //! continuing requests carry no dialled string: a session this server no longer holds can only
 //! start again where a default service is configured for `arkesel`.
+//!
+//! The caller's network (`network`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.arkesel.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 
@@ -40,6 +44,10 @@ impl Dialect for Arkesel {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let fields = JsonFields::read(request)?;
         let session_id = fields
@@ -57,6 +65,7 @@ impl Dialect for Arkesel {
         let (kind, dialled) = first_or_latest(new_session, user_data, "userData")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
+        turn.network = fields.network("network");
         turn.echo.push(("sessionID".into(), session_id));
         if let Some(user_id) = user_id {
             turn.echo.push(("userID".into(), user_id));

@@ -17,6 +17,9 @@
 //! plus one (0 when it ends the session, as gowelle does), and the retry mark is the id *and*
 //! the answer, so that a resend is recognised when Beem echoes the id, and a Beem that sends a
 //! constant id still reads a different answer as new input.
+//!
+//! The caller's network (`operator`, when present) rides on the turn, for the smaller screen
+//! `[dialects.beem.networks.<code>]` may set.
 
 use std::sync::Arc;
 
@@ -75,6 +78,10 @@ enum Command {
 impl Dialect for Beem {
     fn name(&self) -> &Arc<str> {
         &self.name
+    }
+
+    fn carries_network(&self) -> bool {
+        true
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
@@ -155,6 +162,7 @@ impl Dialect for Beem {
             Command::Timeout => TurnKind::Timeout,
         };
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
+        turn.network = Some(operator.clone()).filter(|o| !o.trim().is_empty());
         if let (Command::Continue, Some(id)) = (command, request_id) {
             turn.retry = Retry::Mark(format!("{id}:{}", response.unwrap_or_default()));
         }

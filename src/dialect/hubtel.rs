@@ -17,6 +17,10 @@
 //! those, are not needed. The `Timeout` semantics come from the SDK, not the API reference
 //! (DIALECTS.md §11: medium). Other `Type` values (`query`, `favorite`, channels other than
 //! USSD) are refused with a 400.
+//!
+//! The caller's network (`Operator`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.hubtel.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 
@@ -39,6 +43,10 @@ impl Hubtel {
 impl Dialect for Hubtel {
     fn name(&self) -> &Arc<str> {
         &self.name
+    }
+
+    fn carries_network(&self) -> bool {
+        true
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
@@ -91,6 +99,7 @@ impl Dialect for Hubtel {
         };
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, turn_kind);
         turn.service_code = dialled;
+        turn.network = fields.network("Operator");
         if let Some(sequence) = sequence {
             turn.retry = Retry::Mark(sequence);
         }

@@ -17,9 +17,10 @@
 //! accepted; the end's body optional (any body, even an unreadable one, ends the session), its
 //! `reason` read as a timeout when it says so (`timeout`, `expired`), else as the caller's end.
 //! A repeated start is answered with the reply already given (the engine's start is idempotent;
-//! vumi's "already started" error is not reproduced). The status request needs to know whether
-//! the session is held, which the engine does not tell a dialect: it is answered 404 in
-//! Infobip's error form.
+//! vumi's "already started" error is not reproduced). The status request (`GET`, no body read)
+//! is a [`TurnKind::Status`]: the engine says whether the session is open, without changing it,
+//! and it is answered `{"sessionActive": true|false, "responseExitCode": 200,
+//! "responseMessage": ""}` as §6 records.
 
 use std::sync::Arc;
 
@@ -108,14 +109,16 @@ impl Dialect for Infobip {
         let expected = match action {
             Action::Start | Action::Response => "POST",
             Action::End => "PUT",
-            // Not served: see the module's comment.
-            Action::Status => return Err(BadRequest::Path),
+            Action::Status => "GET",
         };
         // The end is PUT in the quoted text; a POST there is read as one too.
         let accepted =
             request.method == expected || (action == Action::End && request.method == "POST");
         if !accepted {
             return Err(BadRequest::Method(request.method.to_string()));
+        }
+        if action == Action::Status {
+            return Ok(Turn::new(self.name(), &session_id, "", TurnKind::Status));
         }
         if action == Action::End {
             let reason = serde_json::from_slice::<Value>(request.body)
@@ -178,6 +181,11 @@ impl Dialect for Infobip {
             (TurnKind::Abort | TurnKind::Timeout, _) => {
                 json!({"responseExitCode": 200, "responseMessage": ""})
             }
+            (TurnKind::Status, reply) => json!({
+                "sessionActive": !reply.is_end(),
+                "responseExitCode": 200,
+                "responseMessage": "",
+            }),
             (_, reply) => json!({
                 "ussdMenu": reply.text(),
                 "shouldClose": reply.is_end(),
@@ -345,11 +353,11 @@ mod tests {
                 BadRequest::Path,
             ),
             (
-                "GET",
+                "POST",
                 "/session/s/status".into(),
                 None,
                 vec![],
-                BadRequest::Path,
+                BadRequest::Method("POST".into()),
             ),
             (
                 "GET",
@@ -478,6 +486,27 @@ mod tests {
             )
         );
         assert_eq!(infobip.reject(&BadRequest::Path).status, 404);
+    }
+
+    #[test]
+    fn the_status_question_reads_and_is_answered_as_documented() {
+        let infobip = Infobip::new();
+        let turn = call("GET", "/session/8a1b/status", None, b"").expect("a status");
+        assert_eq!(
+            (turn.session_id.as_str(), &turn.kind),
+            ("8a1b", &TurnKind::Status)
+        );
+        for (reply, active) in [
+            (Reply::Continue(String::new()), true),
+            (Reply::End(String::new()), false),
+        ] {
+            let answer = infobip.respond(&turn, &reply);
+            let body: Value = serde_json::from_str(&answer.body).expect("JSON");
+            assert_eq!(
+                body,
+                json!({"sessionActive": active, "responseExitCode": 200, "responseMessage": ""})
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,19 @@
 //! What the JSON dialects share: reading a POSTed JSON object with keys compared
 //! case-insensitively and values read as number-or-string (DIALECTS.md §0, "Case and type
 //! looseness"), and writing a flat JSON object whose keys come in the order the format's samples
-//! show them. Hubtel, Arkesel and Nalo read through [`JsonFields`]; Beem and Infobip, whose
+//! show them. Hubtel, Arkesel, Nalo and the declared dialects read through [`JsonFields`]; Beem and Infobip, whose
 //! bodies nest or may be empty, take [`expect_json`] and [`loose_string`].
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 use super::{BadRequest, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
 /// Longest session id accepted.
 pub(crate) const MAX_SESSION_ID: usize = 128;
+/// Longest network code kept.
+pub(crate) const MAX_NETWORK: usize = 64;
 /// Longest input accepted: far more than any menu answer or dialled string.
 pub(crate) const MAX_INPUT: usize = 1024;
 
@@ -28,6 +31,16 @@ impl JsonFields {
             Ok(Value::Object(map)) => Ok(JsonFields(map)),
             _ => Err(BadRequest::Invalid("body")),
         }
+    }
+
+    /// Fields given as name–value pairs (a form or a query string), every value a string.
+    pub(crate) fn from_pairs<'a>(
+        pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+    ) -> JsonFields {
+        let map = pairs
+            .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+            .collect();
+        JsonFields(map)
     }
 
     /// The value of `name`: the exact key, else the first key equal to it ignoring case.
@@ -78,6 +91,16 @@ impl JsonFields {
             },
             Some(_) => Err(BadRequest::Invalid(name)),
         }
+    }
+
+    /// The caller's network (`MTN`, `63902`), read for its screen budget alone: a value that is
+    /// blank or not text is no network, never a refusal.
+    pub(crate) fn network(&self, name: &str) -> Option<String> {
+        let value = self.get(name).and_then(loose_string)?;
+        let plain = !value.trim().is_empty()
+            && value.len() <= MAX_NETWORK
+            && !value.chars().any(char::is_control);
+        plain.then(|| value.trim().to_string())
     }
 
     /// A session id: present, not blank, not too long, no control characters.
@@ -150,9 +173,12 @@ pub(crate) fn first_or_latest(
 }
 
 /// One field of a reply.
+#[derive(Clone, Copy)]
 pub(crate) enum Out<'a> {
     Text(&'a str),
     Flag(bool),
+    /// Any JSON value, as configuration wrote it (a declared dialect's constants).
+    Value(&'a Value),
 }
 
 /// The JSON reply of a format that echoes the request's fields (`turn.echo`, in order) and
@@ -164,23 +190,31 @@ pub(crate) fn echoed_reply(
     text_key: &str,
     more_key: &str,
 ) -> WireResponse {
-    let (text, more) = match reply {
-        Reply::Continue(text) => (text.as_str(), true),
-        Reply::End(text) => (text.as_str(), false),
-        Reply::Ack => ("", false),
-    };
+    let more = (more_key, Out::Flag(!reply.is_end()));
+    WireResponse {
+        status: 200,
+        content_type: "application/json",
+        body: echoed_object(turn, &[], (text_key, reply.text()), more),
+    }
+}
+
+/// A flat JSON object: the request's echoed fields (`turn.echo`, in order), then `middle`, then
+/// the screen under its key, then whether the session goes on.
+pub(crate) fn echoed_object(
+    turn: &Turn,
+    middle: &[(&str, Out<'_>)],
+    (text_key, text): (&str, &str),
+    (more_key, more): (&str, Out<'_>),
+) -> String {
     let mut fields: Vec<(&str, Out<'_>)> = turn
         .echo
         .iter()
         .map(|(key, value)| (key.as_str(), Out::Text(value)))
         .collect();
+    fields.extend(middle.iter().map(|(key, value)| (*key, *value)));
     fields.push((text_key, Out::Text(text)));
-    fields.push((more_key, Out::Flag(more)));
-    WireResponse {
-        status: 200,
-        content_type: "application/json",
-        body: object(&fields),
-    }
+    fields.push((more_key, more));
+    object(&fields)
 }
 
 /// A flat JSON object with its keys in the given order.
@@ -191,6 +225,7 @@ pub(crate) fn object(fields: &[(&str, Out<'_>)]) -> String {
             let value = match value {
                 Out::Text(text) => Value::String((*text).to_string()).to_string(),
                 Out::Flag(flag) => flag.to_string(),
+                Out::Value(value) => value.to_string(),
             };
             format!("{}:{value}", Value::String((*key).to_string()))
         })

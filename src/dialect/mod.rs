@@ -3,7 +3,9 @@
 //! that aggregator expects. Nothing behind this boundary reads a form field or writes a `CON `
 //! prefix. The [`Registry`] is built at start from the built-in dialects and the
 //! configuration's `[dialects.<name>]` sections; a new aggregator is one new file and one line
-//! in [`built_in`].
+//! in [`built_in`], or, without code, a `[dialects.<name>.request]` and `.reply` declaration
+//! (`declared.rs`). Where a format carries the caller's network, its turns carry it too, for
+//! the per-network screens of `[dialects.<name>.networks.<code>]`.
 //!
 //! Dialects know the wire and the turn/reply types only: no menus, no store, no sessions.
 
@@ -11,6 +13,7 @@ mod africastalking;
 mod arkesel;
 mod beem;
 mod comviva;
+mod declared;
 pub(crate) mod guard;
 mod hubtel;
 mod infobip;
@@ -53,6 +56,20 @@ impl WireRequest<'_> {
         Ok(())
     }
 
+    /// Refuses a body whose declared content type is not a form (a missing one is accepted).
+    pub(crate) fn expect_form(&self) -> Result<(), BadRequest> {
+        match self.header("content-type") {
+            Some(ct)
+                if !ct
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded") =>
+            {
+                Err(BadRequest::ContentType(ct.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A header's value as text, when it is present and readable.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -89,6 +106,10 @@ pub(crate) trait Dialect: Send + Sync {
     /// The name in `/ussd/<name>` and in the session key.
     fn name(&self) -> &Arc<str>;
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest>;
+    /// Whether its turns carry the caller's network (for `[dialects.<name>.networks]`).
+    fn carries_network(&self) -> bool {
+        false
+    }
     /// The response to `turn`, whose answer is `reply`.
     fn respond(&self, turn: &Turn, reply: &Reply) -> WireResponse;
     /// The answer to a request that could not be read.
@@ -123,11 +144,17 @@ pub(crate) enum RegistryError {
     Unknown(#[from] UnknownDialect),
     #[error(transparent)]
     Gate(#[from] guard::BadGate),
+    #[error(transparent)]
+    Declared(#[from] declared::BadDeclaration),
+    #[error("dialects.{0}.networks is set, but the requests of {0} carry no network code")]
+    NoNetwork(String),
 }
 
 /// A configuration section names a dialect that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("[dialects.{0}] names no dialect; known: {1}")]
+#[error(
+    "[dialects.{0}] names no dialect; known: {1}; or declare one with [dialects.{0}.request] and [dialects.{0}.reply]"
+)]
 pub(crate) struct UnknownDialect(pub String, pub String);
 
 /// The dialects this server answers, by name, with what configuration says of each.
@@ -153,15 +180,18 @@ impl Registry {
         sections: &BTreeMap<String, DialectConfig>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Registry, RegistryError> {
-        let dialects: BTreeMap<String, Arc<dyn Dialect>> = built_in()
+        let mut dialects: BTreeMap<String, Arc<dyn Dialect>> = built_in()
             .into_iter()
             .map(|d| (d.name().to_string(), d))
             .collect();
         let mut default_services = BTreeMap::new();
         for (name, section) in sections {
-            if !dialects.contains_key(name) {
-                let known = dialects.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(UnknownDialect(name.clone(), known).into());
+            if let Some(declared) = declared_in(name, section, &dialects)? {
+                dialects.insert(name.clone(), declared);
+            }
+            let carries_network = dialects.get(name).is_some_and(|d| d.carries_network());
+            if !section.networks.is_empty() && !carries_network {
+                return Err(RegistryError::NoNetwork(name.clone()));
             }
             if let Some(service) = &section.default_service {
                 default_services.insert(name.clone(), service.clone());
@@ -201,6 +231,25 @@ impl Registry {
     /// The service each dialect that names one serves turns without a service code.
     pub(crate) fn default_services(&self) -> &BTreeMap<String, String> {
         &self.default_services
+    }
+}
+
+/// The dialect `section` declares under `name`, if it declares one: a section of a built-in
+/// dialect sets its options only, and one of any other name must declare a dialect.
+fn declared_in(
+    name: &str,
+    section: &DialectConfig,
+    built_in: &BTreeMap<String, Arc<dyn Dialect>>,
+) -> Result<Option<Arc<dyn Dialect>>, RegistryError> {
+    let declares = section.request.is_some() || section.reply.is_some();
+    match (built_in.contains_key(name), declares) {
+        (true, false) => Ok(None),
+        (true, true) => Err(declared::BadDeclaration::built_in(name).into()),
+        (false, true) => Ok(Some(Arc::new(declared::Declared::build(name, section)?))),
+        (false, false) => {
+            let known = built_in.keys().cloned().collect::<Vec<_>>().join(", ");
+            Err(UnknownDialect(name.to_string(), known).into())
+        }
     }
 }
 
@@ -279,8 +328,69 @@ mod tests {
         sections.insert("nobody".to_string(), DialectConfig::default());
         let refused = Registry::from_config(&sections).err().expect("refused");
         assert!(
-            refused.to_string().contains("[dialects.nobody]"),
+            refused.to_string().contains("[dialects.nobody]")
+                && refused.to_string().contains("[dialects.nobody.request]"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn a_declared_dialect_joins_the_registry_and_a_built_in_one_cannot_be_redeclared() {
+        let config: crate::config::Config = toml::from_str(
+            "[dialects.acme]\ndefault_service = \"tamin\"\n\
+             [dialects.acme.request]\ncontent = \"form\"\nsession_id = \"s\"\nmsisdn = \"m\"\n\
+             input = \"i\"\nstart = \"first_sight\"\n\
+             [dialects.acme.reply]\nshape = \"text\"\ncontinue_prefix = \"C\"\nend_prefix = \"E\"\n",
+        )
+        .expect("valid TOML");
+        let registry = Registry::from_config(&config.dialects).expect("declared");
+        assert_eq!(
+            registry.find("acme").map(|d| d.name().to_string()),
+            Some("acme".into())
+        );
+        assert_eq!(registry.default_services()["acme"], "tamin");
+        assert!(registry.open_dialects().contains(&"acme"));
+        let mut sections = config.dialects.clone();
+        let acme = sections.remove("acme").expect("acme");
+        sections.insert("arkesel".into(), acme.clone());
+        let refused = Registry::from_config(&sections).err().expect("refused");
+        assert!(
+            refused
+                .to_string()
+                .starts_with("dialects.arkesel is built in"),
+            "{refused}"
+        );
+        sections.clear();
+        sections.insert(
+            "acme".into(),
+            DialectConfig {
+                request: None,
+                ..acme
+            },
+        );
+        let refused = Registry::from_config(&sections).err().expect("refused");
+        assert!(
+            refused
+                .to_string()
+                .contains("dialects.acme.request is required"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn networks_are_configured_only_where_requests_carry_one() {
+        let config: crate::config::Config = toml::from_str(
+            "[dialects.arkesel.networks.MTN]\nscreen = { gsm7 = 140 }\n\
+             [dialects.africastalking.networks.63902]\nscreen = { ucs2 = 70 }\n",
+        )
+        .expect("valid TOML");
+        assert!(Registry::from_config(&config.dialects).is_ok());
+        for name in ["infobip", "safaricom", "comviva", "truroute"] {
+            let mut sections = config.dialects.clone();
+            sections.insert(name.into(), config.dialects["arkesel"].clone());
+            let refused = Registry::from_config(&sections).err().expect("refused");
+            let want = format!("dialects.{name}.networks is set");
+            assert!(refused.to_string().starts_with(&want), "{refused}");
+        }
     }
 }

@@ -17,6 +17,10 @@
 //! marker is described: idle expiry ends a dropped session (and leaves the resume offer), a
 //! repeated `MSGTYPE:true` for a session under way gets the reply already given. Nalo documents
 //! 120 characters per `MSG`; the screens are paged by the engine's budget (SPEC §3), not here.
+//!
+//! The caller's network (`NETWORK`, when present and plain text) rides on the turn, for the
+//! smaller screen `[dialects.nalo.networks.<code>]` may set; an odd one is no network, never
+//! a refusal.
 
 use std::sync::Arc;
 
@@ -47,6 +51,10 @@ impl Dialect for Nalo {
         &self.name
     }
 
+    fn carries_network(&self) -> bool {
+        true
+    }
+
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
         let fields = JsonFields::read(request)?;
         let raw_msisdn = fields
@@ -64,6 +72,7 @@ impl Dialect for Nalo {
         let (kind, dialled) = first_or_latest(first, user_data, "USERDATA")?;
         let mut turn = Turn::new(self.name(), &session_id, &msisdn, kind);
         turn.service_code = dialled;
+        turn.network = fields.network("NETWORK");
         turn.echo.push(("USERID".into(), user_id));
         turn.echo.push(("MSISDN".into(), raw_msisdn));
         Ok(turn)

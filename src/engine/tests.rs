@@ -6,7 +6,6 @@ use super::*;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, Outcome};
 use crate::menu::load_menus;
 use crate::session_store::memory::MemoryStore;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,7 +69,7 @@ fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
             .iter()
             .map(|(d, s)| (d.to_string(), s.to_string()))
             .collect(),
-        screens: BTreeMap::new(),
+        ..PerDialect::default()
     };
     let engine = Engine::new(
         Arc::new(menus),
@@ -419,4 +418,51 @@ async fn a_dialect_with_a_smaller_screen_gets_its_pages_within_it() {
         "the same menu is wider elsewhere"
     );
     assert!(crate::text::gsm7::fits(wide.text(), Budget::default()));
+}
+
+#[tokio::test]
+async fn a_network_with_a_smaller_screen_gets_its_pages_within_it_and_no_other_does() {
+    let mut rig = rig();
+    let small = Budget { gsm7: 80, ucs2: 40 };
+    let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
+    engine
+        .dialects
+        .networks
+        .insert(("at".into(), "mtn".into()), small);
+    let from = |session: &str, network: Option<&str>| {
+        let mut turn = at(session, PHONE, "");
+        turn.network = network.map(str::to_string);
+        turn
+    };
+    // The network's code is matched ignoring case: `MTN` is the `mtn` configured.
+    let narrow = rig.step(&from("n1", Some("MTN"))).await;
+    assert!(crate::text::gsm7::fits(narrow.text(), small), "{narrow:?}");
+    for (session, network) in [("o1", Some("vodafone")), ("o2", None)] {
+        let wide = rig.step(&from(session, network)).await;
+        assert!(
+            !crate::text::gsm7::fits(wide.text(), small),
+            "{network:?}: {wide:?}"
+        );
+        assert!(crate::text::gsm7::fits(wide.text(), Budget::default()));
+    }
+}
+
+#[tokio::test]
+async fn a_network_screen_is_never_wider_than_its_dialects() {
+    let mut rig = rig();
+    let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
+    let dialect = Budget { gsm7: 80, ucs2: 40 };
+    engine.dialects.screens.insert("at".into(), dialect);
+    let network = Budget {
+        gsm7: 182,
+        ucs2: 80,
+    };
+    engine
+        .dialects
+        .networks
+        .insert(("at".into(), "mtn".into()), network);
+    let mut turn = at("w1", PHONE, "");
+    turn.network = Some("mtn".into());
+    let reply = rig.step(&turn).await;
+    assert!(crate::text::gsm7::fits(reply.text(), dialect), "{reply:?}");
 }

@@ -91,6 +91,32 @@ pub fn all_refused(server: &TestServer, path: &str, cases: Vec<(&str, Vec<u8>)>)
     }
 }
 
+/// Arkesel bodies that cannot be read (DIALECTS.md §3): empty, not JSON, not an object, not
+/// UTF-8, a form, a missing or mistyped field, a huge input. The built-in and the declared
+/// Arkesel refuse them alike.
+pub fn unreadable_arkesel_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    let huge = serde_json::json!({
+        "sessionID": "m", "newSession": false, "msisdn": "233507387216",
+        "userData": "1".repeat(5000),
+    });
+    let json = |body: &[u8]| ("application/json", body.to_vec());
+    vec![
+        json(b""),
+        json(b"{"),
+        json(b"\"text\""),
+        json(b"\xff\xfe\xfd"),
+        (
+            "application/x-www-form-urlencoded",
+            b"sessionID=m&newSession=true".to_vec(),
+        ),
+        json(br#"{"newSession":true,"msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","newSession":"yes","msisdn":"233507387216"}"#),
+        json(br#"{"sessionID":"m","newSession":true,"msisdn":["233507387216"]}"#),
+        json(huge.to_string().as_bytes()),
+    ]
+}
+
 /// Sends one hop of a session: `(session, phone, n, input)`, where `n` counts the session's
 /// hops from 1 (hop 1 is the start) and `input` is the dialled string or the caller's answer.
 pub type Send<'a> = &'a dyn Fn(&str, &str, u32, &str) -> Hop;
@@ -197,4 +223,126 @@ pub fn unescape(text: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&amp;", "&")
+}
+
+/// One dialect's fixture (`tests/fixtures/dialects/<dialect>.toml`): real-shaped requests in
+/// order and the replies they must get, each citing the DIALECTS.md section it follows.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// The section of DIALECTS.md the whole fixture follows (`DIALECTS.md §3`).
+    pub follows: String,
+    /// Configuration the dialect needs, as TOML (`[dialects.beem] default_service = …`).
+    #[serde(default)]
+    pub configure: String,
+    /// A file under `tests/fixtures/` holding more of it (a declared dialect).
+    #[serde(default)]
+    pub configure_file: Option<String>,
+    pub exchange: Vec<Exchange>,
+}
+
+/// A request and the reply it must get. In `reply`, `{screen}` stands for the screen's text
+/// (which the menus and today's date decide); everything else must match byte for byte.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    /// The part of the section this exchange follows.
+    pub cites: String,
+    #[serde(default = "post")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub content_type: String,
+    #[serde(default)]
+    pub request: String,
+    pub status: u16,
+    pub reply_type: String,
+    pub reply: String,
+    /// Words the screen must hold.
+    #[serde(default)]
+    pub screen_has: Vec<String>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// The fixture of `dialect`, read and checked for its citations.
+pub fn fixture(dialect: &str) -> Fixture {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/dialects/{dialect}.toml"));
+    let text = std::fs::read_to_string(&path).expect("the fixture reads");
+    let fixture: Fixture = toml::from_str(&text).expect("the fixture parses");
+    assert!(
+        fixture.follows.starts_with("DIALECTS.md §"),
+        "{dialect}: {}",
+        fixture.follows
+    );
+    for exchange in &fixture.exchange {
+        assert!(
+            exchange.cites.contains('§'),
+            "{dialect}: {}",
+            exchange.cites
+        );
+    }
+    fixture
+}
+
+/// Replays the fixture of `dialect` against a real server over [`world`], configured as the
+/// fixture says: every reply as the fixture expects it.
+pub fn replay_fixture(dialect: &str) {
+    let fixture = fixture(dialect);
+    let (_, lines) = world();
+    let server = TestServer::start_with(&lines, |config| {
+        let mut text = fixture.configure.clone();
+        if let Some(file) = &fixture.configure_file {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(file);
+            text.push_str(&std::fs::read_to_string(path).expect("the configuration reads"));
+        }
+        let extra: daftar::config::Config =
+            toml::from_str(&text).expect("the configuration parses");
+        config.dialects.extend(extra.dialects);
+    });
+    for exchange in &fixture.exchange {
+        let answer = server.exchange(
+            &exchange.method,
+            &exchange.path,
+            &exchange.content_type,
+            exchange.request.as_bytes(),
+        );
+        let seen = (answer.status, answer.content_type.as_str());
+        assert_eq!(
+            seen,
+            (exchange.status, exchange.reply_type.as_str()),
+            "{}: {answer:?}",
+            exchange.cites
+        );
+        let screen = screen_in(&exchange.reply, &answer.body).unwrap_or_else(|| {
+            panic!(
+                "{}: {:?} is not {:?}",
+                exchange.cites, answer.body, exchange.reply
+            )
+        });
+        for word in &exchange.screen_has {
+            assert!(
+                screen.contains(word.as_str()),
+                "{}: {word:?} not in {screen:?}",
+                exchange.cites
+            );
+        }
+    }
+}
+
+/// The screen in `body` where `pattern` has `{screen}` (non-empty), or `""` when the pattern
+/// has none and is the body; `None` when the body is not of the pattern.
+fn screen_in<'a>(pattern: &str, body: &'a str) -> Option<&'a str> {
+    match pattern.split_once("{screen}") {
+        None => (pattern == body).then_some(""),
+        Some((before, after)) => body
+            .strip_prefix(before)?
+            .strip_suffix(after)
+            .filter(|screen| !screen.is_empty()),
+    }
 }

@@ -201,6 +201,52 @@ impl TestServer {
         }
     }
 
+    /// A raw request to `path` as an aggregator sends it: the status, content type and body
+    /// of the answer, exactly as they came.
+    pub fn exchange(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "PUT" => self
+                .agent
+                .put(&url)
+                .header("Content-Type", content_type)
+                .send(body),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", content_type)
+                .send(body),
+        };
+        let mut response = response.expect("the server answers");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        Answer {
+            status: response.status().as_u16(),
+            content_type,
+            body: response.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    /// Two servers over copies of one store (so one sequence of tracking codes, one key):
+    /// the same requests in the same order get the same answers, codes and all.
+    pub fn twins(lines: &[String], adjust: impl Fn(&mut Config)) -> (TestServer, TestServer) {
+        let mut first = TestServer::start_with(lines, &adjust);
+        first.stop();
+        // Each twin's store is a copy in its own temp dir, where it would have been made.
+        let copy = || {
+            TestServer::start_with(lines, |c| {
+                adjust(c);
+                copy_dir(&first.config.store.db, &c.store.db);
+            })
+        };
+        (copy(), copy())
+    }
+
     /// One Africa's Talking hop. Every screen is checked against its encoding budget.
     pub fn at(&self, session: &str, code: &str, msisdn: &str, text: &str) -> Screen {
         let body = form_urlencoded::Serializer::new(String::new())
@@ -253,6 +299,28 @@ impl TestServer {
             "application/x-www-form-urlencoded",
             body.as_bytes(),
         )
+    }
+}
+
+/// An answer as it came: status, content type, body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Copies the directory `from` (a stopped store) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("directory made");
+    for entry in std::fs::read_dir(from).expect("store readable") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("file copied");
+        }
     }
 }
 
