@@ -21,7 +21,7 @@
 //!
 //! ```text
 //! cli ─► app                    the commands; putting the house together
-//! server                         HTTP: routes, limits, admin API
+//! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
@@ -57,6 +57,7 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
+pub mod smpp;
 pub mod store;
 pub mod sync;
 pub(crate) mod tasks;
