@@ -190,6 +190,12 @@ impl Gateway {
         })
     }
 
+    /// Asserts that no event `kind` is among those read and not taken.
+    fn never_saw(&self, kind: &str) {
+        let seen: Vec<&Value> = self.held.iter().filter(|e| e["event"] == kind).collect();
+        assert!(seen.is_empty(), "unexpected {kind}: {seen:?}");
+    }
+
     /// The next `submit_sm` daftar sent, whoever it is for.
     fn next_submit(&mut self) -> Value {
         self.wait_for("submit_sm", |e| e["event"] == "submit_sm")
@@ -209,6 +215,29 @@ fn server_with(lines: &[String], sections: Vec<(&str, GatewayConfig)>) -> TestSe
         for (name, section) in sections {
             config.smpp.insert(name.to_string(), section);
         }
+    })
+}
+
+/// The usual stage: a gateway `mtn`, a server over the one-holder `tamin` feed bound to it,
+/// the holder's code and daftar's first bind; `None` without node. A test binds `server`
+/// (as `_server` when unused): a field left to `..` is dropped at once, the server with it.
+struct Stage {
+    gateway: Gateway,
+    server: TestServer,
+    code: String,
+    bound: Value,
+}
+
+fn stage() -> Option<Stage> {
+    let mut gateway = Gateway::start()?;
+    let (code, lines) = world();
+    let server = server_with(&lines, vec![("mtn", gateway.section())]);
+    let bound = gateway.wait_bound();
+    Some(Stage {
+        gateway,
+        server,
+        code,
+        bound,
     })
 }
 
@@ -240,12 +269,15 @@ fn wait_metric(server: &TestServer, line: &str) -> String {
 
 #[test]
 fn a_whole_tamin_session_in_ucs2_with_its_session_info_echoed() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        mut gateway,
+        server,
+        code,
+        bound,
+    }) = stage()
+    else {
         return;
     };
-    let (code, lines) = world();
-    let server = server_with(&lines, vec![("mtn", gateway.section())]);
-    let bound = gateway.wait_bound();
     assert_eq!(bound["system_id"], SYSTEM_ID);
 
     let first = gateway.hop(PHONE, [42, 0], 1, "*4*1420#");
@@ -323,12 +355,15 @@ fn an_osms_session_in_kazakh_then_russian() {
 
 #[test]
 fn a_user_release_is_an_abort_that_leaves_the_resume_offer() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        mut gateway,
+        server,
+        code,
+        ..
+    }) = stage()
+    else {
         return;
     };
-    let (code, lines) = world();
-    let server = server_with(&lines, vec![("mtn", gateway.section())]);
-    gateway.wait_bound();
     gateway.hop(PHONE, [42, 0], 1, "*4*1420#");
     let asked = gateway.hop(PHONE, [42, 2], 18, "2");
     // USSREL (0x81): nothing goes back to a phone that hung up.
@@ -351,21 +386,21 @@ fn a_user_release_is_an_abort_that_leaves_the_resume_offer() {
     );
     let end = gateway.hop(PHONE, [44, 0], 1, &format!("*4*1420*2*{code}#"));
     assert_eq!(op(&end), 17, "a dialled shortcut ends at once: {end}");
-    assert!(
-        gateway.held.iter().all(|e| e["event"] != "submit_sm"),
-        "a release got a reply: {:?}",
-        gateway.held
-    );
+    gateway.never_saw("submit_sm");
 }
 
 #[test]
 fn a_dropped_connection_is_bound_again_and_the_session_goes_on() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        server: _server,
+        mut gateway,
+        code,
+        bound: first_bind,
+        ..
+    }) = stage()
+    else {
         return;
     };
-    let (code, lines) = world();
-    let _server = server_with(&lines, vec![("mtn", gateway.section())]);
-    let first_bind = gateway.wait_bound();
     gateway.hop(PHONE, [42, 0], 1, "*4*1420#");
     gateway.hop(PHONE, [42, 2], 18, "2");
     gateway.command(json!({"cmd": "drop"}));
@@ -382,12 +417,15 @@ fn a_dropped_connection_is_bound_again_and_the_session_goes_on() {
 
 #[test]
 fn the_gateway_unbinding_is_answered_and_bound_again() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        server: _server,
+        mut gateway,
+        bound: first_bind,
+        ..
+    }) = stage()
+    else {
         return;
     };
-    let (_code, lines) = world();
-    let _server = server_with(&lines, vec![("mtn", gateway.section())]);
-    let first_bind = gateway.wait_bound();
     gateway.command(json!({"cmd": "unbind"}));
     let second_bind = gateway.wait_bound();
     assert_ne!(first_bind["conn"], second_bind["conn"]);
@@ -397,12 +435,14 @@ fn the_gateway_unbinding_is_answered_and_bound_again() {
 
 #[test]
 fn stopping_ends_waiting_sessions_politely_then_unbinds() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        mut gateway,
+        mut server,
+        ..
+    }) = stage()
+    else {
         return;
     };
-    let (_code, lines) = world();
-    let mut server = server_with(&lines, vec![("mtn", gateway.section())]);
-    gateway.wait_bound();
     gateway.hop(PHONE, [42, 0], 1, "*4*1420#");
     gateway.hop(PHONE, [42, 2], 18, "2");
     server.stop();
@@ -458,12 +498,16 @@ fn two_gateways_bound_at_once_keep_their_sessions_apart() {
 
 #[test]
 fn garbage_deliver_sm_is_answered_and_the_bind_lives_on() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        server: _server,
+        mut gateway,
+        code,
+        bound,
+        ..
+    }) = stage()
+    else {
         return;
     };
-    let (code, lines) = world();
-    let _server = server_with(&lines, vec![("mtn", gateway.section())]);
-    let bound = gateway.wait_bound();
     let huge = "31".repeat(3_000);
     let cases = [
         json!({"msisdn": PHONE, "its": [1, 0], "op": 1, "message": ""}),
@@ -499,11 +543,7 @@ fn garbage_deliver_sm_is_answered_and_the_bind_lives_on() {
     let end = gateway.hop(PHONE, [42, 4], 18, &code);
     assert!(text(&end).contains("حمایت درمانی"), "{end}");
     assert_eq!(end["conn"], bound["conn"], "no reconnect was needed");
-    assert!(
-        gateway.held.iter().all(|e| e["event"] != "closed"),
-        "{:?}",
-        gateway.held
-    );
+    gateway.never_saw("closed");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::smpp::config::Coding;
+use rusmpp::tlvs::MessageDeliveryRequestTlvValue as In;
 
 fn gateway(variant: Variant) -> GatewayConfig {
     GatewayConfig {
@@ -41,33 +42,22 @@ type Case = (
 fn each_variant_reads_start_input_and_release_as_vumi_does() {
     use Variant::{Mica, Sixdee, Tata};
     let latest = |text: &str| Some(TurnKind::Latest(text.into()));
+    let (start, abort) = (Some(TurnKind::Start), Some(TurnKind::Abort));
     let cases: [Case; 14] = [
-        (
-            Sixdee,
-            Some(1),
-            Some((42, 0)),
-            "*4*1420#",
-            Some(TurnKind::Start),
-        ),
+        (Sixdee, Some(1), Some((42, 0)), "*4*1420#", start.clone()),
         (Sixdee, Some(18), Some((42, 2)), " 1 ", latest("1")),
-        (Sixdee, Some(18), Some((42, 3)), "", Some(TurnKind::Abort)),
-        (Sixdee, Some(0x81), Some((42, 4)), "", Some(TurnKind::Abort)),
-        (Sixdee, Some(17), None, "", Some(TurnKind::Abort)),
+        (Sixdee, Some(18), Some((42, 3)), "", abort.clone()),
+        (Sixdee, Some(0x81), Some((42, 4)), "", abort.clone()),
+        (Sixdee, Some(17), None, "", abort.clone()),
         (Sixdee, Some(99), Some((42, 2)), "2", latest("2")),
         (Sixdee, None, Some((42, 0)), "an SMS", None),
-        (Mica, Some(1), None, "*4*1420#", Some(TurnKind::Start)),
+        (Mica, Some(1), None, "*4*1420#", start.clone()),
         (Mica, Some(18), Some((42, 3)), "1", latest("1")),
-        (Mica, Some(0x81), None, "", Some(TurnKind::Abort)),
-        (
-            Tata,
-            Some(1),
-            Some((7, 0)),
-            "*4*1420#",
-            Some(TurnKind::Start),
-        ),
+        (Mica, Some(0x81), None, "", abort.clone()),
+        (Tata, Some(1), Some((7, 0)), "*4*1420#", start),
         (Tata, Some(2), Some((7, 2)), "1", latest("1")),
-        (Tata, Some(18), Some((7, 5)), "1", Some(TurnKind::Abort)),
-        (Tata, Some(19), Some((7, 2)), "", Some(TurnKind::Abort)),
+        (Tata, Some(18), Some((7, 5)), "1", abort.clone()),
+        (Tata, Some(19), Some((7, 2)), "", abort),
     ];
     for (variant, op, its, text, expected) in cases {
         let got = kind_of(variant, &delivered(op, its, text));
@@ -179,4 +169,40 @@ fn a_reply_too_long_for_short_message_goes_in_the_payload() {
         _ => None,
     });
     assert_eq!(payload, Some(400));
+}
+
+/// A `deliver_sm` as a gateway sends it, built with `rusmpp`'s own types.
+fn deliver_sm(short_message: &[u8], data_coding: u8, tlvs: Vec<In>) -> DeliverSm {
+    DeliverSm::builder()
+        .service_type(ServiceType::new("USSD".parse().expect("service_type")))
+        .source_addr("989121234567".parse().expect("source"))
+        .destination_addr("1420".parse().expect("destination"))
+        .data_coding(DataCoding::from(data_coding))
+        .short_message(OctetString::from_slice(short_message).expect("short"))
+        .tlvs(tlvs)
+        .build()
+}
+
+#[test]
+fn a_deliver_sm_is_read_off_its_fields_and_tlvs() {
+    let pdu = deliver_sm(
+        &[0x00, 0x31],
+        8,
+        vec![
+            In::UssdServiceOp(UssdServiceOp::from(18)),
+            In::ItsSessionInfo(ItsSessionInfo::new(42, 2)),
+            In::UserMessageReference(UserMessageReference::new(7)),
+        ],
+    );
+    let read = Delivered::read(&pdu);
+    let expected = Delivered {
+        its: Some(ItsSessionInfo::new(42, 2)),
+        reference: Some(7),
+        ..delivered(Some(18), None, "1")
+    };
+    assert_eq!(read, expected);
+    let payload = MessagePayload::new(AnyOctetString::from_slice(b"*4*1420#"));
+    let pdu = deliver_sm(b"", 0, vec![In::MessagePayload(payload)]);
+    let read = Delivered::read(&pdu);
+    assert_eq!((read.op, read.text.as_str()), (None, "*4*1420#"));
 }
