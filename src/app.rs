@@ -307,7 +307,9 @@ fn start_smpp_binds(
     metrics: &Arc<Metrics>,
 ) {
     for (name, gateway) in &config.smpp {
-        let gateway = smpp::Gateway::new(name, gateway.clone(), engine.clone(), metrics.clone());
+        let idle = Duration::from_secs(config.sessions.idle_s);
+        let gateway =
+            smpp::Gateway::new(name, gateway.clone(), engine.clone(), metrics.clone(), idle);
         // The supervisor names tasks with static strings; a gateway's name lives as long as
         // the process, and there are as many as configured sections.
         let task: &'static str = Box::leak(format!("smpp.{name}").into_boxed_str());

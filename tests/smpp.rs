@@ -279,6 +279,7 @@ fn a_whole_tamin_session_in_ucs2_with_its_session_info_echoed() {
         return;
     };
     assert_eq!(bound["system_id"], SYSTEM_ID);
+    wait_metric(&server, "daftar_smpp_bound{dialect=\"smpp.mtn\"} 1");
 
     let first = gateway.hop(PHONE, [42, 0], 1, "*4*1420#");
     assert_eq!((op(&first), its(&first)), (2, [42, 0]), "{first}");
@@ -559,6 +560,7 @@ fn a_refused_bind_is_retried_and_the_node_stays_ready() {
     gateway.wait_for("a refused bind", |e| e["event"] == "bind_refused");
     gateway.wait_for("a second refused bind", |e| e["event"] == "bind_refused");
     assert_eq!(server.get("/readyz").0, 200);
+    wait_metric(&server, "daftar_smpp_bound{dialect=\"smpp.mtn\"} 0");
 }
 
 #[test]

@@ -5,10 +5,11 @@
 //! One supervised task per gateway ([`keep_bound`]) connects with `rusmppc` (plain TCP), binds,
 //! and keeps the bind: `rusmppc` sends an enquire_link every `enquire_link_s` and answers the
 //! gateway's; a bind that fails or drops is tried again after an exponential backoff with
-//! jitter, for as long as the server runs. A gateway that is down is logged and retried; it
-//! does not touch `/readyz`, which tells a load balancer whether to send HTTP callers to this
-//! node: the HTTP dialects are served all the same, and taking the node out would not bring
-//! the gateway back.
+//! jitter, for as long as the server runs. `daftar_smpp_bound{dialect="smpp.<name>"}` is 1
+//! while bound: the thing to alert on. A gateway that is down is logged and retried; it does
+//! not touch `/readyz`, which tells a load balancer whether to send HTTP callers to this node:
+//! the HTTP dialects are served all the same, and taking the node out would not bring the
+//! gateway back.
 //!
 //! Every `deliver_sm` is answered with its `deliver_sm_resp` at once, before the step; the
 //! step runs in its own task (`Engine::step_apart`) and its reply goes back as a `submit_sm`
@@ -32,6 +33,7 @@ use rusmpp::{Command, Pdu};
 use rusmppc::{Client, ConnectionBuilder, Event};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::config::GatewayConfig;
@@ -49,8 +51,10 @@ pub(crate) struct Gateway {
     engine: Arc<Engine>,
     metrics: Arc<Metrics>,
     /// The sessions waiting for their caller's answer, by session id: whom to end politely
-    /// when daftar stops.
+    /// when daftar stops. Pruned of those idle longer than the engine keeps a session.
     open: Arc<DashMap<String, Waiting>>,
+    /// `sessions.idle_s`: past it the engine has forgotten a session, and so does `open`.
+    idle: Duration,
 }
 
 /// A session waiting for its caller: where its reply goes, and the dialled string of its
@@ -59,6 +63,8 @@ pub(crate) struct Gateway {
 struct Waiting {
     thread: Thread,
     dialled: Option<String>,
+    /// When the screen it waits on was sent.
+    since: Instant,
 }
 
 /// How a bind ended.
@@ -70,19 +76,30 @@ enum Unbound {
 }
 
 impl Gateway {
+    /// The gateway `[smpp.<name>]` of `config`, whose sessions the engine forgets after `idle`.
     pub(crate) fn new(
         name: &str,
         config: GatewayConfig,
         engine: Arc<Engine>,
         metrics: Arc<Metrics>,
+        idle: Duration,
     ) -> Gateway {
+        let dialect: Arc<str> = Arc::from(format!("smpp.{name}"));
+        metrics.set_bound(&dialect, false);
         Gateway {
-            dialect: Arc::from(format!("smpp.{name}")),
+            dialect,
             config: Arc::new(config),
             engine,
             metrics,
             open: Arc::new(DashMap::new()),
+            idle,
         }
+    }
+
+    /// Forgets the waiting sessions idle past `idle`: their callers have gone.
+    fn prune_waiting(&self) {
+        self.open
+            .retain(|_, waiting| waiting.since.elapsed() < self.idle);
     }
 }
 
@@ -97,8 +114,11 @@ pub(crate) async fn keep_bound(gateway: Gateway, stop: CancellationToken) {
         match bound {
             Ok((client, events)) => {
                 tracing::info!(gateway = %gateway.dialect, "bound as transceiver");
+                gateway.metrics.set_bound(&gateway.dialect, true);
                 failures = 0;
-                match serve(&gateway, &client, events, &stop).await {
+                let unbound = serve(&gateway, &client, events, &stop).await;
+                gateway.metrics.set_bound(&gateway.dialect, false);
+                match unbound {
                     Unbound::Stopped => return,
                     Unbound::Lost => tracing::warn!(gateway = %gateway.dialect, "bind lost"),
                 }
@@ -155,9 +175,14 @@ async fn serve(
     mut events: impl Stream<Item = Event> + Unpin,
     stop: &CancellationToken,
 ) -> Unbound {
+    let mut prune = tokio::time::interval(gateway.idle.max(Duration::from_secs(1)));
     loop {
         let event = tokio::select! {
             event = events.next() => event,
+            _ = prune.tick() => {
+                gateway.prune_waiting();
+                continue;
+            }
             () = stop.cancelled() => {
                 end_waiting_sessions(gateway, client).await;
                 let _ = client.unbind().await;
@@ -217,13 +242,17 @@ async fn answer(gateway: Gateway, client: Client, delivered: Delivered) {
     };
     let dialled = remembered_dialled(&gateway, &turn);
     let turn = Arc::new(turn);
+    let started = Instant::now();
     let reply = Engine::step_apart(gateway.engine.clone(), turn.clone()).await;
     count(&gateway, &turn, &reply);
+    let seconds = started.elapsed().as_secs_f64();
+    gateway.metrics.observe_step(&gateway.dialect, seconds);
     match &reply {
         Reply::Continue(_) => {
             let waiting = Waiting {
                 thread: thread.clone(),
                 dialled,
+                since: Instant::now(),
             };
             gateway.open.insert(turn.session_id.clone(), waiting);
         }
