@@ -114,6 +114,14 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
     {
         anyhow::bail!("[dialects.{dialect}] default_service = {service:?} names no service");
     }
+    if let Some((name, code)) = config
+        .smpp
+        .iter()
+        .filter_map(|(name, gateway)| Some((name, gateway.service_code.as_ref()?)))
+        .find(|(_, code)| menus.route(code).is_none())
+    {
+        anyhow::bail!("[smpp.{name}] service_code = {code:?} is no service's code");
+    }
     let sessions = Arc::new(MemoryStore::with_durable_locales(
         config.sessions.max,
         parts.store.tree("prefs")?,

@@ -327,6 +327,26 @@ fn latin_text_goes_as_gsm7_and_the_end_op_is_configurable() {
 }
 
 #[test]
+fn a_start_without_a_dialled_string_opens_the_configured_service() {
+    let Some(mut gateway) = Gateway::start() else {
+        return;
+    };
+    let (_code, lines) = world();
+    let section = GatewayConfig {
+        service_code: Some("*4*1420#".into()),
+        ..gateway.section()
+    };
+    let _server = server_with(&lines, vec![("mtn", section)]);
+    gateway.wait_bound();
+    let first = gateway.hop(PHONE, [3, 0], 1, "");
+    assert_eq!(op(&first), 2, "{first}");
+    assert!(
+        text(&first).contains("۲.") && text(&first).contains("۹."),
+        "{first}"
+    );
+}
+
+#[test]
 fn an_osms_session_in_kazakh_then_russian() {
     let Some(mut gateway) = Gateway::start() else {
         return;
@@ -574,4 +594,14 @@ fn a_section_that_cannot_work_is_refused_at_start() {
         config.smpp.insert("mtn".into(), section);
     });
     assert!(message.contains("smpp.mtn.address"), "{message}");
+    let message = TestServer::refused_with(&[], |config| {
+        let section = GatewayConfig {
+            address: "127.0.0.1:2775".into(),
+            system_id: SYSTEM_ID.into(),
+            service_code: Some("*999#".into()),
+            ..GatewayConfig::default()
+        };
+        config.smpp.insert("mtn".into(), section);
+    });
+    assert!(message.contains("[smpp.mtn] service_code"), "{message}");
 }
