@@ -12,12 +12,13 @@
 //! gateway back.
 //!
 //! Every `deliver_sm` is answered with its `deliver_sm_resp` at once, before the step; the
-//! step runs in its own task (`Engine::step_apart`) and its reply goes back as a `submit_sm`
-//! (`ussd`). Sessions are keyed by the dialect `smpp.<name>` and the gateway's session, so a
-//! session whose next `deliver_sm` arrives after a reconnect continues from the session store.
-//! When daftar stops, each session waiting for its caller's answer is ended politely (the
-//! service's "unavailable" words, and an abort in the engine, which leaves the resume offer)
-//! before the unbind. What it must never do: log an MSISDN or what a caller typed.
+//! step runs in its own task (`Engine::step_apart`), joined by the gateway's task, and its
+//! reply goes back as a `submit_sm` (`ussd`). Sessions are keyed by the dialect `smpp.<name>`
+//! and the gateway's session, so a session whose next `deliver_sm` arrives after a reconnect
+//! continues from the session store. When daftar stops, the steps under way finish, then each
+//! session waiting for its caller's answer is ended politely (the service's "unavailable"
+//! words, and an abort in the engine, which leaves the resume offer) before the unbind. What
+//! it must never do: log an MSISDN or what a caller typed.
 
 pub mod config;
 
@@ -33,6 +34,7 @@ use rusmpp::{Command, Pdu};
 use rusmppc::{Client, ConnectionBuilder, Event};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -106,6 +108,9 @@ impl Gateway {
 /// Binds to the gateway and keeps it bound until `stop`; see the module comment.
 pub(crate) async fn keep_bound(gateway: Gateway, stop: CancellationToken) {
     let mut failures = 0u32;
+    // The steps under way, joined here: a step of a bind that was lost finishes (its reply
+    // is lost with the bind; the session is in the store) while the next bind is served.
+    let mut steps = JoinSet::new();
     loop {
         let bound = tokio::select! {
             bound = bind(&gateway.config) => bound,
@@ -116,7 +121,7 @@ pub(crate) async fn keep_bound(gateway: Gateway, stop: CancellationToken) {
                 tracing::info!(gateway = %gateway.dialect, "bound as transceiver");
                 gateway.metrics.set_bound(&gateway.dialect, true);
                 failures = 0;
-                let unbound = serve(&gateway, &client, events, &stop).await;
+                let unbound = serve(&gateway, &client, events, &mut steps, &stop).await;
                 gateway.metrics.set_bound(&gateway.dialect, false);
                 match unbound {
                     Unbound::Stopped => return,
@@ -168,22 +173,26 @@ fn c_string<const MIN: usize, const MAX: usize>(text: &str) -> COctetString<MIN,
     text.parse().unwrap_or_default()
 }
 
-/// Serves the bound connection until it is lost or `stop` is signalled.
+/// Serves the bound connection until it is lost or `stop` is signalled; on `stop`, lets the
+/// steps under way finish and ends the sessions left waiting before it unbinds.
 async fn serve(
     gateway: &Gateway,
     client: &Client,
     mut events: impl Stream<Item = Event> + Unpin,
+    steps: &mut JoinSet<()>,
     stop: &CancellationToken,
 ) -> Unbound {
     let mut prune = tokio::time::interval(gateway.idle.max(Duration::from_secs(1)));
     loop {
         let event = tokio::select! {
             event = events.next() => event,
+            Some(_) = steps.join_next(), if !steps.is_empty() => continue,
             _ = prune.tick() => {
                 gateway.prune_waiting();
                 continue;
             }
             () = stop.cancelled() => {
+                while steps.join_next().await.is_some() {}
                 end_waiting_sessions(gateway, client).await;
                 let _ = client.unbind().await;
                 let _ = client.close().await;
@@ -192,7 +201,7 @@ async fn serve(
         };
         match event {
             Some(Event::Incoming(command)) => {
-                if take(gateway, client, command).await.is_err() {
+                if take(gateway, client, command, steps).await.is_err() {
                     let _ = client.close().await;
                     return Unbound::Lost;
                 }
@@ -207,7 +216,12 @@ async fn serve(
 
 /// Acts on one PDU from the gateway: a `deliver_sm` is answered at once and stepped apart;
 /// an unbind is answered and ends the bind. `Lost` when the bind is over.
-async fn take(gateway: &Gateway, client: &Client, command: Command) -> Result<(), Unbound> {
+async fn take(
+    gateway: &Gateway,
+    client: &Client,
+    command: Command,
+    steps: &mut JoinSet<()>,
+) -> Result<(), Unbound> {
     let sequence = command.sequence_number();
     match command.pdu() {
         Some(Pdu::DeliverSm(deliver)) => {
@@ -218,7 +232,7 @@ async fn take(gateway: &Gateway, client: &Client, command: Command) -> Result<()
                 tracing::warn!(gateway = %gateway.dialect, %error, "deliver_sm_resp not sent");
             }
             let delivered = Delivered::read(deliver);
-            tokio::spawn(answer(gateway.clone(), client.clone(), delivered));
+            steps.spawn(answer(gateway.clone(), client.clone(), delivered));
             Ok(())
         }
         Some(Pdu::Unbind) => {
@@ -297,8 +311,9 @@ async fn send(gateway: &Gateway, client: &Client, thread: &Thread, reply: &Reply
     }
 }
 
-/// Ends each session waiting for its caller: an abort in the engine (which leaves the
-/// resume offer) and the service's "unavailable" words as the last screen.
+/// Ends each session waiting for its caller, all at once (each waits for its
+/// `submit_sm_resp`): an abort in the engine (which leaves the resume offer) and the
+/// service's "unavailable" words as the last screen.
 async fn end_waiting_sessions(gateway: &Gateway, client: &Client) {
     let waiting: Vec<(String, Waiting)> = gateway
         .open
@@ -306,21 +321,29 @@ async fn end_waiting_sessions(gateway: &Gateway, client: &Client) {
         .map(|entry| (entry.key().clone(), entry.value().clone()))
         .collect();
     gateway.open.clear();
+    let mut farewells = JoinSet::new();
     for (session_id, waiting) in waiting {
-        let mut turn = Turn::new(
-            &gateway.dialect,
-            &session_id,
-            &waiting.thread.msisdn,
-            TurnKind::Abort,
-        );
-        if let Some(code) = &waiting.dialled {
-            turn = turn.dialled(code);
-        }
-        let _ = gateway.engine.step(&turn).await;
-        let farewell = gateway.engine.unavailable(&turn);
-        gateway.metrics.count_end(&gateway.dialect, "unbind");
-        send(gateway, client, &waiting.thread, &farewell).await;
+        let (gateway, client) = (gateway.clone(), client.clone());
+        farewells.spawn(async move { farewell(&gateway, &client, &session_id, &waiting).await });
     }
+    while farewells.join_next().await.is_some() {}
+}
+
+/// The end of one waiting session; see [`end_waiting_sessions`].
+async fn farewell(gateway: &Gateway, client: &Client, session_id: &str, waiting: &Waiting) {
+    let mut turn = Turn::new(
+        &gateway.dialect,
+        session_id,
+        &waiting.thread.msisdn,
+        TurnKind::Abort,
+    );
+    if let Some(code) = &waiting.dialled {
+        turn = turn.dialled(code);
+    }
+    let _ = gateway.engine.step(&turn).await;
+    let last = gateway.engine.unavailable(&turn);
+    gateway.metrics.count_end(&gateway.dialect, "unbind");
+    send(gateway, client, &waiting.thread, &last).await;
 }
 
 /// The wait before bind number `failures + 1`: `reconnect_min_ms` doubled per failure up to
