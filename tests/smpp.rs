@@ -17,6 +17,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+use common::bin;
 use common::dialects::world;
 use common::people::kz_iin;
 use common::TestServer;
@@ -604,4 +605,60 @@ fn a_section_that_cannot_work_is_refused_at_start() {
         config.smpp.insert("mtn".into(), section);
     });
     assert!(message.contains("[smpp.mtn] service_code"), "{message}");
+}
+
+/// SPEC §8 (no MSISDN or national identifier in any log line), for SMPP: the real binary at
+/// its most talkative (`DAFTAR_LOG=trace`, rusmpp's and rusmppc's lines included; rusmpp's
+/// codec logs whole PDUs at debug unless `main` holds it back) serves a session
+/// over a bind, and after SIGTERM its whole log is searched for the caller's number and the
+/// code typed.
+#[test]
+fn a_trace_log_holds_no_msisdn_or_national_code() {
+    let Some(mut gateway) = Gateway::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("daftar.toml");
+    let section = format!(
+        "[smpp.mtn]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"{SYSTEM_ID}\"\n",
+        gateway.port
+    );
+    std::fs::write(&config, section).expect("config written");
+    let (db, menus, feed) = (dir.path().join("db"), bin::menus_dir(), bin::sample_feed());
+    let args = [
+        "--db",
+        bin::arg(&db),
+        "--menus",
+        bin::arg(&menus),
+        "--feed",
+        bin::arg(&feed),
+        "--config",
+        bin::arg(&config),
+    ];
+    let env = [
+        // Even when the codec's own lines are asked for by name.
+        ("DAFTAR_LOG", "trace,rusmpp=trace,rusmpp::codec=trace"),
+        ("DAFTAR_SMPP_MTN_PASSWORD", PASSWORD),
+    ];
+    let mut served = bin::Served::start(dir.path(), &args, &env);
+    gateway.wait_bound();
+    // The sample feed's general inquiry (tests/privacy.rs): not covered.
+    let (caller, national_code) = ("989120000001", "0030000017");
+    gateway.hop(caller, [11, 0], 1, "*4*1420#");
+    gateway.hop(caller, [11, 2], 18, "2");
+    let end = gateway.hop(caller, [11, 4], 18, national_code);
+    assert!(text(&end).contains("حمایت درمانی ندارد"), "{end}");
+    let (status, _) = served.terminate(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status}");
+    let log = served.log();
+    assert!(
+        log.contains("bound as transceiver") && log.contains("TRACE rusmppc"),
+        "the log did not capture the bind:\n{log}"
+    );
+    for secret in [caller, national_code] {
+        assert!(
+            !log.contains(secret),
+            "{secret} in clear in the log:\n{log}"
+        );
+    }
 }
