@@ -230,9 +230,16 @@ struct Stage {
 }
 
 fn stage() -> Option<Stage> {
+    stage_with(|_| {})
+}
+
+/// [`stage`] with the gateway's section adjusted first.
+fn stage_with(adjust: impl FnOnce(&mut GatewayConfig)) -> Option<Stage> {
     let mut gateway = Gateway::start()?;
     let (code, lines) = world();
-    let server = server_with(&lines, vec![("mtn", gateway.section())]);
+    let mut section = gateway.section();
+    adjust(&mut section);
+    let server = server_with(&lines, vec![("mtn", section)]);
     let bound = gateway.wait_bound();
     Some(Stage {
         gateway,
@@ -310,16 +317,14 @@ fn a_whole_tamin_session_in_ucs2_with_its_session_info_echoed() {
 
 #[test]
 fn latin_text_goes_as_gsm7_and_the_end_op_is_configurable() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        server: _server,
+        mut gateway,
+        ..
+    }) = stage_with(|section| section.end_op = Some(0x17))
+    else {
         return;
     };
-    let (_code, lines) = world();
-    let section = GatewayConfig {
-        end_op: Some(0x17),
-        ..gateway.section()
-    };
-    let _server = server_with(&lines, vec![("mtn", section)]);
-    gateway.wait_bound();
     // A code no service answers, from a number whose country suggests no locale: English.
     let end = gateway.hop("233244567890", [7, 0], 1, "*999#");
     assert_eq!(end["data_coding"], 0, "English goes as GSM-7: {end}");
@@ -329,16 +334,14 @@ fn latin_text_goes_as_gsm7_and_the_end_op_is_configurable() {
 
 #[test]
 fn a_start_without_a_dialled_string_opens_the_configured_service() {
-    let Some(mut gateway) = Gateway::start() else {
+    let Some(Stage {
+        server: _server,
+        mut gateway,
+        ..
+    }) = stage_with(|section| section.service_code = Some("*4*1420#".into()))
+    else {
         return;
     };
-    let (_code, lines) = world();
-    let section = GatewayConfig {
-        service_code: Some("*4*1420#".into()),
-        ..gateway.section()
-    };
-    let _server = server_with(&lines, vec![("mtn", section)]);
-    gateway.wait_bound();
     let first = gateway.hop(PHONE, [3, 0], 1, "");
     assert_eq!(op(&first), 2, "{first}");
     assert!(
@@ -584,26 +587,24 @@ fn a_refused_bind_is_retried_and_the_node_stays_ready() {
     wait_metric(&server, "daftar_smpp_bound{dialect=\"smpp.mtn\"} 0");
 }
 
-#[test]
-fn a_section_that_cannot_work_is_refused_at_start() {
-    let message = TestServer::refused_with(&[], |config| {
-        let section = GatewayConfig {
-            address: "no port".into(),
-            system_id: SYSTEM_ID.into(),
-            ..GatewayConfig::default()
-        };
-        config.smpp.insert("mtn".into(), section);
-    });
-    assert!(message.contains("smpp.mtn.address"), "{message}");
-    let message = TestServer::refused_with(&[], |config| {
-        let section = GatewayConfig {
+/// Why a server with a valid `[smpp.mtn]` adjusted by `adjust` refuses to start.
+fn refused_for(adjust: impl FnOnce(&mut GatewayConfig)) -> String {
+    TestServer::refused_with(&[], |config| {
+        let mut section = GatewayConfig {
             address: "127.0.0.1:2775".into(),
             system_id: SYSTEM_ID.into(),
-            service_code: Some("*999#".into()),
             ..GatewayConfig::default()
         };
+        adjust(&mut section);
         config.smpp.insert("mtn".into(), section);
-    });
+    })
+}
+
+#[test]
+fn a_section_that_cannot_work_is_refused_at_start() {
+    let message = refused_for(|section| section.address = "no port".into());
+    assert!(message.contains("smpp.mtn.address"), "{message}");
+    let message = refused_for(|section| section.service_code = Some("*999#".into()));
     assert!(message.contains("[smpp.mtn] service_code"), "{message}");
 }
 
