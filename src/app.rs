@@ -1,7 +1,7 @@
 //! Putting the house together: from a configuration to a running server. Checks the
 //! configuration, opens the store, loads and checks the menus, opens the feed, builds the
 //! engine, and starts every task under one [`Supervisor`] (`tasks`): the accept loop, the
-//! session sweeper, the audit purge, and the feed follower, which applies the feed before
+//! session sweeper, the audit purge, a bind per SMPP gateway, and the feed follower, which applies the feed before
 //! `/readyz` turns ready and then follows it. SIGTERM, SIGINT and [`Running::stop`] all stop
 //! the server the same way: the supervisor signals every task once and joins them, then the
 //! store is flushed.
@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
+use crate::smpp;
 use crate::store::Store;
 use crate::subscriptions::Subscriptions;
 use crate::sync::SyncError;
@@ -119,6 +120,14 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         .find(|(_, service)| menus.service(service).is_none())
     {
         anyhow::bail!("[dialects.{dialect}] default_service = {service:?} names no service");
+    }
+    if let Some((name, code)) = config
+        .smpp
+        .iter()
+        .filter_map(|(name, gateway)| Some((name, gateway.service_code.as_ref()?)))
+        .find(|(_, code)| menus.route(code).is_none())
+    {
+        anyhow::bail!("[smpp.{name}] service_code = {code:?} is no service's code");
     }
     let sessions = Arc::new(MemoryStore::with_durable_locales(
         config.sessions.max,
@@ -302,12 +311,36 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
         None => publish_watermark(&app, &parts.store),
     }
+    start_smpp_binds(&mut supervisor, &config, &core.engine, &metrics);
     tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
     Ok(Running {
         address,
         supervisor,
         store: parts.store,
     })
+}
+
+/// One task per `[smpp.<name>]` gateway, named `smpp.<name>`. A gateway that is down is
+/// retried inside its task and leaves `/readyz` alone (`smpp` says why); only a panic ends the
+/// task, and then the node is unready with the task's name, since its gateway's callers are
+/// no longer served.
+fn start_smpp_binds(
+    supervisor: &mut Supervisor,
+    config: &Config,
+    engine: &Arc<Engine>,
+    metrics: &Arc<Metrics>,
+) {
+    for (name, gateway) in &config.smpp {
+        let idle = Duration::from_secs(config.sessions.idle_s);
+        let gateway =
+            smpp::Gateway::new(name, gateway.clone(), engine.clone(), metrics.clone(), idle);
+        // The supervisor names tasks with static strings; a gateway's name lives as long as
+        // the process, and there are as many as configured sections.
+        let task: &'static str = Box::leak(format!("smpp.{name}").into_boxed_str());
+        supervisor.spawn(task, OnFailure::Unready, move |stop| {
+            smpp::keep_bound(gateway, stop)
+        });
+    }
 }
 
 /// The follower of the feed `source`: a source that does not parse, or a feed that cannot be

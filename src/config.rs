@@ -3,7 +3,8 @@
 //! `daftar serve` starts with no file at all: the defaults give a working service on
 //! `127.0.0.1:8080` over `./var/db`, following the sample feed in `data/`. Command-line flags
 //! override the file; secrets come from the environment (`DAFTAR_HASH_KEY`,
-//! `DAFTAR_ADMIN_TOKEN`, `DAFTAR_DIALECT_<NAME>_SECRET`, `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`) so that they need not sit in a file. Unknown keys are refused, so a
+//! `DAFTAR_ADMIN_TOKEN`, `DAFTAR_DIALECT_<NAME>_SECRET`, `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`,
+//! `DAFTAR_SMPP_<NAME>_PASSWORD`) so that they need not sit in a file. Unknown keys are refused, so a
 //! typo is an error at start, not a silently ignored setting.
 
 use serde::Deserialize;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::smpp::config::GatewayConfig;
 use crate::text::gsm7::Budget;
 
 /// The store directory that `serve` uses when none is given; only with it does the sample feed
@@ -34,6 +36,9 @@ pub struct Config {
     pub services: BTreeMap<String, ServiceOverride>,
     /// Per-dialect settings, by dialect name (`[dialects.beem] default_service = "tamin"`).
     pub dialects: BTreeMap<String, DialectConfig>,
+    /// The operators' USSD gateways daftar binds to over SMPP, by name (`[smpp.mtn]`); none:
+    /// no bind (`smpp::config` holds the section's keys).
+    pub smpp: BTreeMap<String, GatewayConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,7 +318,7 @@ pub(crate) struct Refused {
 }
 
 impl Refused {
-    fn new(key: impl Into<String>, rule: impl Into<String>) -> Refused {
+    pub(crate) fn new(key: impl Into<String>, rule: impl Into<String>) -> Refused {
         Refused {
             key: key.into(),
             rule: rule.into(),
@@ -369,6 +374,9 @@ impl Config {
                 self.admin.token = Some(token);
             }
         }
+        for (name, gateway) in &mut self.smpp {
+            gateway.apply_env(name, |key| std::env::var(key).ok());
+        }
     }
 
     /// The smallest screen any dialect is served on: what every menu must fit.
@@ -399,6 +407,9 @@ impl Config {
                     check_screen(&format!("dialects.{name}.networks.{code}.screen"), screen)?;
                 }
             }
+        }
+        for (name, gateway) in &self.smpp {
+            crate::smpp::config::check(name, gateway)?;
         }
         let above_zero: [(&'static str, u64); 12] = [
             ("sessions.max", self.sessions.max as u64),

@@ -133,6 +133,25 @@ impl Engine {
             }
         }
         tracing::warn!("a session kept changing under its step; the caller is told to retry");
+        self.unavailable(turn)
+    }
+
+    /// Steps `turn` in a task of its own, so that a caller or aggregator who hangs up while an
+    /// action runs cannot cut the step short between its action and its write. A step that
+    /// panics (a bug) gives a bare end rather than a hang.
+    pub(crate) async fn step_apart(engine: Arc<Engine>, turn: Arc<Turn>) -> Reply {
+        match tokio::spawn(async move { engine.step(&turn).await }).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                tracing::error!(%error, "a step failed");
+                Reply::End(String::new())
+            }
+        }
+    }
+
+    /// The polite END "unavailable, try later" in the words of `turn`'s service: for a step
+    /// that cannot be served, and a session the server drops (an SMPP bind it is closing).
+    pub(crate) fn unavailable(&self, turn: &Turn) -> Reply {
         let service = self.route(turn).map(|(s, _)| s.id().to_string());
         self.words_end(service.as_deref(), "error.unavailable")
     }

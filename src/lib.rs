@@ -21,12 +21,12 @@
 //!
 //! ```text
 //! cli ─► app                    the commands; putting the house together
-//! server                         HTTP: routes, limits, admin API
+//! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, config
+//! audit, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!
@@ -57,6 +57,7 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
+pub mod smpp;
 pub mod store;
 // Written by the `cnam` menus and the SMS channel, which land next (issue 8).
 #[allow(dead_code)]

@@ -140,12 +140,20 @@ fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
+/// rusmpp's codec logs every SMPP PDU whole at debug, the caller's MSISDN and what they typed
+/// included (SPEC §8: never in a log): held to info, whatever `DAFTAR_LOG` asks (a directive
+/// for the same target is replaced). Its errors stay.
+const PDUS_UNLOGGED: &str = "rusmpp::codec=info";
+
 /// Logs go to stderr through a thread of their own (tracing-appender), so that a slow
 /// terminal or pipe never holds up a tokio worker; under a flood the newest lines are
 /// dropped rather than the callers. The guard writes what is queued when it is dropped.
 fn init_logs(default_level: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    if let Ok(quiet) = PDUS_UNLOGGED.parse() {
+        filter = filter.add_directive(quiet);
+    }
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(true)
         .thread_name("daftar-log")

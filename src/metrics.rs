@@ -52,6 +52,8 @@ pub(crate) struct Metrics {
     pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
     pub(crate) task_failures: Family<TaskLabel, Counter>,
+    /// 1 while the SMPP gateway of the dialect `smpp.<name>` is bound, else 0.
+    pub(crate) smpp_bound: Family<DialectLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -111,8 +113,15 @@ impl Metrics {
             "Background tasks that ended with an error or a panic",
             task_failures.clone(),
         );
+        let smpp_bound = Family::<DialectLabel, Gauge>::default();
+        registry.register(
+            "smpp_bound",
+            "1 while the SMPP gateway (dialect smpp.<name>) is bound as a transceiver, else 0",
+            smpp_bound.clone(),
+        );
         Metrics {
             registry,
+            smpp_bound,
             requests,
             session_ends,
             step_seconds,
@@ -148,6 +157,14 @@ impl Metrics {
                 dialect: dialect.to_string(),
             })
             .observe(seconds);
+    }
+
+    pub(crate) fn set_bound(&self, dialect: &str, bound: bool) {
+        self.smpp_bound
+            .get_or_create(&DialectLabel {
+                dialect: dialect.to_string(),
+            })
+            .set(i64::from(bound));
     }
 
     /// The exposition text.

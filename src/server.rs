@@ -192,14 +192,7 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
                 (_, Reply::Ack) => "ack",
             };
             app.metrics.count_request(dialect.name(), outcome);
-            let ended = match (&turn.kind, &reply) {
-                (TurnKind::Status, _) => None,
-                (TurnKind::Abort, _) => Some("abort"),
-                (TurnKind::Timeout, _) => Some("timeout"),
-                (_, Reply::End(_)) => Some("end"),
-                _ => None,
-            };
-            if let Some(kind) = ended {
+            if let Some(kind) = turn.ended_by(&reply) {
                 app.metrics.count_end(dialect.name(), kind);
             }
             dialect.respond(&turn, &reply)
@@ -215,18 +208,9 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     wire_response(response)
 }
 
-/// Steps the engine in a task of its own, so that a caller or aggregator who hangs up while an
-/// action runs cannot cut the step short between its action and its write.
+/// Steps the engine apart from the connection (`Engine::step_apart`).
 async fn step(app: &App, turn: Arc<Turn>) -> Reply {
-    let engine = app.engine.clone();
-    match tokio::spawn(async move { engine.step(&turn).await }).await {
-        Ok(reply) => reply,
-        Err(error) => {
-            // The step panicked: a bug. The caller gets a bare end rather than a hang.
-            tracing::error!(%error, "a step failed");
-            Reply::End(String::new())
-        }
-    }
+    Engine::step_apart(app.engine.clone(), turn).await
 }
 
 /// The body, or 413 when it is (or says it will be) larger than `limit`.

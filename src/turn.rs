@@ -75,6 +75,18 @@ impl Turn {
         }
     }
 
+    /// How the session ended at this turn, if it did, as the session-end metric labels it:
+    /// `abort`, `timeout`, or `end` (the last screen).
+    pub(crate) fn ended_by(&self, reply: &Reply) -> Option<&'static str> {
+        match (&self.kind, reply) {
+            (TurnKind::Status, _) => None,
+            (TurnKind::Abort, _) => Some("abort"),
+            (TurnKind::Timeout, _) => Some("timeout"),
+            (_, Reply::End(_)) => Some("end"),
+            _ => None,
+        }
+    }
+
     /// The same turn with the dialled string set.
     pub fn dialled(mut self, code: &str) -> Turn {
         self.service_code = Some(code.to_string());
