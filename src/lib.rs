@@ -24,6 +24,7 @@
 //! server                         HTTP: routes, limits, admin API
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
+//! sms                            the SMS channel: commands, outbox, sender, alerts
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config
@@ -57,9 +58,8 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
+pub(crate) mod sms;
 pub mod store;
-// Written by the `cnam` menus and the SMS channel, which land next (issue 8).
-#[allow(dead_code)]
 pub(crate) mod subscriptions;
 pub mod sync;
 pub(crate) mod tasks;

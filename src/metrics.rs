@@ -39,6 +39,12 @@ pub(crate) struct TaskLabel {
     pub(crate) task: String,
 }
 
+/// What came of something counted by outcome (the SMS channel).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OutcomeLabel {
+    pub(crate) outcome: String,
+}
+
 /// Every metric the server exports.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -52,6 +58,18 @@ pub(crate) struct Metrics {
     pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
     pub(crate) task_failures: Family<TaskLabel, Counter>,
+    /// SMS that entered a state (`queued`, `sent`, `delivered`, `failed`, `given_up`).
+    pub(crate) sms_messages: Family<OutcomeLabel, Counter>,
+    /// SMS send attempts, by outcome (`accepted`, `retry`, `given_up`).
+    pub(crate) sms_attempts: Family<OutcomeLabel, Counter>,
+    /// Inbound SMS, by the answer they got.
+    pub(crate) sms_inbound: Family<OutcomeLabel, Counter>,
+    /// Feed events read for alerts: the kind alerted, or why none was made.
+    pub(crate) sms_alerts: Family<OutcomeLabel, Counter>,
+    /// Delivery reports, by what they said.
+    pub(crate) sms_reports: Family<OutcomeLabel, Counter>,
+    /// SMS waiting in the outbox (queued or in flight).
+    pub(crate) sms_pending: Gauge,
 }
 
 impl Default for Metrics {
@@ -111,8 +129,50 @@ impl Metrics {
             "Background tasks that ended with an error or a panic",
             task_failures.clone(),
         );
+        let family = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<OutcomeLabel, Counter>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let sms_messages = family(
+            &mut registry,
+            "sms_messages",
+            "SMS that entered a state (queued, sent, delivered, failed, given_up)",
+        );
+        let sms_attempts = family(
+            &mut registry,
+            "sms_send_attempts",
+            "SMS send attempts by outcome (accepted, retry, given_up)",
+        );
+        let sms_inbound = family(
+            &mut registry,
+            "sms_inbound",
+            "Inbound SMS by the answer they got",
+        );
+        let sms_alerts = family(
+            &mut registry,
+            "sms_alert_events",
+            "Feed events read for alerts: the kind alerted, or not_subscribed, malformed",
+        );
+        let sms_reports = family(
+            &mut registry,
+            "sms_delivery_reports",
+            "SMS delivery reports by what they said",
+        );
+        let sms_pending = Gauge::default();
+        registry.register(
+            "sms_outbox_pending",
+            "SMS waiting in the outbox (queued or in flight)",
+            sms_pending.clone(),
+        );
         Metrics {
             registry,
+            sms_messages,
+            sms_attempts,
+            sms_inbound,
+            sms_alerts,
+            sms_reports,
+            sms_pending,
             requests,
             session_ends,
             step_seconds,

@@ -2,7 +2,9 @@
 //!
 //! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (200 `ready` when no reason
 //! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
-//! API under `/admin/` (bearer token; off without one).
+//! API under `/admin/` (bearer token; off without one), and the SMS callbacks
+//! `POST /sms/africastalking` (an inbound SMS: answered 200 at once, handled in a task) and
+//! `POST /sms/africastalking/delivery` (a delivery report).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
 //! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
@@ -30,6 +32,8 @@ use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
+use crate::sms::africastalking::{parse_delivery, parse_inbound};
+use crate::sms::SmsChannel;
 use crate::sync::FeedStatus;
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -43,6 +47,7 @@ pub(crate) struct App {
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) readiness: Arc<Readiness>,
     pub(crate) feed: Arc<std::sync::Mutex<FeedStatus>>,
+    pub(crate) sms: Arc<SmsChannel>,
     pub(crate) admin_token: Option<String>,
     pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
@@ -114,6 +119,7 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
         ("GET", "/metrics") => {
             let live = app.engine.session_count().await;
             app.metrics.sessions_live.set(live as i64);
+            app.metrics.sms_pending.set(app.sms.pending() as i64);
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -122,6 +128,7 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
             response
         }
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
+        _ if path.starts_with("/sms/") => sms(app, &method, &path["/sms/".len()..], req).await,
         _ if path.starts_with("/admin/") => {
             admin(app, &method, &path["/admin/".len()..], &req).await
         }
@@ -227,6 +234,63 @@ async fn step(app: &App, turn: Arc<Turn>) -> Reply {
     }
 }
 
+/// An SMS provider's callback (SPEC §4.1, SMS.md §1a, §1c).
+async fn sms(app: &App, method: &str, rest: &str, req: Request<Incoming>) -> Response<Body> {
+    let delivery = match rest {
+        "africastalking" => false,
+        "africastalking/delivery" => true,
+        _ => return text(StatusCode::NOT_FOUND, "no such sms provider\n"),
+    };
+    if method != "POST" {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n");
+    }
+    let declared = req.headers().get(CONTENT_LENGTH).cloned();
+    let body = match read_body(
+        declared.as_ref(),
+        req.into_body(),
+        app.body_limit,
+        app.body_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(status) => return text(status, "request body too large or too slow\n"),
+    };
+    if delivery {
+        return sms_delivery(app, &body).await;
+    }
+    let inbound = match parse_inbound(&body) {
+        Ok(inbound) => inbound,
+        Err(error) => {
+            app.sms.metrics().inbound("bad_request");
+            return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
+        }
+    };
+    if !app.sms.accepts(&inbound.to) {
+        // Acknowledged all the same, so that the provider does not send it again and again.
+        app.sms.metrics().inbound("other_short_code");
+        return text(StatusCode::OK, "not for this short code\n");
+    }
+    // The answer leaves through the outbox; the callback is acknowledged now (SPEC §4.1).
+    let channel = app.sms.clone();
+    tokio::spawn(async move { channel.answer(inbound).await });
+    text(StatusCode::OK, "ok\n")
+}
+
+async fn sms_delivery(app: &App, body: &[u8]) -> Response<Body> {
+    let report = match parse_delivery(body) {
+        Ok(report) => report,
+        Err(error) => return text(StatusCode::BAD_REQUEST, &format!("{error}\n")),
+    };
+    match app.sms.delivery(report).await {
+        Ok(_) => text(StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(%error, "a delivery report could not be recorded");
+            text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
+        }
+    }
+}
+
 /// The body, or 413 when it is (or says it will be) larger than `limit`.
 async fn read_body(
     declared: Option<&HeaderValue>,
@@ -255,7 +319,11 @@ pub(crate) const ADMIN_OFF: &str = "the admin API is off";
 const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [admin] token \
      in the configuration, then restart the server\n";
 
-/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
+/// How many outbox messages `GET /admin/sms` lists.
+const ADMIN_SMS_LISTED: usize = 1_000;
+
+/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`,
+/// `GET /admin/sms` (the outbox: each message's state, attempts, provider id and why).
 async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
@@ -285,6 +353,16 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
                 .unwrap_or_default();
             json(StatusCode::OK, &status)
         }
+        None if path == "sms" => match app.sms.outbox_view(ADMIN_SMS_LISTED) {
+            Ok(messages) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "pending": app.sms.pending(), "messages": messages }),
+            ),
+            Err(error) => {
+                tracing::error!(%error, "outbox unreadable");
+                text(StatusCode::SERVICE_UNAVAILABLE, "outbox unavailable\n")
+            }
+        },
         None if path == "sessions" => json(
             StatusCode::OK,
             &serde_json::json!({ "live": app.engine.session_count().await }),

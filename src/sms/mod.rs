@@ -1,0 +1,382 @@
+//! The SMS channel of `cnam` (SPEC §4.1, seed 000): commands sent to the short code, their
+//! replies, and the alerts made from the feed's events, all leaving through one durable outbox.
+//!
+//! ```text
+//! POST /sms/africastalking ─► africastalking (wire) ─► command (pure) ─► subscriptions
+//!                                                          └─► texts ─► outbox ─► sender ─► provider
+//! store (event_seqs, up to the watermark) ─► alerts ─► texts ─► outbox
+//! POST /sms/africastalking/delivery ─► africastalking ─► outbox (state by the provider's id)
+//! ```
+//!
+//! - `command`: what a text asks; `texts`: the words per locale (`menus/sms.<locale>.toml`);
+//! - `outbox`: the messages and their states in sled; `sender`: the supervised task that posts
+//!   them; `africastalking`: the provider's wire; `alerts`: the task that turns events into
+//!   messages.
+//!
+//! The callback is answered 200 at once; the command is handled in a task and its reply queued
+//! (SPEC §4.1). With no `[sms] provider`, commands are still answered and alerts made into the
+//! outbox, and nothing is sent. What it must never do: log an MSISDN, a matricule or a CIN, or
+//! a message's text (a log line names a message by its outbox id, a phone by its keyed tag).
+
+pub(crate) mod africastalking;
+pub(crate) mod alerts;
+pub(crate) mod command;
+pub(crate) mod outbox;
+pub(crate) mod sender;
+pub(crate) mod texts;
+
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+use crate::audit::KeyedHasher;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::session_store::memory::durable_locale;
+use crate::session_store::CallerKey;
+use crate::store::Store;
+use crate::subscriptions::{Subscribed, SubscriptionError, Subscriptions};
+use crate::writer::Writer;
+use africastalking::{DeliveryOutcome, DeliveryReport, Inbound};
+use command::Command;
+use outbox::{Delivery, Kind, Message, Outbox, OutboxError};
+use texts::SmsTexts;
+
+/// The service whose SMS channel this is: its subscriptions, its remembered locales.
+pub(crate) const SERVICE: &str = "cnam";
+
+/// Unix time in milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// The counters of the channel, in the server's metrics.
+#[derive(Clone)]
+pub(crate) struct SmsMetrics(Arc<Metrics>);
+
+impl SmsMetrics {
+    /// A message entered `state` (`queued`, `sent`, `delivered`, `failed`, `given_up`).
+    pub(crate) fn entered(&self, state: &str) {
+        self.0.sms_messages.get_or_create(&label(state)).inc();
+    }
+
+    /// A send attempt ended `outcome` (`accepted`, `retry`, `given_up`).
+    pub(crate) fn attempt(&self, outcome: &str) {
+        self.0.sms_attempts.get_or_create(&label(outcome)).inc();
+    }
+
+    /// An inbound SMS was answered `outcome`.
+    pub(crate) fn inbound(&self, outcome: &str) {
+        self.0.sms_inbound.get_or_create(&label(outcome)).inc();
+    }
+
+    /// An event was read: its kind when an alert was made, else why not.
+    pub(crate) fn alert(&self, outcome: &str) {
+        self.0.sms_alerts.get_or_create(&label(outcome)).inc();
+    }
+
+    /// A delivery report came, and what it did.
+    pub(crate) fn report(&self, outcome: &str) {
+        self.0.sms_reports.get_or_create(&label(outcome)).inc();
+    }
+}
+
+fn label(outcome: &str) -> crate::metrics::OutcomeLabel {
+    crate::metrics::OutcomeLabel {
+        outcome: outcome.to_string(),
+    }
+}
+
+/// Who gets a person's messages, and in which locale.
+#[derive(Clone)]
+pub(crate) struct Recipients {
+    subscriptions: Subscriptions,
+    prefs: sled::Tree,
+    hasher: KeyedHasher,
+}
+
+impl Recipients {
+    fn msisdn_of(&self, person_id: &str) -> Result<Option<String>, SubscriptionError> {
+        self.subscriptions.msisdn_of(SERVICE, person_id)
+    }
+
+    /// The locale `msisdn` chose in the `cnam` menu (SPEC §2), else the default.
+    fn locale_of(&self, msisdn: &str) -> &'static str {
+        let caller = CallerKey::new(SERVICE, &self.hasher.hash(msisdn));
+        let remembered = durable_locale(&self.prefs, &caller).ok().flatten();
+        SmsTexts::locale_for(remembered.as_ref().map(|c| c.locale.as_str()))
+    }
+}
+
+/// The channel: what the HTTP routes and the tasks share.
+pub(crate) struct SmsChannel {
+    store: Store,
+    recipients: Recipients,
+    outbox: Outbox,
+    texts: Arc<SmsTexts>,
+    hasher: KeyedHasher,
+    /// The only `to` an inbound SMS may name (`[sms] sender`); `None`: any.
+    short_code: Option<String>,
+    wake: Arc<Notify>,
+    metrics: SmsMetrics,
+}
+
+/// The words of a reply, from what a command did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Subscribed,
+    Already,
+    NotFound,
+    SchemeMismatch(&'static str),
+    KeyIncluded,
+    Stopped,
+    NotSubscribed,
+    Help,
+    Unavailable,
+}
+
+impl Answer {
+    fn key(self) -> &'static str {
+        match self {
+            Answer::Subscribed => "reply.subscribed",
+            Answer::Already => "reply.already",
+            Answer::NotFound => "reply.not_found",
+            Answer::SchemeMismatch(_) => "reply.scheme_mismatch",
+            Answer::KeyIncluded => "reply.key_included",
+            Answer::Stopped => "reply.stopped",
+            Answer::NotSubscribed => "reply.not_subscribed",
+            Answer::Help => "reply.help",
+            Answer::Unavailable => "reply.unavailable",
+        }
+    }
+}
+
+impl SmsChannel {
+    /// The channel over the node's store, with the words of `config`'s menus directory.
+    pub(crate) fn open(
+        config: &Config,
+        store: &Store,
+        writer: Arc<Writer>,
+        subscriptions: Subscriptions,
+        hasher: KeyedHasher,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<SmsChannel> {
+        let texts = SmsTexts::load(&config.menus.dir)?;
+        Ok(SmsChannel {
+            store: store.clone(),
+            recipients: Recipients {
+                subscriptions,
+                prefs: store.tree("prefs")?,
+                hasher: hasher.clone(),
+            },
+            outbox: Outbox::open(store, writer)?,
+            texts: Arc::new(texts),
+            hasher,
+            short_code: config
+                .sms
+                .sender
+                .as_deref()
+                .map(short_code)
+                .filter(|s| !s.is_empty()),
+            wake: Arc::new(Notify::new()),
+            metrics: SmsMetrics(metrics),
+        })
+    }
+
+    /// Whether an inbound SMS sent to `to` is ours.
+    pub(crate) fn accepts(&self, to: &str) -> bool {
+        self.short_code
+            .as_deref()
+            .is_none_or(|ours| short_code(to) == ours)
+    }
+
+    pub(crate) fn metrics(&self) -> &SmsMetrics {
+        &self.metrics
+    }
+
+    /// Handles a command and queues its reply. A callback delivered twice (same provider id)
+    /// gets one reply: the reply's outbox id comes from the inbound id.
+    pub(crate) async fn answer(&self, inbound: Inbound) {
+        let answer = self.act(&inbound).await;
+        let outcome = answer.key().trim_start_matches("reply.");
+        self.metrics.inbound(outcome);
+        tracing::info!(phone = %self.hasher.tag(&inbound.from), %outcome, "sms command answered");
+        let locale = self.recipients.locale_of(&inbound.from);
+        let vars = match answer {
+            Answer::SchemeMismatch(scheme) => vec![("scheme", scheme.to_string())],
+            _ => Vec::new(),
+        };
+        let text = self.texts.render(locale, answer.key(), &vars);
+        let id = match &inbound.id {
+            Some(id) => format!("reply/{}", self.hasher.hash(id)),
+            None => format!(
+                "reply/{}/{}",
+                self.hasher.hash(&inbound.from),
+                jiff::Timestamp::now().as_nanosecond()
+            ),
+        };
+        let message = Message::new(Kind::Reply, &inbound.from, text, now_ms());
+        match self.outbox.enqueue(id, message).await {
+            Ok(true) => {
+                self.metrics.entered("queued");
+                self.wake.notify_one();
+            }
+            Ok(false) => tracing::debug!("a callback delivered again: its reply is queued already"),
+            Err(error) => tracing::error!(%error, "a reply could not be queued"),
+        }
+    }
+
+    async fn act(&self, inbound: &Inbound) -> Answer {
+        let done = match command::parse(&inbound.text) {
+            Command::Help => Ok(Answer::Help),
+            Command::KeyIncluded => Ok(Answer::KeyIncluded),
+            Command::Stop => self.stop(&inbound.from).await,
+            Command::Subscribe {
+                scheme,
+                matricule,
+                cin,
+            } => {
+                let person = match self.store.person_by_pair(SERVICE, &matricule, &cin) {
+                    Ok(person) => person,
+                    Err(error) => {
+                        tracing::error!(%error, "the store cannot be read for an sms command");
+                        return Answer::Unavailable;
+                    }
+                };
+                match person {
+                    None => Ok(Answer::NotFound),
+                    Some(p) => match p.scheme.as_deref() {
+                        Some(theirs) if theirs != scheme.as_str() => {
+                            Ok(Answer::SchemeMismatch(other_scheme(scheme)))
+                        }
+                        _ => self.subscribe(&p.person_id, &inbound.from).await,
+                    },
+                }
+            }
+        };
+        done.unwrap_or_else(|error| {
+            tracing::error!(%error, "a subscription could not be changed");
+            Answer::Unavailable
+        })
+    }
+
+    async fn subscribe(&self, person_id: &str, msisdn: &str) -> Result<Answer, SubscriptionError> {
+        let subscriptions = &self.recipients.subscriptions;
+        Ok(
+            match subscriptions.subscribe(SERVICE, person_id, msisdn).await? {
+                Subscribed::New | Subscribed::Moved => Answer::Subscribed,
+                Subscribed::Already => Answer::Already,
+            },
+        )
+    }
+
+    async fn stop(&self, msisdn: &str) -> Result<Answer, SubscriptionError> {
+        let subscriptions = &self.recipients.subscriptions;
+        Ok(
+            match subscriptions.unsubscribe_msisdn(SERVICE, msisdn).await? {
+                0 => Answer::NotSubscribed,
+                _ => Answer::Stopped,
+            },
+        )
+    }
+
+    /// Applies a delivery report; whether a message had that provider id.
+    pub(crate) async fn delivery(&self, report: DeliveryReport) -> Result<bool, OutboxError> {
+        let (delivery, outcome) = match report.outcome {
+            DeliveryOutcome::Delivered => (Delivery::Delivered, "delivered"),
+            DeliveryOutcome::Failed(why) => (Delivery::Failed { why }, "failed"),
+            DeliveryOutcome::Pending => (Delivery::Noted, "pending"),
+            DeliveryOutcome::Unknown => (Delivery::Noted, "unknown"),
+        };
+        let moved = self
+            .outbox
+            .report(report.provider_id, delivery, report.status)
+            .await?;
+        let Some((id, before, after)) = moved else {
+            self.metrics.report("no_such_message");
+            return Ok(false);
+        };
+        self.metrics.report(outcome);
+        if before != after {
+            self.metrics.entered(after.as_str());
+            tracing::info!(message = %id, state = after.as_str(), "sms delivery report");
+        }
+        Ok(true)
+    }
+
+    /// The alert task over this channel's outbox.
+    pub(crate) fn alerts(&self, meta: sled::Tree) -> alerts::Alerts {
+        alerts::Alerts {
+            store: self.store.clone(),
+            recipients: self.recipients.clone(),
+            outbox: self.outbox.clone(),
+            texts: self.texts.clone(),
+            meta,
+            wake: self.wake.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// The sender task of `config`'s provider, or `None` when none is configured.
+    pub(crate) fn sender(&self, config: &Config) -> Option<sender::Sender> {
+        Some(sender::Sender {
+            outbox: self.outbox.clone(),
+            provider: sender::Provider::from_config(&config.sms)?,
+            backoff: sender::Backoff::from_config(&config.sms),
+            wake: self.wake.clone(),
+            metrics: self.metrics.clone(),
+        })
+    }
+
+    /// How many messages wait to be sent.
+    pub(crate) fn pending(&self) -> usize {
+        self.outbox.pending_count()
+    }
+
+    /// The outbox as the admin API shows it: each message's state, never its text; the phone
+    /// as its keyed hash.
+    pub(crate) fn outbox_view(&self, limit: usize) -> Result<Vec<MessageView>, OutboxError> {
+        Ok(self
+            .outbox
+            .list(limit)?
+            .into_iter()
+            .map(|(id, m)| MessageView {
+                id,
+                kind: m.kind,
+                to: self.hasher.hash(&m.to),
+                state: m.state.as_str(),
+                attempts: m.attempts,
+                provider_id: m.provider_id,
+                why: m.why,
+                last_report: m.last_report,
+            })
+            .collect())
+    }
+}
+
+/// A message as `GET /admin/sms` lists it.
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageView {
+    id: String,
+    kind: Kind,
+    /// The recipient's keyed hash (as the audit trail keeps callers).
+    to: String,
+    state: &'static str,
+    attempts: u32,
+    provider_id: Option<String>,
+    why: Option<String>,
+    last_report: Option<String>,
+}
+
+/// The scheme a record holds when it is not the one the command named.
+fn other_scheme(named: command::Scheme) -> &'static str {
+    match named {
+        command::Scheme::Cnss => command::Scheme::Cnrps.as_str(),
+        command::Scheme::Cnrps => command::Scheme::Cnss.as_str(),
+    }
+}
+
+/// A short code or number as compared: without `+` and spaces.
+fn short_code(raw: &str) -> String {
+    raw.chars().filter(|c| !matches!(c, '+' | ' ')).collect()
+}
