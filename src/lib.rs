@@ -22,9 +22,9 @@
 //! ```text
 //! cli ─► app                    the commands; putting the house together
 //! server                         HTTP: routes, limits, admin API
+//! sms                            the SMS channel: commands, outbox, sender, alerts
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
-//! sms                            the SMS channel: commands, outbox, sender, alerts
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config

@@ -9,8 +9,8 @@ mod sms_support;
 
 use common::TestServer;
 use serde_json::{json, Value};
-use sms_support::{inbound_form, words, Answer, FakeAt, Received};
-use std::time::{Duration, Instant};
+use sms_support::{eventually, inbound_form, words, Answer, FakeAt, Received};
+use std::time::Duration;
 
 const SHORT_CODE: &str = "85666";
 const API_KEY: &str = "k-test";
@@ -80,26 +80,23 @@ fn outbox(server: &TestServer) -> Value {
     serde_json::from_str(&response).expect("json")
 }
 
-/// Waits until the outbox message `id` is in `state`, and returns it.
-fn wait_state(server: &TestServer, id_prefix: &str, state: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
+/// Waits until an outbox message satisfies `found`, and returns it.
+fn wait_message(server: &TestServer, what: &str, found: impl Fn(&Value) -> bool) -> Value {
+    eventually(WAIT, || {
         let view = outbox(server);
-        let found = view["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .find(|m| m["id"].as_str().is_some_and(|id| id.starts_with(id_prefix)))
-            .cloned();
-        if let Some(m) = found.filter(|m| m["state"] == state) {
-            return m;
+        let messages = view["messages"].as_array().expect("messages");
+        match messages.iter().find(|m| found(m)) {
+            Some(m) => Ok(m.clone()),
+            None => Err(format!("no message {what}: {view:#}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "{id_prefix} never {state}: {view:#}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    })
+}
+
+/// Waits until a message whose id starts with `id_prefix` is in `state`, and returns it.
+fn wait_state(server: &TestServer, id_prefix: &str, state: &str) -> Value {
+    wait_message(server, &format!("{id_prefix}… {state}"), |m| {
+        m["id"].as_str().is_some_and(|id| id.starts_with(id_prefix)) && m["state"] == state
+    })
 }
 
 /// A sent SMS as daftar must post it: to the phone, from the short code, our credentials.
@@ -324,27 +321,11 @@ fn a_transient_failure_is_retried_and_permanent_ones_are_given_up() {
             200
         );
         fake.wait_for(before + 1, WAIT);
-        let deadline = Instant::now() + WAIT;
-        let given_up = loop {
-            let view = outbox(&server);
-            let found = view["messages"]
-                .as_array()
-                .expect("messages")
-                .iter()
-                .filter(|m| m["id"] != id_of_first.as_str())
-                .find(|m| {
-                    m["state"] == "given_up" && m["why"].as_str().is_some_and(|w| w.contains(why))
-                })
-                .cloned();
-            if let Some(found) = found {
-                break found;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not given up for {why}: {view:#}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let given_up = wait_message(&server, &format!("given up for {why}"), |m| {
+            m["id"] != id_of_first.as_str()
+                && m["state"] == "given_up"
+                && m["why"].as_str().is_some_and(|w| w.contains(why))
+        });
         assert_eq!(given_up["attempts"], 1, "{given_up:#}");
         assert_eq!(
             fake.received().len(),
@@ -409,21 +390,9 @@ fn delivery_reports_update_the_state_by_the_providers_id() {
 
     assert_eq!(sms_in(&server, PHONE_B, SHORT_CODE, "STOP", "d2"), 200);
     fake.wait_for(2, WAIT);
-    let deadline = Instant::now() + WAIT;
-    let second = loop {
-        let view = outbox(&server);
-        let second = view["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .find(|m| m["provider_id"].is_string() && m["provider_id"] != provider_id.as_str())
-            .cloned();
-        if let Some(second) = second {
-            break second;
-        }
-        assert!(Instant::now() < deadline, "{view:#}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let second = wait_message(&server, "sent second", |m| {
+        m["provider_id"].is_string() && m["provider_id"] != provider_id.as_str()
+    });
     let second_id = second["provider_id"].as_str().expect("id").to_string();
     let body = format!(
         "id={second_id}&status=Failed&phoneNumber=%2B{PHONE_B}&networkCode=60502&failureReason=UserInBlackList&retryCount=0"
@@ -460,11 +429,10 @@ fn without_a_provider_commands_are_answered_into_the_outbox_and_nothing_is_sent(
     assert_eq!(queued["attempts"], 0);
     // The subscription was made all the same: a second command finds it.
     assert_eq!(sms_in(&server, PHONE_A, "anything", "STOP", "n2"), 200);
-    let deadline = Instant::now() + WAIT;
-    while outbox(&server)["pending"] != 2 {
-        assert!(Instant::now() < deadline, "{:#}", outbox(&server));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(WAIT, || match outbox(&server) {
+        view if view["pending"] == 2 => Ok(()),
+        view => Err(format!("not 2 pending: {view:#}")),
+    });
     let metrics = server.get("/metrics").1;
     assert!(
         metrics.contains("daftar_sms_inbound_total{outcome=\"stopped\"} 1"),

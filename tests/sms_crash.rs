@@ -10,10 +10,10 @@ mod sms_support;
 
 use daftar_bin::{agent, arg, menus_dir, Served};
 use serde_json::{json, Value};
-use sms_support::{inbound_form, Answer, FakeAt};
+use sms_support::{eventually, inbound_form, Answer, FakeAt};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ADMIN: &str = "admin-test";
 const WAIT: Duration = Duration::from_secs(30);
@@ -63,19 +63,14 @@ fn outbox(served: &Served) -> Value {
 
 /// Waits until the outbox satisfies `done`.
 fn wait_outbox(served: &Served, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually(WAIT, || {
         let view = outbox(served);
         if done(&view) {
-            return view;
+            Ok(view)
+        } else {
+            Err(format!("{what}: {view:#}\n{}", served.log()))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {view:#}\n{}",
-            served.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    })
 }
 
 fn states(view: &Value) -> Vec<String> {

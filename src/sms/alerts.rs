@@ -176,47 +176,44 @@ fn alert_id(stored: &StoredEvent) -> String {
     format!("alert/{}/{:020}", stored.insurer, stored.seq)
 }
 
-/// The SMS of `event` in `locale`.
+/// The SMS of `event` in `locale`: its words are `alert.<kind>`, or `alert.<kind>_<variant>` for
+/// a decision and a summons.
 pub(crate) fn render(texts: &SmsTexts, locale: &str, event: &Event) -> String {
     let date = |d| format_date(d, locale);
-    let (key, vars): (&str, Vec<(&str, String)>) = match event {
-        Event::TransferPaid { amount, date: d } => (
-            "alert.transfer_paid",
-            vec![
-                ("amount", format_money(*amount, locale)),
-                ("date", date(*d)),
-            ],
-        ),
-        Event::MoneyOrder { amount, date: d } => (
-            "alert.money_order",
-            vec![
-                ("amount", format_money(*amount, locale)),
-                ("date", date(*d)),
-            ],
-        ),
-        Event::CoverageDecision { decision, what } => {
-            let key = match decision {
-                Decision::Accepted => "alert.coverage_accepted",
-                Decision::Refused => "alert.coverage_refused",
-            };
-            (key, vec![("what", what.trim().to_string())])
-        }
-        Event::Summons { reason, date: d } => {
-            let key = match reason {
-                SummonsReason::MedicalCheck => "alert.summons_medical_check",
-                SummonsReason::CompleteFile => "alert.summons_complete_file",
-            };
-            (key, vec![("date", date(*d))])
-        }
-        Event::ChronicEnding { label, until } => (
-            "alert.chronic_ending",
-            vec![("label", label.trim().to_string()), ("until", date(*until))],
-        ),
-        Event::CeilingReached { year } => {
-            ("alert.ceiling_reached", vec![("year", year.to_string())])
-        }
+    let key = match event {
+        Event::CoverageDecision {
+            decision: Decision::Accepted,
+            ..
+        } => "alert.coverage_accepted".to_string(),
+        Event::CoverageDecision {
+            decision: Decision::Refused,
+            ..
+        } => "alert.coverage_refused".to_string(),
+        Event::Summons {
+            reason: SummonsReason::MedicalCheck,
+            ..
+        } => "alert.summons_medical_check".to_string(),
+        Event::Summons {
+            reason: SummonsReason::CompleteFile,
+            ..
+        } => "alert.summons_complete_file".to_string(),
+        _ => format!("alert.{}", event.kind()),
     };
-    texts.render(locale, key, &vars)
+    let vars: Vec<(&str, String)> = match event {
+        Event::TransferPaid { amount, date: d } | Event::MoneyOrder { amount, date: d } => {
+            vec![
+                ("amount", format_money(*amount, locale)),
+                ("date", date(*d)),
+            ]
+        }
+        Event::CoverageDecision { what, .. } => vec![("what", what.trim().to_string())],
+        Event::Summons { date: d, .. } => vec![("date", date(*d))],
+        Event::ChronicEnding { label, until } => {
+            vec![("label", label.trim().to_string()), ("until", date(*until))]
+        }
+        Event::CeilingReached { year } => vec![("year", year.to_string())],
+    };
+    texts.render(locale, &key, &vars)
 }
 
 #[cfg(test)]
@@ -283,6 +280,96 @@ mod tests {
             }
             assert!(super::super::texts::parts(&ar) <= 1, "{ar:?}");
         }
+    }
+
+    /// A store with a subscribed person, one who is not, and their events up to seq 4.
+    async fn alerts_over_events() -> (tempfile::TempDir, Alerts) {
+        use crate::record::{Change, ChangeOp};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("store");
+        let writer = Arc::new(crate::writer::Writer::start().expect("writer"));
+        let subscriptions =
+            crate::subscriptions::Subscriptions::open(&store, writer.clone()).expect("subs");
+        subscriptions
+            .subscribe(SERVICE, "01234567", "21620000001")
+            .await
+            .expect("subscribed");
+        let events = [
+            (
+                1,
+                "01234567",
+                json!({"kind": "ceiling_reached", "year": 2025}),
+            ),
+            (
+                2,
+                "02000001",
+                json!({"kind": "ceiling_reached", "year": 2025}),
+            ),
+            (3, "01234567", json!({"kind": "lottery_won"})),
+            (
+                4,
+                "01234567",
+                json!({"kind": "ceiling_reached", "year": 2026}),
+            ),
+        ];
+        for (seq, person, event) in events {
+            let op = ChangeOp::Event {
+                insurer: SERVICE.into(),
+                person_id: person.into(),
+                event,
+            };
+            store.apply(&Change { seq, op }).expect("applied");
+        }
+        store.set_watermark(4).expect("watermark");
+        let alerts = Alerts {
+            recipients: Recipients {
+                subscriptions,
+                prefs: store.tree("prefs").expect("prefs"),
+                hasher: crate::audit::KeyedHasher::new([7; 32]),
+            },
+            outbox: Outbox::open(&store, writer).expect("outbox"),
+            texts: Arc::new(texts()),
+            meta: store.tree("sms_meta").expect("meta"),
+            wake: Arc::new(Notify::new()),
+            metrics: SmsMetrics(Arc::new(crate::metrics::Metrics::new())),
+            store,
+        };
+        (dir, alerts)
+    }
+
+    #[tokio::test]
+    async fn one_sms_per_event_of_a_subscriber_even_when_the_events_are_read_again() {
+        let (_dir, alerts) = alerts_over_events().await;
+        assert_eq!(alerts.round().await.expect("round"), 4);
+        assert_eq!(alerts.round().await.expect("round"), 0);
+        // As after a crash between the queueing and the mark: the same events read again.
+        alerts.meta.remove(ALERTED).expect("mark removed");
+        assert_eq!(alerts.round().await.expect("round"), 4);
+        let queued = alerts.outbox.list(100).expect("list");
+        let ids: Vec<&str> = queued.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "alert/cnam/00000000000000000001",
+                "alert/cnam/00000000000000000004"
+            ]
+        );
+        assert!(queued.iter().all(|(_, m)| m.to == "21620000001"));
+        assert!(queued[1].1.text.contains("2026"), "{:?}", queued[1].1.text);
+        // Only what the watermark covers is read.
+        let later = crate::record::Change {
+            seq: 5,
+            op: crate::record::ChangeOp::Event {
+                insurer: SERVICE.into(),
+                person_id: "01234567".into(),
+                event: json!({"kind": "ceiling_reached", "year": 2027}),
+            },
+        };
+        alerts.store.apply(&later).expect("applied");
+        assert_eq!(alerts.round().await.expect("round"), 0);
+        alerts.store.set_watermark(5).expect("watermark");
+        assert_eq!(alerts.round().await.expect("round"), 1);
+        assert_eq!(alerts.outbox.list(100).expect("list").len(), 3);
     }
 
     #[test]

@@ -402,6 +402,14 @@ mod tests {
         Message::new(Kind::Alert, "21620000001", text.into(), now)
     }
 
+    /// Records the provider's acceptance of `id` under `provider_id`.
+    async fn accept(outbox: &Outbox, id: &str, provider_id: &str) {
+        let accepted = Attempt::Accepted {
+            provider_id: provider_id.into(),
+        };
+        outbox.record(id.into(), accepted).await.unwrap();
+    }
+
     #[tokio::test]
     async fn an_id_is_queued_once() {
         let (_dir, outbox) = open();
@@ -425,15 +433,7 @@ mod tests {
         };
         assert_eq!((id.as_str(), message.attempts), ("a", 1));
         assert_eq!(message.state, State::Sending);
-        outbox
-            .record(
-                "a".into(),
-                Attempt::Accepted {
-                    provider_id: "AT-1".into(),
-                },
-            )
-            .await
-            .unwrap();
+        accept(&outbox, "a", "AT-1").await;
         let Due::Now { id, .. } = outbox.claim_due(100).await.unwrap() else {
             panic!("one is due")
         };
@@ -497,15 +497,7 @@ mod tests {
         let (_dir, outbox) = open();
         outbox.enqueue("a".into(), msg("one", 10)).await.unwrap();
         outbox.claim_due(10).await.unwrap();
-        outbox
-            .record(
-                "a".into(),
-                Attempt::Accepted {
-                    provider_id: "AT-1".into(),
-                },
-            )
-            .await
-            .unwrap();
+        accept(&outbox, "a", "AT-1").await;
         let report = |delivery, status: &str| outbox.report("AT-1".into(), delivery, status.into());
         assert_eq!(
             report(Delivery::Noted, "Buffered").await.unwrap(),

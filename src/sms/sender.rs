@@ -189,10 +189,13 @@ impl Sender {
                 tracing::info!(message = %id, attempts = message.attempts, "sms sent");
                 self.metrics.entered("sent");
             }
+            // The provider's words may quote the number: masked as a feed reject is.
             Attempt::Retry { why, .. } => {
+                let why = crate::sync::redact(why);
                 tracing::warn!(message = %id, attempts = message.attempts, %why, "sms not sent; will retry");
             }
             Attempt::GiveUp { why } => {
+                let why = crate::sync::redact(why);
                 tracing::warn!(message = %id, attempts = message.attempts, %why, "sms given up");
                 self.metrics.entered("given_up");
             }

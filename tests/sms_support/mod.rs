@@ -109,19 +109,17 @@ impl FakeAt {
 
     /// Waits until at least `n` requests came, and returns them all; panics after `limit`.
     pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
-        let deadline = Instant::now() + limit;
-        loop {
+        eventually(limit, || {
             let received = self.received();
             if received.len() >= n {
-                return received;
+                Ok(received)
+            } else {
+                Err(format!(
+                    "{} request(s), not {n}: {received:#?}",
+                    received.len()
+                ))
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} request(s) after {limit:?}, not {n}: {received:#?}",
-                received.len()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        })
     }
 }
 
@@ -209,6 +207,19 @@ async fn answer(
         hyper::header::HeaderValue::from_static(content_type),
     );
     Ok(response)
+}
+
+/// Polls `check` until it gives a value; panics with its last complaint after `limit` (a bound
+/// against a hang, not a measure of speed).
+pub fn eventually<T>(limit: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(complaint) => assert!(Instant::now() < deadline, "after {limit:?}: {complaint}"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// The send API's acceptance of one message (SMS.md §1b).
