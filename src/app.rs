@@ -224,14 +224,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await??;
     let core = build_core(&config, &parts, menus)?;
     let metrics = Arc::new(Metrics::new());
-    let sms = Arc::new(SmsChannel::open(
+    let sms = SmsChannel::open(
         &config,
         &parts.store,
         parts.writer.clone(),
         parts.subscriptions.clone(),
         parts.hasher.clone(),
         metrics.clone(),
-    )?);
+    )?
+    .map(Arc::new);
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(
@@ -288,7 +289,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     supervisor.spawn("audit-purge", OnFailure::Unready, move |stop| {
         purge_audit(tracker, stop)
     });
-    start_sms(&mut supervisor, &config, &sms, &parts.store)?;
+    match &sms {
+        Some(sms) => start_sms(&mut supervisor, &config, sms, &parts.store)?,
+        None => tracing::info!(
+            menus = %config.menus.dir.display(),
+            "no SMS words (sms.<locale>.toml) in the menus: the SMS channel is off"
+        ),
+    }
     match follower {
         // A dead follower means stale records: the node is taken out of rotation with the
         // reason, as a failing feed is, while what it answers stays correct as of its

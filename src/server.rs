@@ -47,7 +47,8 @@ pub(crate) struct App {
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) readiness: Arc<Readiness>,
     pub(crate) feed: Arc<std::sync::Mutex<FeedStatus>>,
-    pub(crate) sms: Arc<SmsChannel>,
+    /// The SMS channel; `None` when the menus hold no SMS words.
+    pub(crate) sms: Option<Arc<SmsChannel>>,
     pub(crate) admin_token: Option<String>,
     pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
@@ -119,7 +120,8 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
         ("GET", "/metrics") => {
             let live = app.engine.session_count().await;
             app.metrics.sessions_live.set(live as i64);
-            app.metrics.sms_pending.set(app.sms.pending() as i64);
+            let pending = app.sms.as_ref().map_or(0, |sms| sms.pending());
+            app.metrics.sms_pending.set(pending as i64);
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -236,6 +238,9 @@ async fn step(app: &App, turn: Arc<Turn>) -> Reply {
 
 /// An SMS provider's callback (SPEC §4.1, SMS.md §1a, §1c).
 async fn sms(app: &App, method: &str, rest: &str, req: Request<Incoming>) -> Response<Body> {
+    let Some(channel) = &app.sms else {
+        return text(StatusCode::NOT_FOUND, "the SMS channel is off\n");
+    };
     let delivery = match rest {
         "africastalking" => false,
         "africastalking/delivery" => true,
@@ -257,32 +262,32 @@ async fn sms(app: &App, method: &str, rest: &str, req: Request<Incoming>) -> Res
         Err(status) => return text(status, "request body too large or too slow\n"),
     };
     if delivery {
-        return sms_delivery(app, &body).await;
+        return sms_delivery(channel, &body).await;
     }
     let inbound = match parse_inbound(&body) {
         Ok(inbound) => inbound,
         Err(error) => {
-            app.sms.metrics().inbound("bad_request");
+            channel.metrics().inbound("bad_request");
             return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
         }
     };
-    if !app.sms.accepts(&inbound.to) {
+    if !channel.accepts(&inbound.to) {
         // Acknowledged all the same, so that the provider does not send it again and again.
-        app.sms.metrics().inbound("other_short_code");
+        channel.metrics().inbound("other_short_code");
         return text(StatusCode::OK, "not for this short code\n");
     }
     // The answer leaves through the outbox; the callback is acknowledged now (SPEC §4.1).
-    let channel = app.sms.clone();
+    let channel = channel.clone();
     tokio::spawn(async move { channel.answer(inbound).await });
     text(StatusCode::OK, "ok\n")
 }
 
-async fn sms_delivery(app: &App, body: &[u8]) -> Response<Body> {
+async fn sms_delivery(channel: &SmsChannel, body: &[u8]) -> Response<Body> {
     let report = match parse_delivery(body) {
         Ok(report) => report,
         Err(error) => return text(StatusCode::BAD_REQUEST, &format!("{error}\n")),
     };
-    match app.sms.delivery(report).await {
+    match channel.delivery(report).await {
         Ok(_) => text(StatusCode::OK, "ok\n"),
         Err(error) => {
             tracing::error!(%error, "a delivery report could not be recorded");
@@ -353,12 +358,17 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
                 .unwrap_or_default();
             json(StatusCode::OK, &status)
         }
-        None if path == "sms" => match app.sms.outbox_view(ADMIN_SMS_LISTED) {
-            Ok(messages) => json(
+        None if path == "sms" => match app
+            .sms
+            .as_ref()
+            .map(|sms| (sms, sms.outbox_view(ADMIN_SMS_LISTED)))
+        {
+            None => text(StatusCode::NOT_FOUND, "the SMS channel is off\n"),
+            Some((sms, Ok(messages))) => json(
                 StatusCode::OK,
-                &serde_json::json!({ "pending": app.sms.pending(), "messages": messages }),
+                &serde_json::json!({ "pending": sms.pending(), "messages": messages }),
             ),
-            Err(error) => {
+            Some((_, Err(error))) => {
                 tracing::error!(%error, "outbox unreadable");
                 text(StatusCode::SERVICE_UNAVAILABLE, "outbox unavailable\n")
             }

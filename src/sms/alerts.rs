@@ -224,6 +224,7 @@ mod tests {
     fn texts() -> SmsTexts {
         SmsTexts::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("menus"))
             .expect("texts")
+            .expect("shipped")
     }
 
     #[test]

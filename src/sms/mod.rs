@@ -152,7 +152,8 @@ impl Answer {
 }
 
 impl SmsChannel {
-    /// The channel over the node's store, with the words of `config`'s menus directory.
+    /// The channel over the node's store, with the words of `config`'s menus directory;
+    /// `None` when that directory has no SMS words (`sms.<locale>.toml`).
     pub(crate) fn open(
         config: &Config,
         store: &Store,
@@ -160,9 +161,11 @@ impl SmsChannel {
         subscriptions: Subscriptions,
         hasher: KeyedHasher,
         metrics: Arc<Metrics>,
-    ) -> anyhow::Result<SmsChannel> {
-        let texts = SmsTexts::load(&config.menus.dir)?;
-        Ok(SmsChannel {
+    ) -> anyhow::Result<Option<SmsChannel>> {
+        let Some(texts) = SmsTexts::load(&config.menus.dir)? else {
+            return Ok(None);
+        };
+        Ok(Some(SmsChannel {
             store: store.clone(),
             recipients: Recipients {
                 subscriptions,
@@ -180,7 +183,7 @@ impl SmsChannel {
                 .filter(|s| !s.is_empty()),
             wake: Arc::new(Notify::new()),
             metrics: SmsMetrics(metrics),
-        })
+        }))
     }
 
     /// Whether an inbound SMS sent to `to` is ours.

@@ -3,7 +3,9 @@
 //! alone). Behaviour in code, words in tables: a translator edits one file.
 //!
 //! Every key in [`KEYS`] must have words in every locale of [`LOCALES`]: [`SmsTexts::load`]
-//! refuses a file that lacks one, at start and in `daftar check`. A text is cut to two SMS
+//! refuses a file that lacks one, at start and in `daftar check`. A menus directory with no
+//! `sms.*.toml` at all has no SMS channel (the server then runs without it, and `check` has
+//! nothing to say of it). A text is cut to two SMS
 //! parts at most when a value the feed gave (a label, a decision's subject) makes it longer
 //! (SPEC §4.1), and measured in the encoding it will travel in (`text::gsm7`).
 
@@ -53,11 +55,16 @@ pub(crate) struct SmsTexts {
 }
 
 impl SmsTexts {
-    /// Reads `sms.<locale>.toml` of every locale in `dir`, refusing one that lacks a key.
-    pub(crate) fn load(dir: &Path) -> Result<SmsTexts, TextsError> {
+    /// Reads `sms.<locale>.toml` of every locale in `dir`, refusing one that lacks a key;
+    /// `None` when `dir` holds none of them.
+    pub(crate) fn load(dir: &Path) -> Result<Option<SmsTexts>, TextsError> {
+        let file = |locale: &str| dir.join(format!("sms.{locale}.toml"));
+        if !LOCALES.iter().any(|locale| file(locale).exists()) {
+            return Ok(None);
+        }
         let mut by_locale = HashMap::new();
         for locale in LOCALES {
-            let path = dir.join(format!("sms.{locale}.toml"));
+            let path = file(locale);
             let words = read_words(&path)?;
             if let Some(key) = KEYS.iter().find(|key| !words.has(key)) {
                 return Err(TextsError::Missing {
@@ -67,7 +74,7 @@ impl SmsTexts {
             }
             by_locale.insert(locale, words);
         }
-        Ok(SmsTexts { by_locale })
+        Ok(Some(SmsTexts { by_locale }))
     }
 
     /// The locale a message is written in: `remembered` when the service has it, else the
@@ -143,7 +150,9 @@ mod tests {
     use super::*;
 
     fn shipped() -> SmsTexts {
-        SmsTexts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("loads")
+        SmsTexts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus"))
+            .expect("loads")
+            .expect("shipped")
     }
 
     /// Values as long as real ones get: an amount in thousands, a date, a scheme.
@@ -231,5 +240,9 @@ mod tests {
         assert!(faults[0].contains("sms.fr.toml"), "{faults:?}");
         assert!(faults[0].contains("reply.subscribed"), "{faults:?}");
         assert!(check(&menus).is_empty());
+        // No SMS words at all: no channel, no fault.
+        let none = tempfile::tempdir().expect("tempdir");
+        assert!(check(none.path()).is_empty());
+        assert!(SmsTexts::load(none.path()).expect("no words").is_none());
     }
 }
