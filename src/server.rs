@@ -130,7 +130,9 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
             response
         }
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
-        _ if path.starts_with("/sms/") => sms(app, &method, &path["/sms/".len()..], req).await,
+        _ if path.starts_with("/sms/") => {
+            sms(app, &method, &path["/sms/".len()..], req, peer).await
+        }
         _ if path.starts_with("/admin/") => {
             admin(app, &method, &path["/admin/".len()..], &req).await
         }
@@ -236,15 +238,41 @@ async fn step(app: &App, turn: Arc<Turn>) -> Reply {
     }
 }
 
-/// An SMS provider's callback (SPEC §4.1, SMS.md §1a, §1c).
-async fn sms(app: &App, method: &str, rest: &str, req: Request<Incoming>) -> Response<Body> {
+/// The provider whose SMS callbacks are served, and whose USSD dialect's gate closes them too.
+const SMS_PROVIDER: &str = "africastalking";
+
+/// An SMS provider's callback (SPEC §4.1, SMS.md §1a, §1c). The provider's callbacks are closed
+/// by the settings of its USSD dialect (`[dialects.africastalking]`: allowlist, secret in a
+/// header or the path, basic auth): one aggregator, one set of credentials.
+async fn sms(
+    app: &App,
+    method: &str,
+    rest: &str,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let Some(channel) = &app.sms else {
         return text(StatusCode::NOT_FOUND, "the SMS channel is off\n");
     };
-    let delivery = match rest {
-        "africastalking" => false,
-        "africastalking/delivery" => true,
-        _ => return text(StatusCode::NOT_FOUND, "no such sms provider\n"),
+    let Some(tail) = rest.strip_prefix(SMS_PROVIDER) else {
+        return text(StatusCode::NOT_FOUND, "no such sms provider\n");
+    };
+    let tail = match app
+        .dialects
+        .gate(SMS_PROVIDER)
+        .admit(Some(peer), req.headers(), tail)
+    {
+        Ok(tail) => tail,
+        Err(refusal) => {
+            channel.metrics().inbound("refused");
+            tracing::debug!(peer = %peer.ip(), reason = refusal.reason(), "sms callback refused");
+            return refused(refusal);
+        }
+    };
+    let delivery = match tail {
+        "" => false,
+        "/delivery" => true,
+        _ => return text(StatusCode::NOT_FOUND, "no such sms callback\n"),
     };
     if method != "POST" {
         return text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n");

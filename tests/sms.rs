@@ -440,3 +440,42 @@ fn without_a_provider_commands_are_answered_into_the_outbox_and_nothing_is_sent(
     );
     assert!(metrics.contains("daftar_sms_outbox_pending 2"), "{metrics}");
 }
+
+#[test]
+fn the_callbacks_are_closed_by_the_africastalking_dialects_secret() {
+    let fake = FakeAt::start();
+    let base = fake.base.clone();
+    let server = TestServer::start_with(&people(), move |config| {
+        config.sms.provider = Some("africastalking".into());
+        config.sms.base_url = Some(base);
+        config.sms.username = Some(USERNAME.into());
+        config.sms.api_key = Some(API_KEY.into());
+        let gate = config.dialects.entry("africastalking".into()).or_default();
+        gate.secret = Some("s3cret".into());
+        gate.secret_in_path = true;
+    });
+    let body = inbound_form(PHONE_A, SHORT_CODE, "STOP", "g1");
+    let post = |path: &str, body: &str| {
+        server
+            .post(path, "application/x-www-form-urlencoded", body.as_bytes())
+            .0
+    };
+    assert_eq!(post("/sms/africastalking", &body), 401);
+    assert_eq!(post("/sms/africastalking/wrong", &body), 401);
+    assert_eq!(
+        post("/sms/africastalking/delivery", "id=x&status=Success"),
+        401
+    );
+    assert_eq!(post("/sms/africastalking/s3cret", &body), 200);
+    let received = fake.wait_for(1, WAIT);
+    // No sender configured: the provider's default `from`, and any `to` is taken.
+    assert_eq!(received[0].field("to"), format!("+{PHONE_A}"));
+    assert!(received[0].form.iter().all(|(k, _)| k != "from"));
+    assert_eq!(
+        post(
+            "/sms/africastalking/s3cret/delivery",
+            "id=ATXid_1&status=Success"
+        ),
+        200
+    );
+}
