@@ -230,12 +230,20 @@ mod tests {
         metrics.count_request("africastalking", "end");
         metrics.observe_step("africastalking", 0.0003);
         metrics.sessions_live.set(3);
+        let outcome = |o: &str| OutcomeLabel {
+            outcome: o.to_string(),
+        };
+        metrics.sms_messages.get_or_create(&outcome("sent")).inc();
+        metrics.sms_attempts.get_or_create(&outcome("retry")).inc();
         let text = metrics.render();
         for name in [
             "daftar_ussd_requests_total{dialect=\"africastalking\",outcome=\"end\"} 1",
             "daftar_ussd_step_seconds_bucket",
             "daftar_sessions_live 3",
             "daftar_feed_watermark",
+            "daftar_sms_outbox_pending 0",
+            "daftar_sms_messages_total{outcome=\"sent\"} 1",
+            "daftar_sms_send_attempts_total{outcome=\"retry\"} 1",
             "# TYPE",
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");

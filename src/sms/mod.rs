@@ -383,3 +383,58 @@ fn other_scheme(named: command::Scheme) -> &'static str {
 fn short_code(raw: &str) -> String {
     raw.chars().filter(|c| !matches!(c, '+' | ' ')).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session_store::memory::MemoryStore;
+    use crate::session_store::{
+        CallerWrite, LocaleChoice, SessionKey, SessionStore, SessionWrite, Write,
+    };
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_phone_gets_its_sms_in_the_locale_it_chose_in_the_cnam_menu_else_arabic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("store");
+        let writer = Arc::new(Writer::start().expect("writer"));
+        let hasher = KeyedHasher::new([3; 32]);
+        let prefs = store.tree("prefs").expect("prefs");
+        let sessions = MemoryStore::with_durable_locales(10, prefs.clone(), writer.clone());
+        let chose = |msisdn: &str, service: &str, locale: &str| Write {
+            key: SessionKey::new("africastalking", msisdn),
+            session: SessionWrite::Remove { expected: None },
+            caller: Some((
+                CallerKey::new(service, &hasher.hash(msisdn)),
+                CallerWrite {
+                    locale: Some((
+                        LocaleChoice {
+                            locale: locale.into(),
+                            chosen_by: SessionKey::new("africastalking", msisdn),
+                            started_in: "ar".into(),
+                        },
+                        Duration::from_secs(3_600),
+                    )),
+                    ..CallerWrite::default()
+                },
+            )),
+        };
+        sessions
+            .save(chose("21620000001", SERVICE, "fr"))
+            .await
+            .expect("saved");
+        // A choice made in another service is not this one's.
+        sessions
+            .save(chose("21620000002", "tamin", "fr"))
+            .await
+            .expect("saved");
+        let recipients = Recipients {
+            subscriptions: Subscriptions::open(&store, writer).expect("subscriptions"),
+            prefs,
+            hasher: hasher.clone(),
+        };
+        assert_eq!(recipients.locale_of("21620000001"), "fr");
+        assert_eq!(recipients.locale_of("21620000002"), "ar");
+        assert_eq!(recipients.locale_of("21620000003"), "ar");
+    }
+}
