@@ -5,12 +5,17 @@
 //! | tree               | key                    | value                   |
 //! |--------------------|------------------------|-------------------------|
 //! | `sms_outbox`       | message id (UTF-8)     | postcard([`Message`])   |
-//! | `sms_pending`      | message id             | empty: not yet final    |
+//! | `sms_pending`      | next attempt (ms, BE) · created (ms, BE) · message id | empty |
 //! | `sms_provider_ids` | the provider's id      | message id              |
 //!
 //! A message's id is its identity: an alert's is derived from its feed `seq`, a reply's from
 //! the provider's id of the SMS it answers, and a message is inserted only when its id is
 //! absent, so an event applied twice or a callback delivered twice queues one SMS.
+//!
+//! `sms_pending` holds the messages not yet settled, ordered by when they are due then how old
+//! they are, so the sender's next message is the first key, however many wait (an outage of
+//! the provider piles them up). A key whose times no longer match its message (a crash between
+//! the two writes of a move) is mended when the sender meets it.
 //!
 //! The life of a message: `queued` → `sending` (claimed, attempts + 1) → `sent` (the provider
 //! accepted it and gave its id) → `delivered` or `failed` (delivery reports); or back to
@@ -203,21 +208,17 @@ impl Outbox {
     /// put of the same id (an event applied again) puts back in line.
     pub(crate) fn put_now(&self, id: &str, message: &Message) -> Result<bool, OutboxError> {
         let value = encode(message);
-        let new =
-            match self
-                .outbox
-                .compare_and_swap(id.as_bytes(), None as Option<&[u8]>, Some(value))?
-            {
-                Ok(()) => true,
-                Err(held) => {
-                    let held = held.current.map(|v| decode(id, &v)).transpose()?;
-                    if held.is_some_and(|m| m.state.is_settled()) {
-                        return Ok(false);
-                    }
-                    false
-                }
-            };
-        self.pending.insert(id.as_bytes(), &[])?;
+        let swapped =
+            self.outbox
+                .compare_and_swap(id.as_bytes(), None as Option<&[u8]>, Some(value))?;
+        let (new, in_line) = match swapped {
+            Ok(()) => (true, message.clone()),
+            Err(held) => match held.current.map(|v| decode(id, &v)).transpose()? {
+                Some(held) if !held.state.is_settled() => (false, held),
+                _ => return Ok(false),
+            },
+        };
+        self.pending.insert(pending_key(id, &in_line), &[])?;
         Ok(new)
     }
 
@@ -230,36 +231,30 @@ impl Outbox {
     }
 
     fn claim_now(&self, now_ms: i64) -> Result<Due, OutboxError> {
-        let mut first: Option<(i64, i64, String, Message)> = None;
-        for entry in self.pending.iter().keys() {
-            let key = entry?;
-            let id = String::from_utf8_lossy(&key).into_owned();
-            let Some(message) = self.get(&id)? else {
+        while let Some((key, _)) = self.pending.first()? {
+            let id =
+                String::from_utf8_lossy(key.get(PENDING_TIMES..).unwrap_or_default()).into_owned();
+            let message = self.get(&id)?.filter(|m| !m.state.is_settled());
+            let Some(mut message) = message else {
                 self.pending.remove(&key)?;
                 continue;
             };
-            if message.state.is_settled() {
+            let due = pending_key(&id, &message);
+            if key != due.as_slice() {
+                self.pending.insert(due, &[])?;
                 self.pending.remove(&key)?;
                 continue;
             }
-            let order = (message.next_attempt_ms, message.created_ms);
-            if first
-                .as_ref()
-                .is_none_or(|(at, created, _, _)| order < (*at, *created))
-            {
-                first = Some((order.0, order.1, id, message));
+            if message.next_attempt_ms > now_ms {
+                return Ok(Due::At(message.next_attempt_ms));
             }
+            // It keeps its place in line: a crash now leaves it first, due, `sending`.
+            message.state = State::Sending;
+            message.attempts += 1;
+            self.outbox.insert(id.as_bytes(), encode(&message))?;
+            return Ok(Due::Now { id, message });
         }
-        let Some((at, _, id, mut message)) = first else {
-            return Ok(Due::Nothing);
-        };
-        if at > now_ms {
-            return Ok(Due::At(at));
-        }
-        message.state = State::Sending;
-        message.attempts += 1;
-        self.outbox.insert(id.as_bytes(), encode(&message))?;
-        Ok(Due::Now { id, message })
+        Ok(Due::Nothing)
     }
 
     /// Records what an attempt on `id` came to; durable when it returns (so that the next
@@ -283,6 +278,7 @@ impl Outbox {
         let Some(mut message) = self.get(id)? else {
             return Ok(None);
         };
+        let was_in_line = pending_key(id, &message);
         match attempt {
             Attempt::Accepted { provider_id } => {
                 message.state = State::Sent;
@@ -301,9 +297,14 @@ impl Outbox {
                 message.why = Some(why);
             }
         }
+        // The new place in line before the message, the old one after: a crash between them
+        // leaves an entry that `claim_now` mends, never a message out of line.
+        if !message.state.is_settled() {
+            self.pending.insert(pending_key(id, &message), &[])?;
+        }
         self.outbox.insert(id.as_bytes(), encode(&message))?;
-        if message.state.is_settled() {
-            self.pending.remove(id.as_bytes())?;
+        if was_in_line != pending_key(id, &message) || message.state.is_settled() {
+            self.pending.remove(was_in_line)?;
         }
         Ok(Some(message))
     }
@@ -375,6 +376,19 @@ impl Outbox {
     pub(crate) fn pending_count(&self) -> usize {
         self.pending.len()
     }
+}
+
+/// The bytes of a pending key before the message id: two big-endian times.
+const PENDING_TIMES: usize = 16;
+
+/// A message's place in line: when it is due, then when it was made, then its id.
+fn pending_key(id: &str, message: &Message) -> Vec<u8> {
+    let time = |ms: i64| u64::try_from(ms).unwrap_or(0).to_be_bytes();
+    let mut key = Vec::with_capacity(PENDING_TIMES + id.len());
+    key.extend_from_slice(&time(message.next_attempt_ms));
+    key.extend_from_slice(&time(message.created_ms));
+    key.extend_from_slice(id.as_bytes());
+    key
 }
 
 fn encode(message: &Message) -> Vec<u8> {
@@ -469,6 +483,30 @@ mod tests {
         // A settled message is not queued again by a second put of its id.
         assert!(!outbox.enqueue("a".into(), msg("first", 10)).await.unwrap());
         assert_eq!(outbox.pending_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_place_in_line_left_stale_by_a_crash_is_mended() {
+        let (_dir, outbox) = open();
+        outbox.enqueue("a".into(), msg("one", 10)).await.unwrap();
+        let message = outbox.get("a").unwrap().unwrap();
+        // As if a move had written its new key and then crashed: an old one left too early.
+        let mut early = message.clone();
+        early.next_attempt_ms = 1;
+        outbox
+            .pending
+            .insert(pending_key("a", &early), &[])
+            .unwrap();
+        outbox
+            .pending
+            .insert(pending_key("gone", &early), &[])
+            .unwrap();
+        assert_eq!(outbox.claim_due(5).await.unwrap(), Due::At(10));
+        assert_eq!(outbox.pending_count(), 1);
+        assert!(matches!(
+            outbox.claim_due(10).await.unwrap(),
+            Due::Now { .. }
+        ));
     }
 
     #[tokio::test]
