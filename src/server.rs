@@ -161,16 +161,10 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     let Some(dialect) = app.dialects.find(name).cloned() else {
         return text(StatusCode::NOT_FOUND, "no such dialect\n");
     };
-    // Who may call, before the body is read (SPEC §4); a path secret leaves the tail.
-    let tail = match app
-        .dialects
-        .gate(name)
-        .admit(Some(peer), req.headers(), tail)
-    {
+    let tail = match admitted(app, name, req.headers(), peer, tail) {
         Ok(tail) => tail,
         Err(refusal) => {
             app.metrics.count_request(dialect.name(), "refused");
-            tracing::debug!(dialect = %dialect.name(), peer = %peer.ip(), reason = refusal.reason(), "caller refused");
             return refused(refusal);
         }
     };
@@ -224,6 +218,23 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     wire_response(response)
 }
 
+/// Who may call, before the body is read (SPEC §4): the path tail the handler is to see (a
+/// path secret taken off), or why `gate`'s settings keep the caller out (logged here).
+fn admitted<'a>(
+    app: &App,
+    gate: &str,
+    headers: &hyper::HeaderMap,
+    peer: SocketAddr,
+    tail: &'a str,
+) -> Result<&'a str, Refusal> {
+    app.dialects
+        .gate(gate)
+        .admit(Some(peer), headers, tail)
+        .inspect_err(|refusal| {
+            tracing::debug!(gate, peer = %peer.ip(), reason = refusal.reason(), "caller refused");
+        })
+}
+
 /// Steps the engine in a task of its own, so that a caller or aggregator who hangs up while an
 /// action runs cannot cut the step short between its action and its write.
 async fn step(app: &App, turn: Arc<Turn>) -> Reply {
@@ -257,15 +268,10 @@ async fn sms(
     let Some(tail) = rest.strip_prefix(SMS_PROVIDER) else {
         return text(StatusCode::NOT_FOUND, "no such sms provider\n");
     };
-    let tail = match app
-        .dialects
-        .gate(SMS_PROVIDER)
-        .admit(Some(peer), req.headers(), tail)
-    {
+    let tail = match admitted(app, SMS_PROVIDER, req.headers(), peer, tail) {
         Ok(tail) => tail,
         Err(refusal) => {
             channel.metrics().inbound("refused");
-            tracing::debug!(peer = %peer.ip(), reason = refusal.reason(), "sms callback refused");
             return refused(refusal);
         }
     };
