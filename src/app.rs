@@ -323,9 +323,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 fn start_sms(
     supervisor: &mut Supervisor,
     config: &Config,
-    sms: &SmsChannel,
+    sms: &Arc<SmsChannel>,
     store: &Store,
 ) -> anyhow::Result<()> {
+    // Waits, at shutdown, for the commands still being handled; it fails only with them.
+    let handling = sms.clone();
+    supervisor.spawn("sms-commands", OnFailure::Unready, move |stop| {
+        handling.finish_handling(stop)
+    });
     // A dead alert task queues no alert while the commands still work: taken out of rotation
     // with the reason, as a dead follower is; the events wait in the store for a restart.
     let alerts = sms.alerts(store.tree("sms_meta")?);

@@ -311,8 +311,7 @@ async fn sms(
         return text(StatusCode::OK, "not for this short code\n");
     }
     // The answer leaves through the outbox; the callback is acknowledged now (SPEC §4.1).
-    let channel = channel.clone();
-    tokio::spawn(async move { channel.answer(inbound).await });
+    channel.handle(inbound);
     text(StatusCode::OK, "ok\n")
 }
 

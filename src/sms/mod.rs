@@ -28,6 +28,8 @@ pub(crate) mod texts;
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::audit::KeyedHasher;
 use crate::config::Config;
@@ -119,6 +121,8 @@ pub(crate) struct SmsChannel {
     short_code: Option<String>,
     wake: Arc<Notify>,
     metrics: SmsMetrics,
+    /// The commands being handled, so that shutdown waits for their replies to be queued.
+    handling: TaskTracker,
 }
 
 /// The words of a reply, from what a command did.
@@ -183,6 +187,7 @@ impl SmsChannel {
                 .filter(|s| !s.is_empty()),
             wake: Arc::new(Notify::new()),
             metrics: SmsMetrics(metrics),
+            handling: TaskTracker::new(),
         }))
     }
 
@@ -195,6 +200,22 @@ impl SmsChannel {
 
     pub(crate) fn metrics(&self) -> &SmsMetrics {
         &self.metrics
+    }
+
+    /// Handles `inbound` in a task of its own: the callback that brought it is answered now
+    /// (SPEC §4.1), and shutdown waits for the task ([`SmsChannel::finish_handling`]).
+    pub(crate) fn handle(self: &Arc<Self>, inbound: Inbound) {
+        let channel = self.clone();
+        self.handling
+            .spawn(async move { channel.answer(inbound).await });
+    }
+
+    /// Waits for `stop`, then for the commands still being handled: their replies are queued
+    /// before the store is closed. Run by the supervisor.
+    pub(crate) async fn finish_handling(self: Arc<Self>, stop: CancellationToken) {
+        stop.cancelled().await;
+        self.handling.close();
+        self.handling.wait().await;
     }
 
     /// Handles a command and queues its reply. A callback delivered twice (same provider id)
