@@ -326,6 +326,13 @@ fn start_sms(
     sms: &Arc<SmsChannel>,
     store: &Store,
 ) -> anyhow::Result<()> {
+    let left_over = sms.answer_left_over();
+    if left_over > 0 {
+        tracing::info!(
+            left_over,
+            "inbound sms left unanswered by a stop are answered now"
+        );
+    }
     // Waits, at shutdown, for the commands still being handled; it fails only with them.
     let handling = sms.clone();
     supervisor.spawn("sms-commands", OnFailure::Unready, move |stop| {

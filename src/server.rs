@@ -310,9 +310,14 @@ async fn sms(
         channel.metrics().inbound("other_short_code");
         return text(StatusCode::OK, "not for this short code\n");
     }
-    // The answer leaves through the outbox; the callback is acknowledged now (SPEC §4.1).
-    channel.handle(inbound);
-    text(StatusCode::OK, "ok\n")
+    // Kept, then acknowledged; the answer leaves through the outbox (SPEC §4.1).
+    match channel.receive(inbound).await {
+        Ok(()) => text(StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(%error, "an inbound sms could not be kept");
+            text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
+        }
+    }
 }
 
 async fn sms_delivery(channel: &SmsChannel, body: &[u8]) -> Response<Body> {

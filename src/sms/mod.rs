@@ -13,8 +13,11 @@
 //!   them; `africastalking`: the provider's wire; `alerts`: the task that turns events into
 //!   messages.
 //!
-//! The callback is answered 200 at once; the command is handled in a task and its reply queued
-//! (SPEC §4.1). With no `[sms] provider`, commands are still answered and alerts made into the
+//! The callback is answered 200 once the SMS is kept (flushed) in the `sms_inbox` tree; the
+//! command is then handled in a task, and its reply queued in the outbox in the same writer job
+//! that takes it out of the inbox (SPEC §4.1). A crash in between leaves it in the inbox, and
+//! it is handled at the next start; its reply's id was fixed when it was kept, so it is never
+//! queued twice. With no `[sms] provider`, commands are still answered and alerts made into the
 //! outbox, and nothing is sent. What it must never do: log an MSISDN, a matricule or a CIN, or
 //! a message's text (a log line names a message by its outbox id, a phone by its keyed tag).
 
@@ -25,7 +28,7 @@ pub(crate) mod outbox;
 pub(crate) mod sender;
 pub(crate) mod texts;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +49,19 @@ use texts::SmsTexts;
 
 /// The service whose SMS channel this is: its subscriptions, its remembered locales.
 pub(crate) const SERVICE: &str = "cnam";
+
+/// The tree of inbound SMS acknowledged and not yet answered, by their reply's id.
+const INBOX: &str = "sms_inbox";
+
+/// An inbound SMS as the inbox keeps it until its reply is queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Received {
+    /// The outbox id its reply will have: from the provider's id of the SMS, so that a
+    /// callback delivered twice is answered once.
+    reply_id: String,
+    from: String,
+    text: String,
+}
 
 /// Unix time in milliseconds.
 pub(crate) fn now_ms() -> i64 {
@@ -115,6 +131,7 @@ pub(crate) struct SmsChannel {
     store: Store,
     recipients: Recipients,
     outbox: Outbox,
+    inbox: sled::Tree,
     texts: Arc<SmsTexts>,
     hasher: KeyedHasher,
     /// The only `to` an inbound SMS may name (`[sms] sender`); `None`: any.
@@ -177,6 +194,7 @@ impl SmsChannel {
                 hasher: hasher.clone(),
             },
             outbox: Outbox::open(store, writer)?,
+            inbox: store.tree(INBOX)?,
             texts: Arc::new(texts),
             hasher,
             short_code: config
@@ -202,12 +220,64 @@ impl SmsChannel {
         &self.metrics
     }
 
-    /// Handles `inbound` in a task of its own: the callback that brought it is answered now
-    /// (SPEC §4.1), and shutdown waits for the task ([`SmsChannel::finish_handling`]).
-    pub(crate) fn handle(self: &Arc<Self>, inbound: Inbound) {
+    /// Keeps `inbound` in the inbox (durable when it returns), then handles it in a task of
+    /// its own: the callback that brought it can be answered now (SPEC §4.1).
+    pub(crate) async fn receive(self: &Arc<Self>, inbound: Inbound) -> Result<(), OutboxError> {
+        let received = self.keep(inbound).await?;
+        self.handle(received);
+        Ok(())
+    }
+
+    async fn keep(&self, inbound: Inbound) -> Result<Received, OutboxError> {
+        let reply_id = match &inbound.id {
+            Some(id) => format!("reply/{}", self.hasher.hash(id)),
+            None => format!(
+                "reply/{}/{}",
+                self.hasher.hash(&inbound.from),
+                jiff::Timestamp::now().as_nanosecond()
+            ),
+        };
+        let received = Received {
+            reply_id,
+            from: inbound.from,
+            text: inbound.text,
+        };
+        let (inbox, kept) = (self.inbox.clone(), received.clone());
+        let bytes = postcard::to_allocvec(&kept).unwrap_or_default();
+        self.outbox
+            .writer()
+            .run(move || {
+                inbox.insert(kept.reply_id.as_bytes(), bytes)?;
+                inbox.flush().map(drop)
+            })
+            .await??;
+        Ok(received)
+    }
+
+    /// Handles, in tasks, the inbound SMS a crash left unanswered; how many. Called at start.
+    pub(crate) fn answer_left_over(self: &Arc<Self>) -> usize {
+        let mut count = 0;
+        for entry in self.inbox.iter().values() {
+            match entry
+                .ok()
+                .and_then(|v| postcard::from_bytes::<Received>(&v).ok())
+            {
+                Some(received) => {
+                    self.handle(received);
+                    count += 1;
+                }
+                None => tracing::error!("an inbound sms in the inbox cannot be read"),
+            }
+        }
+        count
+    }
+
+    /// Handles `received` in a task of its own; shutdown waits for it
+    /// ([`SmsChannel::finish_handling`]).
+    fn handle(self: &Arc<Self>, received: Received) {
         let channel = self.clone();
         self.handling
-            .spawn(async move { channel.answer(inbound).await });
+            .spawn(async move { channel.answer(received).await });
     }
 
     /// Waits for `stop`, then for the commands still being handled: their replies are queued
@@ -218,29 +288,35 @@ impl SmsChannel {
         self.handling.wait().await;
     }
 
-    /// Handles a command and queues its reply. A callback delivered twice (same provider id)
-    /// gets one reply: the reply's outbox id comes from the inbound id.
-    pub(crate) async fn answer(&self, inbound: Inbound) {
-        let answer = self.act(&inbound).await;
+    /// Handles a command and queues its reply, taking the SMS out of the inbox in the same
+    /// writer job. A callback delivered twice (same provider id) gets one reply: both have the
+    /// same reply id.
+    async fn answer(&self, received: Received) {
+        let answer = self.act(&received.from, &received.text).await;
         let outcome = answer.key().trim_start_matches("reply.");
         self.metrics.inbound(outcome);
-        tracing::info!(phone = %self.hasher.tag(&inbound.from), %outcome, "sms command answered");
-        let locale = self.recipients.locale_of(&inbound.from);
+        tracing::info!(phone = %self.hasher.tag(&received.from), %outcome, "sms command answered");
+        let locale = self.recipients.locale_of(&received.from);
         let vars = match answer {
             Answer::SchemeMismatch(scheme) => vec![("scheme", scheme.to_string())],
             _ => Vec::new(),
         };
         let text = self.texts.render(locale, answer.key(), &vars);
-        let id = match &inbound.id {
-            Some(id) => format!("reply/{}", self.hasher.hash(id)),
-            None => format!(
-                "reply/{}/{}",
-                self.hasher.hash(&inbound.from),
-                jiff::Timestamp::now().as_nanosecond()
-            ),
-        };
-        let message = Message::new(Kind::Reply, &inbound.from, text, now_ms());
-        match self.outbox.enqueue(id, message).await {
+        let message = Message::new(Kind::Reply, &received.from, text, now_ms());
+        let (outbox, inbox) = (self.outbox.clone(), self.inbox.clone());
+        let queued = self
+            .outbox
+            .writer()
+            .run(move || -> Result<bool, OutboxError> {
+                let new = outbox.put_now(&received.reply_id, &message)?;
+                inbox.remove(received.reply_id.as_bytes())?;
+                inbox.flush()?;
+                Ok(new)
+            })
+            .await
+            .map_err(OutboxError::from)
+            .and_then(|queued| queued);
+        match queued {
             Ok(true) => {
                 self.metrics.entered("queued");
                 self.wake.notify_one();
@@ -250,11 +326,11 @@ impl SmsChannel {
         }
     }
 
-    async fn act(&self, inbound: &Inbound) -> Answer {
-        let done = match command::parse(&inbound.text) {
+    async fn act(&self, from: &str, text: &str) -> Answer {
+        let done = match command::parse(text) {
             Command::Help => Ok(Answer::Help),
             Command::KeyIncluded => Ok(Answer::KeyIncluded),
-            Command::Stop => self.stop(&inbound.from).await,
+            Command::Stop => self.stop(from).await,
             Command::Subscribe {
                 scheme,
                 matricule,
@@ -273,7 +349,7 @@ impl SmsChannel {
                         Some(theirs) if theirs != scheme.as_str() => {
                             Ok(Answer::SchemeMismatch(other_scheme(scheme)))
                         }
-                        _ => self.subscribe(&p.person_id, &inbound.from).await,
+                        _ => self.subscribe(&p.person_id, from).await,
                     },
                 }
             }
@@ -408,6 +484,47 @@ fn short_code(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn channel(store: &Store, writer: Arc<Writer>) -> Arc<SmsChannel> {
+        let mut config = Config::default();
+        config.menus.dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("menus");
+        let subscriptions = Subscriptions::open(store, writer.clone()).expect("subscriptions");
+        let metrics = Arc::new(Metrics::new());
+        let hasher = KeyedHasher::new([5; 32]);
+        let opened = SmsChannel::open(&config, store, writer, subscriptions, hasher, metrics);
+        Arc::new(opened.expect("opens").expect("the shipped words"))
+    }
+
+    #[tokio::test]
+    async fn an_sms_kept_but_not_answered_before_a_stop_is_answered_once_after_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inbound = Inbound {
+            from: "21620000001".into(),
+            to: "85666".into(),
+            text: "STOP".into(),
+            id: Some("ATXid_in".into()),
+        };
+        {
+            let store = Store::open(dir.path(), 1 << 20).expect("store");
+            let sms = channel(&store, Arc::new(Writer::start().expect("writer")));
+            // Kept and acknowledged; the process ends before the command is handled.
+            sms.keep(inbound.clone()).await.expect("kept");
+            assert!(sms.outbox.list(10).expect("list").is_empty());
+        }
+        let store = Store::open(dir.path(), 1 << 20).expect("store again");
+        let sms = channel(&store, Arc::new(Writer::start().expect("writer")));
+        assert_eq!(sms.answer_left_over(), 1);
+        // The same callback delivered again meanwhile: still one reply.
+        sms.receive(inbound).await.expect("received");
+        let stop = CancellationToken::new();
+        stop.cancel();
+        sms.clone().finish_handling(stop).await;
+        let replies = sms.outbox.list(10).expect("list");
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        assert_eq!(replies[0].1.to, "21620000001");
+        assert_eq!(sms.inbox.len(), 0);
+        assert_eq!(sms.answer_left_over(), 0);
+    }
     use crate::session_store::memory::MemoryStore;
     use crate::session_store::{
         CallerWrite, LocaleChoice, SessionKey, SessionStore, SessionWrite, Write,

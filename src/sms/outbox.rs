@@ -190,8 +190,8 @@ impl Outbox {
         &self.writer
     }
 
-    /// Queues `message` under `id` unless a message of that id exists; durable when it
-    /// returns. Whether it was new.
+    /// [`Outbox::put_now`] in a job of its own, flushed: durable when it returns.
+    #[cfg(test)]
     pub(crate) async fn enqueue(&self, id: String, message: Message) -> Result<bool, OutboxError> {
         let this = self.clone();
         self.writer
@@ -203,9 +203,11 @@ impl Outbox {
             .await?
     }
 
-    /// [`Outbox::enqueue`] for a job already on the writer thread; not flushed. The message
-    /// first, then its pending entry: a crash between the two leaves a message that the next
-    /// put of the same id (an event applied again) puts back in line.
+    /// Queues `message` under `id` unless a message of that id exists; whether it was new.
+    /// Runs in a job on the writer thread, which flushes it with its other writes (the reply
+    /// with the removal from the inbox, the alerts with their mark). The message first, then
+    /// its pending entry: a crash between the two leaves a message that the next put of the
+    /// same id (an event read again) puts back in line.
     pub(crate) fn put_now(&self, id: &str, message: &Message) -> Result<bool, OutboxError> {
         let value = encode(message);
         let swapped =
