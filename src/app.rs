@@ -25,6 +25,7 @@ use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App};
 use crate::session_store::memory::MemoryStore;
 use crate::smpp;
+use crate::sms::SmsChannel;
 use crate::store::Store;
 use crate::subscriptions::Subscriptions;
 use crate::sync::SyncError;
@@ -40,7 +41,6 @@ pub struct Parts {
     /// The thread every write of the request path goes through.
     pub(crate) writer: Arc<Writer>,
     /// Who gets which person's SMS alerts (`cnam`), and which people a phone subscribed.
-    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
     pub(crate) subscriptions: Subscriptions,
 }
 
@@ -242,6 +242,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await??;
     let core = build_core(&config, &parts, menus)?;
     let metrics = Arc::new(Metrics::new());
+    let sms = SmsChannel::open(
+        &config,
+        &parts.store,
+        parts.writer.clone(),
+        parts.subscriptions.clone(),
+        parts.hasher.clone(),
+        metrics.clone(),
+    )?
+    .map(Arc::new);
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(
@@ -267,6 +276,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tracker: parts.tracker.clone(),
         readiness: readiness.clone(),
         feed: feed_status,
+        sms: sms.clone(),
         admin_token: config.admin.token.clone(),
         body_limit: config.server.body_limit_bytes,
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
@@ -297,6 +307,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     supervisor.spawn("audit-purge", OnFailure::Unready, move |stop| {
         purge_audit(tracker, stop)
     });
+    match &sms {
+        Some(sms) => start_sms(&mut supervisor, &config, sms, &parts.store)?,
+        None => tracing::info!(
+            menus = %config.menus.dir.display(),
+            "no SMS words (sms.<locale>.toml) in the menus: the SMS channel is off"
+        ),
+    }
     match follower {
         // A dead follower means stale records: the node is taken out of rotation with the
         // reason, as a failing feed is, while what it answers stays correct as of its
@@ -341,6 +358,46 @@ fn start_smpp_binds(
             smpp::keep_bound(gateway, stop)
         });
     }
+}
+
+/// The SMS tasks: the alerts, which queue an SMS per feed event of a subscriber, and the sender,
+/// when a provider is configured. Without one, messages wait in the outbox.
+fn start_sms(
+    supervisor: &mut Supervisor,
+    config: &Config,
+    sms: &Arc<SmsChannel>,
+    store: &Store,
+) -> anyhow::Result<()> {
+    let left_over = sms.answer_left_over();
+    if left_over > 0 {
+        tracing::info!(
+            left_over,
+            "inbound sms left unanswered by a stop are answered now"
+        );
+    }
+    // Waits, at shutdown, for the commands still being handled; it fails only with them.
+    let handling = sms.clone();
+    supervisor.spawn("sms-commands", OnFailure::Unready, move |stop| {
+        handling.finish_handling(stop)
+    });
+    // A dead alert task queues no alert while the commands still work: taken out of rotation
+    // with the reason, as a dead follower is; the events wait in the store for a restart.
+    let alerts = sms.alerts(store.tree("sms_meta")?);
+    let every = Duration::from_millis(config.feed.poll_ms);
+    supervisor.spawn("sms-alerts", OnFailure::Unready, move |stop| {
+        alerts.run(every, stop)
+    });
+    match sms.sender(config) {
+        // A dead sender sends nothing while the outbox keeps every message: not ready, so an
+        // operator sees it, and nothing is lost until a restart sends them.
+        Some(sender) => supervisor.spawn("sms-sender", OnFailure::Unready, move |stop| {
+            sender.run(stop)
+        }),
+        None => tracing::info!(
+            "[sms] has no provider: SMS replies and alerts are kept in the outbox and not sent"
+        ),
+    }
+    Ok(())
 }
 
 /// The follower of the feed `source`: a source that does not parse, or a feed that cannot be

@@ -42,10 +42,14 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
 pub fn check(config: &Config) -> anyhow::Result<ExitCode> {
     let menus = load_menus(&config.menus.dir)?;
     let faults = menu_check::check(&menus, config.tightest_screen());
+    let sms_faults = crate::sms::texts::check(&config.menus.dir);
     for fault in &faults {
         println!("{fault}");
     }
-    if faults.is_empty() {
+    for fault in &sms_faults {
+        println!("{fault}");
+    }
+    if faults.is_empty() && sms_faults.is_empty() {
         let names: Vec<&str> = menus.services.keys().map(String::as_str).collect();
         println!(
             "{} service(s) checked, no fault: {}",
@@ -54,7 +58,7 @@ pub fn check(config: &Config) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{} fault(s)", faults.len());
+        println!("{} fault(s)", faults.len() + sms_faults.len());
         Ok(ExitCode::from(1))
     }
 }

@@ -4,8 +4,8 @@
 //! `127.0.0.1:8080` over `./var/db`, following the sample feed in `data/`. Command-line flags
 //! override the file; secrets come from the environment (`DAFTAR_HASH_KEY`,
 //! `DAFTAR_ADMIN_TOKEN`, `DAFTAR_DIALECT_<NAME>_SECRET`, `DAFTAR_DIALECT_<NAME>_BASIC_AUTH`,
-//! `DAFTAR_SMPP_<NAME>_PASSWORD`) so that they need not sit in a file. Unknown keys are refused, so a
-//! typo is an error at start, not a silently ignored setting.
+//! `DAFTAR_SMPP_<NAME>_PASSWORD`, `DAFTAR_SMS_API_KEY`) so that they need not sit in a file.
+//! Unknown keys are refused, so a typo is an error at start, not a silently ignored setting.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -39,7 +39,67 @@ pub struct Config {
     /// The operators' USSD gateways daftar binds to over SMPP, by name (`[smpp.mtn]`); none:
     /// no bind (`smpp::config` holds the section's keys).
     pub smpp: BTreeMap<String, GatewayConfig>,
+    /// The SMS channel (`cnam`, SPEC §4.1): the provider replies and alerts are sent through.
+    pub sms: SmsConfig,
 }
+
+/// `[sms]`: where SMS leave. With no `provider`, inbound commands are still answered and alerts
+/// made, and every message waits in the outbox; nothing is sent.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `"africastalking"`, the only one for now; `None`: no SMS is sent.
+    pub provider: Option<String>,
+    /// The provider's API base; the send path (`/version1/messaging`) is appended.
+    pub base_url: Option<String>,
+    /// The provider's application username.
+    pub username: Option<String>,
+    /// The `from` of every SMS (the short code), and the only `to` an inbound SMS may name;
+    /// `None`: inbound SMS to any `to` are taken, and the provider's default sender is used.
+    pub sender: Option<String>,
+    /// The provider's API key; prefer `DAFTAR_SMS_API_KEY`.
+    pub api_key: Option<String>,
+    /// The wait before the first retry of a send that failed for a while (5xx, 429, network);
+    /// doubled at each attempt up to `retry_max_ms`. Above 0.
+    pub retry_base_ms: u64,
+    /// The longest wait between two attempts. At least `retry_base_ms`.
+    pub retry_max_ms: u64,
+    /// Attempts before a message that keeps failing for a while is given up. Above 0.
+    pub max_attempts: u32,
+    /// How long one send request may take. Above 0.
+    pub timeout_ms: u64,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: None,
+            base_url: None,
+            username: None,
+            sender: None,
+            api_key: None,
+            retry_base_ms: 2_000,
+            retry_max_ms: 600_000,
+            max_attempts: 12,
+            timeout_ms: 15_000,
+        }
+    }
+}
+
+/// Never shows the API key.
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("sender", &self.sender)
+            .field("api_key", &self.api_key.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The providers `[sms] provider` may name.
+const SMS_PROVIDERS: [&str; 1] = ["africastalking"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -377,6 +437,11 @@ impl Config {
         for (name, gateway) in &mut self.smpp {
             gateway.apply_env(name, |key| std::env::var(key).ok());
         }
+        if let Ok(key) = std::env::var("DAFTAR_SMS_API_KEY") {
+            if !key.is_empty() {
+                self.sms.api_key = Some(key);
+            }
+        }
     }
 
     /// The smallest screen any dialect is served on: what every menu must fit.
@@ -411,7 +476,8 @@ impl Config {
         for (name, gateway) in &self.smpp {
             crate::smpp::config::check(name, gateway)?;
         }
-        let above_zero: [(&'static str, u64); 12] = [
+        check_sms(&self.sms)?;
+        let above_zero: [(&'static str, u64); 16] = [
             ("sessions.max", self.sessions.max as u64),
             ("sessions.idle_s", self.sessions.idle_s),
             ("sessions.ended_s", self.sessions.ended_s),
@@ -423,6 +489,10 @@ impl Config {
             ("server.body_timeout_ms", self.server.body_timeout_ms),
             ("store.cache_mb", self.store.cache_mb),
             ("audit.retention_days", u64::from(self.audit.retention_days)),
+            ("sms.retry_base_ms", self.sms.retry_base_ms),
+            ("sms.retry_max_ms", self.sms.retry_max_ms),
+            ("sms.max_attempts", u64::from(self.sms.max_attempts)),
+            ("sms.timeout_ms", self.sms.timeout_ms),
             (
                 "server.body_limit_bytes",
                 self.server.body_limit_bytes as u64,
@@ -440,6 +510,51 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A provider that does not exist, or one without what it needs to send, is refused at start.
+fn check_sms(sms: &SmsConfig) -> Result<(), Refused> {
+    if sms.retry_max_ms < sms.retry_base_ms {
+        return Err(Refused::new(
+            "sms.retry_max_ms",
+            "must be at least sms.retry_base_ms",
+        ));
+    }
+    let Some(provider) = &sms.provider else {
+        return Ok(());
+    };
+    if !SMS_PROVIDERS.contains(&provider.as_str()) {
+        let rule = format!(
+            "names no provider: {provider:?} is none of {}",
+            SMS_PROVIDERS.join(", ")
+        );
+        return Err(Refused::new("sms.provider", rule));
+    }
+    let needed = [
+        ("sms.base_url", &sms.base_url, "the provider's API base"),
+        ("sms.username", &sms.username, "the provider's username"),
+        (
+            "sms.api_key",
+            &sms.api_key,
+            "the API key (DAFTAR_SMS_API_KEY)",
+        ),
+    ];
+    for (key, value, what) in needed {
+        if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+            return Err(Refused::new(
+                key,
+                format!("must be set when sms.provider is: {what}"),
+            ));
+        }
+    }
+    let base = sms.base_url.as_deref().unwrap_or_default();
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(Refused::new(
+            "sms.base_url",
+            "must be an http:// or https:// URL",
+        ));
+    }
+    Ok(())
 }
 
 /// A screen budget too small to hold a menu is refused, naming its key (`screen.ucs2`).
@@ -520,6 +635,24 @@ mod tests {
                 let nalo = c.dialects.entry("nalo".into()).or_default();
                 nalo.networks.insert("MTN".into(), network);
             }),
+            ("sms.provider", |c| c.sms.provider = Some("twilio".into())),
+            ("sms.base_url", |c| {
+                c.sms.provider = Some("africastalking".into());
+            }),
+            ("sms.api_key", |c| {
+                c.sms.provider = Some("africastalking".into());
+                c.sms.base_url = Some("https://sms.invalid".into());
+                c.sms.username = Some("cnam".into());
+            }),
+            ("sms.base_url", |c| {
+                c.sms.provider = Some("africastalking".into());
+                c.sms.base_url = Some("sms.invalid".into());
+                c.sms.username = Some("cnam".into());
+                c.sms.api_key = Some("k".into());
+            }),
+            ("sms.retry_base_ms", |c| c.sms.retry_base_ms = 0),
+            ("sms.retry_max_ms", |c| c.sms.retry_max_ms = 1),
+            ("sms.max_attempts", |c| c.sms.max_attempts = 0),
         ]
     }
 
@@ -585,6 +718,19 @@ mod tests {
         assert!(config.validate().is_ok());
         let stray = "[dialects.arkesel.networks.MTN]\nscren = { gsm7 = 140 }\n";
         assert!(toml::from_str::<Config>(stray).is_err());
+    }
+
+    #[test]
+    fn the_sms_section_is_read_with_its_fixed_names() {
+        let config: Config = toml::from_str(
+            "[sms]\nprovider = \"africastalking\"\nbase_url = \"https://api.invalid\"\n\
+             username = \"cnam\"\nsender = \"85666\"\napi_key = \"k-test\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.sms.sender.as_deref(), Some("85666"));
+        assert!(config.validate().is_ok(), "{:?}", config.validate());
+        assert!(!format!("{:?}", config.sms).contains("k-test"));
+        assert!(toml::from_str::<Config>("[sms]\napikey = \"k\"\n").is_err());
     }
 
     #[test]

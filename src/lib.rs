@@ -22,6 +22,7 @@
 //! ```text
 //! cli ─► app                    the commands; putting the house together
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
+//! sms                            the SMS channel: commands, outbox, sender, alerts
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
@@ -58,9 +59,8 @@ pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
 pub mod smpp;
+pub(crate) mod sms;
 pub mod store;
-// Written by the `cnam` menus and the SMS channel, which land next (issue 8).
-#[allow(dead_code)]
 pub(crate) mod subscriptions;
 pub mod sync;
 pub(crate) mod tasks;

@@ -39,6 +39,12 @@ pub(crate) struct TaskLabel {
     pub(crate) task: String,
 }
 
+/// What came of something counted by outcome (the SMS channel).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OutcomeLabel {
+    pub(crate) outcome: String,
+}
+
 /// Every metric the server exports.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -54,6 +60,18 @@ pub(crate) struct Metrics {
     pub(crate) task_failures: Family<TaskLabel, Counter>,
     /// 1 while the SMPP gateway of the dialect `smpp.<name>` is bound, else 0.
     pub(crate) smpp_bound: Family<DialectLabel, Gauge>,
+    /// SMS that entered a state (`queued`, `sent`, `delivered`, `failed`, `given_up`).
+    pub(crate) sms_messages: Family<OutcomeLabel, Counter>,
+    /// SMS send attempts, by outcome (`accepted`, `retry`, `given_up`).
+    pub(crate) sms_attempts: Family<OutcomeLabel, Counter>,
+    /// Inbound SMS, by the answer they got.
+    pub(crate) sms_inbound: Family<OutcomeLabel, Counter>,
+    /// Feed events read for alerts: the kind alerted, or why none was made.
+    pub(crate) sms_alerts: Family<OutcomeLabel, Counter>,
+    /// Delivery reports, by what they said.
+    pub(crate) sms_reports: Family<OutcomeLabel, Counter>,
+    /// SMS waiting in the outbox (queued or in flight).
+    pub(crate) sms_pending: Gauge,
 }
 
 impl Default for Metrics {
@@ -119,9 +137,51 @@ impl Metrics {
             "1 while the SMPP gateway (dialect smpp.<name>) is bound as a transceiver, else 0",
             smpp_bound.clone(),
         );
+        let family = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<OutcomeLabel, Counter>::default();
+            registry.register(name, help, family.clone());
+            family
+        };
+        let sms_messages = family(
+            &mut registry,
+            "sms_messages",
+            "SMS that entered a state (queued, sent, delivered, failed, given_up)",
+        );
+        let sms_attempts = family(
+            &mut registry,
+            "sms_send_attempts",
+            "SMS send attempts by outcome (accepted, retry, given_up)",
+        );
+        let sms_inbound = family(
+            &mut registry,
+            "sms_inbound",
+            "Inbound SMS by the answer they got",
+        );
+        let sms_alerts = family(
+            &mut registry,
+            "sms_alert_events",
+            "Feed events read for alerts: the kind alerted, or not_subscribed, malformed",
+        );
+        let sms_reports = family(
+            &mut registry,
+            "sms_delivery_reports",
+            "SMS delivery reports by what they said",
+        );
+        let sms_pending = Gauge::default();
+        registry.register(
+            "sms_outbox_pending",
+            "SMS waiting in the outbox (queued or in flight)",
+            sms_pending.clone(),
+        );
         Metrics {
             registry,
             smpp_bound,
+            sms_messages,
+            sms_attempts,
+            sms_inbound,
+            sms_alerts,
+            sms_reports,
+            sms_pending,
             requests,
             session_ends,
             step_seconds,
@@ -187,12 +247,20 @@ mod tests {
         metrics.count_request("africastalking", "end");
         metrics.observe_step("africastalking", 0.0003);
         metrics.sessions_live.set(3);
+        let outcome = |o: &str| OutcomeLabel {
+            outcome: o.to_string(),
+        };
+        metrics.sms_messages.get_or_create(&outcome("sent")).inc();
+        metrics.sms_attempts.get_or_create(&outcome("retry")).inc();
         let text = metrics.render();
         for name in [
             "daftar_ussd_requests_total{dialect=\"africastalking\",outcome=\"end\"} 1",
             "daftar_ussd_step_seconds_bucket",
             "daftar_sessions_live 3",
             "daftar_feed_watermark",
+            "daftar_sms_outbox_pending 0",
+            "daftar_sms_messages_total{outcome=\"sent\"} 1",
+            "daftar_sms_send_attempts_total{outcome=\"retry\"} 1",
             "# TYPE",
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");

@@ -41,9 +41,14 @@ impl Change {
                 INSURERS.join(", ")
             ));
         }
+        if let ChangeOp::Event { event, .. } = &self.op {
+            // An event of an unknown kind or without its fields would be kept and never
+            // alerted: it is refused here, as a line that does not parse is.
+            return Event::read(event).map(drop);
+        }
         if !matches!(self.op, ChangeOp::Upsert { .. }) {
-            // Removing or noting what no record holds changes nothing: only records are held to
-            // the identifier's form.
+            // Removing what no record holds changes nothing: only records are held to the
+            // identifier's form.
             return Ok(());
         }
         let digits = person_id.len();
@@ -77,6 +82,91 @@ pub enum ChangeOp {
         person_id: String,
         event: serde_json::Value,
     },
+}
+
+/// Something that happened to a person: the `event` of an `event` change (SPEC §5), of one of
+/// the kinds the CNAM SMS service announces (seed 000). The README documents each kind with
+/// its fields; unknown fields are ignored, an unknown kind or a missing field refuses the line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Event {
+    /// A postal or bank transfer was paid to the member.
+    TransferPaid {
+        amount: Money,
+        #[serde(with = "req_date")]
+        date: Date,
+    },
+    /// An electronic money order was issued in the member's name.
+    MoneyOrder {
+        amount: Money,
+        #[serde(with = "req_date")]
+        date: Date,
+    },
+    /// A decision on the coverage of a health service (prise en charge).
+    CoverageDecision { decision: Decision, what: String },
+    /// A summons to a medical check, or a request to complete a file, by `date`.
+    Summons {
+        reason: SummonsReason,
+        #[serde(with = "req_date")]
+        date: Date,
+    },
+    /// The coverage of a chronic or serious illness ends on `until`.
+    ChronicEnding {
+        label: String,
+        #[serde(with = "req_date")]
+        until: Date,
+    },
+    /// The annual ceiling for ordinary illnesses of `year` is used up.
+    CeilingReached { year: i16 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Decision {
+    Accepted,
+    Refused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SummonsReason {
+    MedicalCheck,
+    CompleteFile,
+}
+
+/// The longest free text (`what`, `label`) an event may carry, in characters: an SMS holds
+/// at most two parts, and a longer text is an export gone wrong.
+const EVENT_TEXT_CHARS: usize = 120;
+
+impl Event {
+    /// The typed event of an `event` change's JSON, or why it is none (without quoting it).
+    pub(crate) fn read(json: &serde_json::Value) -> Result<Event, String> {
+        let event = Event::deserialize(json).map_err(|e| format!("event refused: {e}"))?;
+        let text = match &event {
+            Event::CoverageDecision { what, .. } => Some(what),
+            Event::ChronicEnding { label, .. } => Some(label),
+            _ => None,
+        };
+        match text {
+            Some(t) if t.trim().is_empty() => Err("event refused: an empty text".into()),
+            Some(t) if t.chars().count() > EVENT_TEXT_CHARS => Err(format!(
+                "event refused: a text over {EVENT_TEXT_CHARS} characters"
+            )),
+            _ => Ok(event),
+        }
+    }
+
+    /// The kind's name as the feed writes it.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Event::TransferPaid { .. } => "transfer_paid",
+            Event::MoneyOrder { .. } => "money_order",
+            Event::CoverageDecision { .. } => "coverage_decision",
+            Event::Summons { .. } => "summons",
+            Event::ChronicEnding { .. } => "chronic_ending",
+            Event::CeilingReached { .. } => "ceiling_reached",
+        }
+    }
 }
 
 /// A person as the insurer records them (SPEC §5).
@@ -283,6 +373,21 @@ mod opt_date {
                 .map(Some)
                 .ok_or_else(|| D::Error::custom(format!("not a YYYY-MM-DD date: {s:?}"))),
         }
+    }
+}
+
+mod req_date {
+    use super::parse_date;
+    use jiff::civil::Date;
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&d.to_string())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_date(&s).ok_or_else(|| D::Error::custom(format!("not a YYYY-MM-DD date: {s:?}")))
     }
 }
 

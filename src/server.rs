@@ -2,7 +2,9 @@
 //!
 //! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (200 `ready` when no reason
 //! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
-//! API under `/admin/` (bearer token; off without one).
+//! API under `/admin/` (bearer token; off without one), and the SMS callbacks
+//! `POST /sms/africastalking` (an inbound SMS: answered 200 at once, handled in a task) and
+//! `POST /sms/africastalking/delivery` (a delivery report).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
 //! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
@@ -30,6 +32,8 @@ use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
+use crate::sms::africastalking::{parse_delivery, parse_inbound};
+use crate::sms::SmsChannel;
 use crate::sync::FeedStatus;
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -43,6 +47,8 @@ pub(crate) struct App {
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) readiness: Arc<Readiness>,
     pub(crate) feed: Arc<std::sync::Mutex<FeedStatus>>,
+    /// The SMS channel; `None` when the menus hold no SMS words.
+    pub(crate) sms: Option<Arc<SmsChannel>>,
     pub(crate) admin_token: Option<String>,
     pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
@@ -114,6 +120,8 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
         ("GET", "/metrics") => {
             let live = app.engine.session_count().await;
             app.metrics.sessions_live.set(live as i64);
+            let pending = app.sms.as_ref().map_or(0, |sms| sms.pending());
+            app.metrics.sms_pending.set(pending as i64);
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -122,6 +130,9 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
             response
         }
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
+        _ if path.starts_with("/sms/") => {
+            sms(app, &method, &path["/sms/".len()..], req, peer).await
+        }
         _ if path.starts_with("/admin/") => {
             admin(app, &method, &path["/admin/".len()..], &req).await
         }
@@ -150,16 +161,10 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     let Some(dialect) = app.dialects.find(name).cloned() else {
         return text(StatusCode::NOT_FOUND, "no such dialect\n");
     };
-    // Who may call, before the body is read (SPEC §4); a path secret leaves the tail.
-    let tail = match app
-        .dialects
-        .gate(name)
-        .admit(Some(peer), req.headers(), tail)
-    {
+    let tail = match admitted(app, name, req.headers(), peer, tail) {
         Ok(tail) => tail,
         Err(refusal) => {
             app.metrics.count_request(dialect.name(), "refused");
-            tracing::debug!(dialect = %dialect.name(), peer = %peer.ip(), reason = refusal.reason(), "caller refused");
             return refused(refusal);
         }
     };
@@ -208,9 +213,111 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     wire_response(response)
 }
 
+/// Who may call, before the body is read (SPEC §4): the path tail the handler is to see (a
+/// path secret taken off), or why `gate`'s settings keep the caller out (logged here).
+fn admitted<'a>(
+    app: &App,
+    gate: &str,
+    headers: &hyper::HeaderMap,
+    peer: SocketAddr,
+    tail: &'a str,
+) -> Result<&'a str, Refusal> {
+    app.dialects
+        .gate(gate)
+        .admit(Some(peer), headers, tail)
+        .inspect_err(|refusal| {
+            tracing::debug!(gate, peer = %peer.ip(), reason = refusal.reason(), "caller refused");
+        })
+}
+
 /// Steps the engine apart from the connection (`Engine::step_apart`).
 async fn step(app: &App, turn: Arc<Turn>) -> Reply {
     Engine::step_apart(app.engine.clone(), turn).await
+}
+
+/// The provider whose SMS callbacks are served, and whose USSD dialect's gate closes them too.
+const SMS_PROVIDER: &str = "africastalking";
+
+/// An SMS provider's callback (SPEC §4.1, SMS.md §1a, §1c). The provider's callbacks are closed
+/// by the settings of its USSD dialect (`[dialects.africastalking]`: allowlist, secret in a
+/// header or the path, basic auth): one aggregator, one set of credentials.
+async fn sms(
+    app: &App,
+    method: &str,
+    rest: &str,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let Some(channel) = &app.sms else {
+        return text(StatusCode::NOT_FOUND, "the SMS channel is off\n");
+    };
+    let Some(tail) = rest.strip_prefix(SMS_PROVIDER) else {
+        return text(StatusCode::NOT_FOUND, "no such sms provider\n");
+    };
+    let tail = match admitted(app, SMS_PROVIDER, req.headers(), peer, tail) {
+        Ok(tail) => tail,
+        Err(refusal) => {
+            channel.metrics().inbound("refused");
+            return refused(refusal);
+        }
+    };
+    let delivery = match tail {
+        "" => false,
+        "/delivery" => true,
+        _ => return text(StatusCode::NOT_FOUND, "no such sms callback\n"),
+    };
+    if method != "POST" {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "POST only\n");
+    }
+    let declared = req.headers().get(CONTENT_LENGTH).cloned();
+    let body = match read_body(
+        declared.as_ref(),
+        req.into_body(),
+        app.body_limit,
+        app.body_timeout,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(status) => return text(status, "request body too large or too slow\n"),
+    };
+    if delivery {
+        return sms_delivery(channel, &body).await;
+    }
+    let inbound = match parse_inbound(&body) {
+        Ok(inbound) => inbound,
+        Err(error) => {
+            channel.metrics().inbound("bad_request");
+            return text(StatusCode::BAD_REQUEST, &format!("{error}\n"));
+        }
+    };
+    if !channel.accepts(&inbound.to) {
+        // Acknowledged all the same, so that the provider does not send it again and again.
+        channel.metrics().inbound("other_short_code");
+        return text(StatusCode::OK, "not for this short code\n");
+    }
+    // Kept, then acknowledged; the answer leaves through the outbox (SPEC §4.1).
+    match channel.receive(inbound).await {
+        Ok(()) => text(StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(%error, "an inbound sms could not be kept");
+            text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
+        }
+    }
+}
+
+async fn sms_delivery(channel: &SmsChannel, body: &[u8]) -> Response<Body> {
+    let report = match parse_delivery(body) {
+        Ok(report) => report,
+        Err(error) => return text(StatusCode::BAD_REQUEST, &format!("{error}\n")),
+    };
+    match channel.delivery(report).await {
+        Ok(_) => text(StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(%error, "a delivery report could not be recorded");
+            text(StatusCode::SERVICE_UNAVAILABLE, "try again later\n")
+        }
+    }
 }
 
 /// The body, or 413 when it is (or says it will be) larger than `limit`.
@@ -241,7 +348,11 @@ pub(crate) const ADMIN_OFF: &str = "the admin API is off";
 const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [admin] token \
      in the configuration, then restart the server\n";
 
-/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`.
+/// How many outbox messages `GET /admin/sms` lists.
+const ADMIN_SMS_LISTED: usize = 1_000;
+
+/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`,
+/// `GET /admin/sms` (the outbox: each message's state, attempts, provider id and why).
 async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
@@ -271,6 +382,21 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
                 .unwrap_or_default();
             json(StatusCode::OK, &status)
         }
+        None if path == "sms" => match app
+            .sms
+            .as_ref()
+            .map(|sms| (sms, sms.outbox_view(ADMIN_SMS_LISTED)))
+        {
+            None => text(StatusCode::NOT_FOUND, "the SMS channel is off\n"),
+            Some((sms, Ok(messages))) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "pending": sms.pending(), "messages": messages }),
+            ),
+            Some((_, Err(error))) => {
+                tracing::error!(%error, "outbox unreadable");
+                text(StatusCode::SERVICE_UNAVAILABLE, "outbox unavailable\n")
+            }
+        },
         None if path == "sessions" => json(
             StatusCode::OK,
             &serde_json::json!({ "live": app.engine.session_count().await }),

@@ -12,7 +12,11 @@
 //! | `dependents` | `insurer \0 holder_id \0 person_id`   | empty                  |
 //! | `msisdns`    | `insurer \0 msisdn \0 person_id`      | empty                  |
 //! | `events`     | `insurer \0 person_id \0 seq (u64 BE)` | the event's JSON      |
+//! | `event_seqs` | `seq (u64 BE)`                        | `insurer \0 person_id` |
 //! | `meta`       | see the `META_*` constants            | small values           |
+//!
+//! `event_seqs` lists the events in feed order, for whoever acts on them as they come (the SMS
+//! alerts read it up to the watermark; this module knows nothing of what they do).
 //!
 //! An index entry is only a hint: every hit is checked against the record it points to, so an
 //! entry left stale by a crash never shows the wrong person.
@@ -39,9 +43,10 @@ const PEOPLE: &str = "people";
 const DEPENDENTS: &str = "dependents";
 const MSISDNS: &str = "msisdns";
 const EVENTS: &str = "events";
+const EVENT_SEQS: &str = "event_seqs";
 const META: &str = "meta";
 /// Trees owned by this module; [`Store::tree`] refuses them so no one else writes them.
-const RESERVED: [&str; 5] = [PEOPLE, DEPENDENTS, MSISDNS, EVENTS, META];
+const RESERVED: [&str; 6] = [PEOPLE, DEPENDENTS, MSISDNS, EVENTS, EVENT_SEQS, META];
 
 /// The longest key part (insurer, identifier, MSISDN) a record may carry.
 const MAX_KEY_PART: usize = 64;
@@ -91,7 +96,17 @@ pub struct Store {
     dependents: sled::Tree,
     msisdns: sled::Tree,
     events: sled::Tree,
+    event_seqs: sled::Tree,
     meta: sled::Tree,
+}
+
+/// An event as the store holds it, with the `seq` of the change that brought it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredEvent {
+    pub(crate) seq: u64,
+    pub(crate) insurer: String,
+    pub(crate) person_id: String,
+    pub(crate) event: serde_json::Value,
 }
 
 impl Store {
@@ -108,6 +123,7 @@ impl Store {
             dependents: db.open_tree(DEPENDENTS)?,
             msisdns: db.open_tree(MSISDNS)?,
             events: db.open_tree(EVENTS)?,
+            event_seqs: db.open_tree(EVENT_SEQS)?,
             meta: db.open_tree(META)?,
             db,
         };
@@ -156,7 +172,6 @@ impl Store {
     /// The person whose identifier is `cin` and whose affiliation number is `matricule`
     /// (`cnam`, `mutual`: both halves must belong to one person). `None` when either half is
     /// wrong, without saying which.
-    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
     pub(crate) fn person_by_pair(
         &self,
         insurer: &str,
@@ -318,13 +333,60 @@ impl Store {
                 "event for an impossible key (empty, over {MAX_KEY_PART} bytes or with a NUL)"
             )));
         }
-        let mut k = key(&[insurer, person_id]);
+        let owner = key(&[insurer, person_id]);
+        let mut k = owner.clone();
         k.push(0);
         k.extend_from_slice(&seq.to_be_bytes());
         let json = serde_json::to_vec(event)
             .map_err(|e| StoreError::Invalid(format!("cannot encode the event: {e}")))?;
+        // The event before its place in feed order: a reader of the order never finds a place
+        // without its event (a crash between the two is mended when the change is applied
+        // again, as it is: the watermark covers neither yet).
         self.events.insert(k, json)?;
+        self.event_seqs.insert(seq.to_be_bytes(), owner)?;
         Ok(())
+    }
+
+    /// The events whose `seq` is above `after` and at most `through`, in feed order, at most
+    /// `limit` of them. An index entry whose event is gone (never: events are not deleted) is
+    /// passed over.
+    pub(crate) fn events_between(
+        &self,
+        after: u64,
+        through: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        if after >= through {
+            return Ok(out);
+        }
+        let range = (after + 1).to_be_bytes()..=through.to_be_bytes();
+        for entry in self.event_seqs.range(range).take(limit) {
+            let (seq, owner) = entry?;
+            let seq = <[u8; 8]>::try_from(seq.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| bad_meta(EVENT_SEQS.as_bytes()))?;
+            let mut parts = owner.split(|b| *b == 0);
+            let (Some(insurer), Some(person_id)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let mut k = owner.to_vec();
+            k.push(0);
+            k.extend_from_slice(&seq.to_be_bytes());
+            let Some(json) = self.events.get(&k)? else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_slice(&json) else {
+                continue;
+            };
+            out.push(StoredEvent {
+                seq,
+                insurer: String::from_utf8_lossy(insurer).into_owned(),
+                person_id: String::from_utf8_lossy(person_id).into_owned(),
+                event,
+            });
+        }
+        Ok(out)
     }
 
     fn meta_u64(&self, k: &[u8]) -> Result<Option<u64>, StoreError> {
@@ -667,6 +729,45 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn events_are_listed_in_feed_order_between_two_seqs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        for (seq, person) in [(3, "08000002"), (5, "08000001"), (9, "08000002")] {
+            let op = ChangeOp::Event {
+                insurer: "cnam".into(),
+                person_id: person.into(),
+                event: serde_json::json!({"kind": "ceiling_reached", "year": seq}),
+            };
+            store.apply(&Change { seq, op }).expect("apply");
+        }
+        let seqs = |after, through, limit| -> Vec<(u64, String)> {
+            store
+                .events_between(after, through, limit)
+                .expect("events")
+                .into_iter()
+                .map(|e| (e.seq, e.person_id))
+                .collect()
+        };
+        assert_eq!(
+            seqs(0, 100, 10),
+            [
+                (3, "08000002".into()),
+                (5, "08000001".into()),
+                (9, "08000002".into())
+            ]
+        );
+        assert_eq!(
+            seqs(3, 9, 10),
+            [(5, "08000001".into()), (9, "08000002".into())]
+        );
+        assert_eq!(seqs(0, 8, 1), [(3, "08000002".into())]);
+        assert!(seqs(9, 9, 10).is_empty());
+        assert!(store.tree("event_seqs").is_err());
+        let event = &store.events_between(4, 5, 1).expect("events")[0];
+        assert_eq!(event.event["year"], 5);
     }
 
     #[test]

@@ -147,7 +147,7 @@ fn read_service(
     })
 }
 
-fn read_words(path: &Path) -> Result<Words, MenuError> {
+pub(crate) fn read_words(path: &Path) -> Result<Words, MenuError> {
     let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
     let mut entries = HashMap::new();
     flatten(path, "", &table, &mut entries)?;

@@ -59,6 +59,22 @@ struct StoredChoice {
     until_unix: i64,
 }
 
+/// The locale `caller` chose, as the durable `prefs` tree keeps it, if the choice is still
+/// remembered. The SMS channel reads it too: a caller's SMS are in the locale of their menus
+/// (SPEC §2).
+pub(crate) fn durable_locale(
+    tree: &sled::Tree,
+    caller: &CallerKey,
+) -> Result<Option<LocaleChoice>, StoreError> {
+    let bytes = tree
+        .get(caller.as_str())
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    // A value nobody can read any more is a choice nobody made: the default.
+    let stored = bytes.and_then(|b| postcard::from_bytes::<StoredChoice>(&b).ok());
+    let today = jiff::Timestamp::now().as_second();
+    Ok(stored.filter(|s| s.until_unix > today).map(|s| s.choice))
+}
+
 impl MemoryStore {
     /// A store of at most `max` sessions, locales kept in memory too.
     #[cfg(test)]
@@ -140,15 +156,7 @@ impl MemoryStore {
                 .get(caller)
                 .filter(|entry| entry.live(now))
                 .map(|entry| entry.value.clone())),
-            Locales::Durable { tree, .. } => {
-                let bytes = tree
-                    .get(caller.as_str())
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                // A value nobody can read any more is a choice nobody made: the default.
-                let stored = bytes.and_then(|b| postcard::from_bytes::<StoredChoice>(&b).ok());
-                let today = jiff::Timestamp::now().as_second();
-                Ok(stored.filter(|s| s.until_unix > today).map(|s| s.choice))
-            }
+            Locales::Durable { tree, .. } => durable_locale(tree, caller),
         }
     }
 
