@@ -39,7 +39,6 @@ pub struct Parts {
     /// The thread every write of the request path goes through.
     pub(crate) writer: Arc<Writer>,
     /// Who gets which person's SMS alerts (`cnam`), and which people a phone subscribed.
-    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
     pub(crate) subscriptions: Subscriptions,
 }
 
@@ -131,6 +130,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         writer: parts.writer.clone(),
         hasher: parts.hasher.clone(),
         clock: Clock::System,
+        subscriptions: parts.subscriptions.clone(),
     });
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {

@@ -26,7 +26,7 @@
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, config
+//! audit, store, subscriptions, feed, feedgen, session, rules, benefits, config
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!
@@ -36,6 +36,7 @@
 pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod benefits;
 pub(crate) mod catalog;
 pub mod cli;
 pub mod config;

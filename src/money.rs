@@ -72,7 +72,6 @@ impl Money {
     }
 
     /// `self − other`, never below zero (a balance that is used up).
-    #[cfg(test)]
     pub(crate) fn remaining_after(self, used: Money) -> Money {
         Money(self.0.saturating_sub(used.0).max(0))
     }

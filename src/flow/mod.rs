@@ -40,6 +40,20 @@ pub(crate) struct ActionCall<'a> {
 pub(crate) struct Outcome {
     pub(crate) name: &'static str,
     pub(crate) vars: Vec<(String, String)>,
+    /// Answers the action keeps in the session for its next run (a count of wrong pairs),
+    /// saved as a validator's answer is.
+    pub(crate) save: Vec<(String, Answer)>,
+}
+
+impl Outcome {
+    /// An outcome that keeps nothing in the session.
+    pub(crate) fn new(name: &'static str, vars: Vec<(String, String)>) -> Outcome {
+        Outcome {
+            name,
+            vars,
+            save: Vec::new(),
+        }
+    }
 }
 
 /// An action could not be carried out (the store failed): the caller is told to try later.
@@ -190,6 +204,9 @@ impl Walk<'_> {
                 }
             };
             vars.extend(outcome.vars);
+            for (name, answer) in outcome.save {
+                set_answer(session, &name, answer);
+            }
             match outcomes.get(outcome.name) {
                 Some(next) => id = next.clone(),
                 None => return self.unavailable(session),
@@ -449,18 +466,18 @@ mod tests {
                     action: action.into(),
                     reason: "store down".into(),
                 }),
-                "long" => Ok(Outcome {
-                    name: "long",
-                    vars: vec![("text".into(), [line; 8].join("\n"))],
-                }),
-                other => Ok(Outcome {
-                    name: if other == "nowhere" {
+                "long" => Ok(Outcome::new(
+                    "long",
+                    vec![("text".into(), [line; 8].join("\n"))],
+                )),
+                other => Ok(Outcome::new(
+                    if other == "nowhere" {
                         "nowhere"
                     } else {
                         "short"
                     },
-                    vars: vec![("code".into(), "1234567890".into())],
-                }),
+                    vec![("code".into(), "1234567890".into())],
+                )),
             }
         }
     }
