@@ -59,8 +59,6 @@ pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
 pub mod store;
-// Written by the `cnam` menus and the SMS channel, which land next (issue 8).
-#[allow(dead_code)]
 pub(crate) mod subscriptions;
 pub mod sync;
 pub(crate) mod tasks;

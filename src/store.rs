@@ -156,7 +156,6 @@ impl Store {
     /// The person whose identifier is `cin` and whose affiliation number is `matricule`
     /// (`cnam`, `mutual`: both halves must belong to one person). `None` when either half is
     /// wrong, without saying which.
-    #[allow(dead_code)] // read by the `cnam` menus and SMS commands (issue 8)
     pub(crate) fn person_by_pair(
         &self,
         insurer: &str,
