@@ -809,6 +809,11 @@ mod tests {
 
     #[test]
     fn the_day_before_and_the_day_of_each_age_limit() {
+        // Born 2006-03-16: 20 on 2026-03-16 (TODAY + 1); born 2006-03-15: 20 on TODAY.
+        // Born 2001-03-16 / 2001-03-15: 25 tomorrow / today.
+        let (b20, d20) = (Some(date(2006, 3, 16)), Some(date(2006, 3, 15)));
+        let (b25, d25) = (Some(date(2001, 3, 16)), Some(date(2001, 3, 15)));
+        let studying = "student=2027-06-30";
         let day_before = Some(date(2007, 3, 16)); // 18 on TODAY, 19 tomorrow
         let day_of = Some(date(2007, 3, 15)); // 19 on TODAY
         #[rustfmt::skip]
@@ -825,6 +830,26 @@ mod tests {
             (RuleSet::Mutual, Son, Some(date(2001, 3, 15)), "student=2027-06-30", NotCovered(AgeLimit)),
             (RuleSet::Mutual, Daughter, Some(date(2001, 3, 16)), "married student=2027-06-30", until(TODAY)),
             (RuleSet::Mutual, Daughter, Some(date(2001, 3, 15)), "married student=2027-06-30", NotCovered(Married)),
+            // The other grounds of cnam and mutual at the 20th and 25th birthdays.
+            (RuleSet::Cnam, Daughter, b20, "income", until(TODAY)),
+            (RuleSet::Cnam, Daughter, d20, "income", NotCovered(Income)),
+            (RuleSet::Cnam, Daughter, b20, "married income", until(TODAY)),
+            (RuleSet::Cnam, Daughter, d20, "married income", NotCovered(MarriedWithIncome)),
+            (RuleSet::Cnam, Daughter, d20, "", HOLDER_END),
+            (RuleSet::Cnam, Son, d20, "disabled", HOLDER_END),
+            (RuleSet::Cnam, Son, b20, "other", NotCovered(OtherCover)),
+            (RuleSet::Cnam, Son, d20, studying, NotCovered(AgeLimit)),
+            (RuleSet::Mutual, Son, d20, studying, until(date(2027, 6, 30))),
+            (RuleSet::Mutual, Daughter, b20, "married", until(TODAY)),
+            (RuleSet::Mutual, Daughter, d20, "married", NotCovered(Married)),
+            (RuleSet::Mutual, Daughter, d20, "married student=2027-06-30", until(date(2027, 6, 30))),
+            (RuleSet::Mutual, Son, b25, "student=2030-06-30", until(TODAY)),
+            (RuleSet::Mutual, Son, d25, "student=2030-06-30", NotCovered(AgeLimit)),
+            (RuleSet::Mutual, Daughter, b25, "income student=2030-06-30", until(TODAY)),
+            (RuleSet::Mutual, Daughter, d25, "income student=2030-06-30", NotCovered(Income)),
+            (RuleSet::Mutual, Son, d25, "disabled", HOLDER_END),
+            (RuleSet::Mutual, Spouse, aged(40), "divorced custody", HOLDER_END),
+            (RuleSet::Cnam, Spouse, aged(40), "divorced custody", NotCovered(Divorced)),
         ];
         let holder = holder_until(Some(HOLDER_UNTIL));
         for (set, relation, birth, words, want) in cases {
@@ -885,43 +910,6 @@ mod tests {
                 want,
                 "{today}"
             );
-        }
-    }
-
-    #[test]
-    fn tunisian_limits_the_day_before_and_the_day_of_the_20th_and_25th_birthdays() {
-        // Born 2006-03-16: 20 on 2026-03-16 (TODAY + 1); born 2006-03-15: 20 on TODAY.
-        // Born 2001-03-16 / 2001-03-15: 25 tomorrow / today.
-        let (b20, d20) = (Some(date(2006, 3, 16)), Some(date(2006, 3, 15)));
-        let (b25, d25) = (Some(date(2001, 3, 16)), Some(date(2001, 3, 15)));
-        let studying = "student=2027-06-30";
-        #[rustfmt::skip]
-        let cases: &[(RuleSet, Relation, Option<Date>, &str, Entitlement)] = &[
-            (RuleSet::Cnam, Daughter, b20, "income", until(TODAY)),
-            (RuleSet::Cnam, Daughter, d20, "income", NotCovered(Income)),
-            (RuleSet::Cnam, Daughter, b20, "married income", until(TODAY)),
-            (RuleSet::Cnam, Daughter, d20, "married income", NotCovered(MarriedWithIncome)),
-            (RuleSet::Cnam, Daughter, d20, "", HOLDER_END),
-            (RuleSet::Cnam, Son, d20, "disabled", HOLDER_END),
-            (RuleSet::Cnam, Son, b20, "other", NotCovered(OtherCover)),
-            (RuleSet::Cnam, Son, d20, studying, NotCovered(AgeLimit)),
-            (RuleSet::Mutual, Son, d20, studying, until(date(2027, 6, 30))),
-            (RuleSet::Mutual, Daughter, b20, "married", until(TODAY)),
-            (RuleSet::Mutual, Daughter, d20, "married", NotCovered(Married)),
-            (RuleSet::Mutual, Daughter, d20, "married student=2027-06-30", until(date(2027, 6, 30))),
-            (RuleSet::Mutual, Son, b25, "student=2030-06-30", until(TODAY)),
-            (RuleSet::Mutual, Son, d25, "student=2030-06-30", NotCovered(AgeLimit)),
-            (RuleSet::Mutual, Daughter, b25, "income student=2030-06-30", until(TODAY)),
-            (RuleSet::Mutual, Daughter, d25, "income student=2030-06-30", NotCovered(Income)),
-            (RuleSet::Mutual, Son, d25, "disabled", HOLDER_END),
-            (RuleSet::Mutual, Spouse, aged(40), "divorced custody", HOLDER_END),
-            (RuleSet::Cnam, Spouse, aged(40), "divorced custody", NotCovered(Divorced)),
-        ];
-        let holder = holder_until(Some(HOLDER_UNTIL));
-        for (set, relation, birth, words, want) in cases {
-            let person = dependent(*relation, *birth, words);
-            let got = entitlement(&person, Some(&holder), &RuleConfig::for_set(*set), TODAY);
-            assert_eq!(got, *want, "{set:?} {relation:?} born {birth:?} {words}");
         }
     }
 

@@ -195,19 +195,14 @@ mod tests {
         f
     }
 
-    fn record(f: &Fixture, id: &str) -> Person {
-        f.inquiries
-            .store
-            .person("cnam", id)
-            .expect("store")
-            .expect("a record")
-    }
-
     #[tokio::test]
     async fn coverage_shows_the_ceiling_of_the_year_and_the_chronic_coverages() {
         let f = people();
         let desk = f.desk("cnam", Asker::Phone { msisdn: PHONE });
-        let tracked = desk.cnam_coverage(&record(&f, HOLDER)).await.expect("ok");
+        let tracked = desk
+            .cnam_coverage(&f.record("cnam", HOLDER))
+            .await
+            .expect("ok");
         let want = CnamCoverage {
             entitlement: Entitlement::Covered {
                 until: Some(date(2027, 6, 30)),
@@ -242,7 +237,7 @@ mod tests {
         );
 
         let suspended = desk
-            .cnam_coverage(&record(&f, SUSPENDED))
+            .cnam_coverage(&f.record("cnam", SUSPENDED))
             .await
             .expect("ok");
         assert_eq!(
@@ -257,7 +252,7 @@ mod tests {
         };
         assert_eq!(suspended.answer.ceiling, Some((TODAY.year(), unused)));
         assert_eq!(
-            desk.cnam_coverage(&record(&f, SON))
+            desk.cnam_coverage(&f.record("cnam", SON))
                 .await
                 .expect("ok")
                 .answer
@@ -268,7 +263,7 @@ mod tests {
         let mut nothing = f;
         nothing.benefits = Benefits::default();
         let desk = nothing.desk("cnam", Asker::Phone { msisdn: PHONE });
-        let bare = desk.cnam_coverage(&record(&nothing, SUSPENDED)).await;
+        let bare = desk.cnam_coverage(&nothing.record("cnam", SUSPENDED)).await;
         assert_eq!(bare.expect("ok").answer.ceiling, None);
     }
 
@@ -276,7 +271,10 @@ mod tests {
     async fn the_booklet_is_the_holders_and_a_dependent_sees_their_own_line() {
         let f = people();
         let desk = f.desk("cnam", Asker::Phone { msisdn: PHONE });
-        let booklet = desk.cnam_booklet(&record(&f, HOLDER)).await.expect("ok");
+        let booklet = desk
+            .cnam_booklet(&f.record("cnam", HOLDER))
+            .await
+            .expect("ok");
         let lines: Vec<(Relation, Entitlement)> = booklet
             .answer
             .iter()
@@ -298,9 +296,12 @@ mod tests {
             ]
         );
         expect_trail(&f, booklet.code, ("booklet", "listed"), PHONE, Some(HOLDER));
-        let own = desk.cnam_booklet(&record(&f, SON)).await.expect("ok");
+        let own = desk.cnam_booklet(&f.record("cnam", SON)).await.expect("ok");
         assert_eq!(own.answer.len(), 1);
-        let none = desk.cnam_booklet(&record(&f, SUSPENDED)).await.expect("ok");
+        let none = desk
+            .cnam_booklet(&f.record("cnam", SUSPENDED))
+            .await
+            .expect("ok");
         assert!(none.answer.is_empty());
         expect_trail(&f, none.code, ("booklet", "none"), PHONE, Some(SUSPENDED));
     }
@@ -309,7 +310,7 @@ mod tests {
     async fn subscribe_then_again_then_unsubscribe() {
         let f = people();
         let desk = f.desk("cnam", Asker::Phone { msisdn: PHONE });
-        let holder = record(&f, HOLDER);
+        let holder = f.record("cnam", HOLDER);
         let first = desk.cnam_subscribe(&holder).await.expect("ok");
         assert_eq!(first.answer, Subscribed::New);
         expect_trail(

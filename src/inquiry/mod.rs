@@ -406,6 +406,15 @@ mod fixture {
                 .expect("an entry for every code")
         }
 
+        /// The record of `person_id` at `insurer`, which the fixture holds.
+        pub(crate) fn record(&self, insurer: &str, person_id: &str) -> Person {
+            self.inquiries
+                .store
+                .person(insurer, person_id)
+                .expect("store")
+                .expect("a record")
+        }
+
         pub(crate) fn hash(&self, value: &str) -> String {
             self.inquiries.hasher.hash(value)
         }

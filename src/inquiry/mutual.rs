@@ -160,19 +160,14 @@ mod tests {
         f
     }
 
-    fn record(f: &Fixture, id: &str) -> Person {
-        f.inquiries
-            .store
-            .person("mutual", id)
-            .expect("store")
-            .expect("a record")
-    }
-
     #[tokio::test]
     async fn balances_per_beneficiary_and_dental_never_below_zero() {
         let f = people();
         let desk = f.desk("mutual", Asker::Phone { msisdn: PHONE });
-        let tracked = desk.mutual_balances(&record(&f, MEMBER)).await.expect("ok");
+        let tracked = desk
+            .mutual_balances(&f.record("mutual", MEMBER))
+            .await
+            .expect("ok");
         let got = &tracked.answer;
         assert_eq!(got.year, TODAY.year());
         assert_eq!(got.dental, balance("300", "310", "0"));
@@ -207,7 +202,10 @@ mod tests {
             PHONE,
             Some(MEMBER),
         );
-        let own = desk.mutual_balances(&record(&f, SPOUSE)).await.expect("ok");
+        let own = desk
+            .mutual_balances(&f.record("mutual", SPOUSE))
+            .await
+            .expect("ok");
         assert_eq!(own.answer.beneficiaries.len(), 1);
         assert_eq!(own.answer.dental, None, "dental is the member's");
     }
@@ -221,10 +219,13 @@ mod tests {
             (SPOUSE, Some(Scheme::Private)),
             (BARE, None),
         ] {
-            let tracked = desk.mutual_scheme(&record(&f, id)).await.expect("ok");
+            let tracked = desk
+                .mutual_scheme(&f.record("mutual", id))
+                .await
+                .expect("ok");
             assert_eq!(tracked.answer, want, "{id}");
         }
-        let dead = record(&f, STUDENT);
+        let dead = f.record("mutual", STUDENT);
         let mut orphan = dead.clone();
         orphan.holder = None;
         assert_eq!(desk.mutual_scheme(&orphan).await.expect("ok").answer, None);
