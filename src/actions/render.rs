@@ -238,6 +238,7 @@ fn var(name: &str, value: impl Into<String>) -> Var {
 mod tests {
     use super::*;
     use crate::catalog::words::{dependents_keys, entitlement_keys, osms_details_keys, RELATIONS};
+    use crate::inquiry::BeneficiaryBalance;
     use crate::record::Relation;
     use crate::rules::Reason;
     use jiff::civil::date;
@@ -428,6 +429,148 @@ mod tests {
             Some(var("code", "0618033997")),
             "digits are localised on display"
         );
+    }
+
+    fn french() -> Words {
+        words(&[
+            ("until", "jusqu'au {date}"),
+            ("open_ended", "sans date de fin"),
+            ("amount", "{amount} D"),
+            (
+                "ceiling",
+                "Plafond {year}: utilisé {used}, reste {remaining} sur {limit}",
+            ),
+            ("chronic.line", "APCI {label} {until}"),
+            ("chronic.none", "Aucune APCI"),
+            ("balance.line", "{who}: reste {remaining}"),
+            ("balance.dental", "Dentaire: reste {remaining}"),
+            ("dependent.not_covered", "{who}: non, {reason}"),
+            ("relation.spouse", "conjoint"),
+            ("relation.son", "fils"),
+            ("reason.other_cover", "autre couverture"),
+            ("rates.after_cnam", "CNAM épuisé: {after_cnam.medicines}%"),
+            (
+                "rates.special",
+                "{child_age_limit}-{student_age_limit} ans: {special.tests}%",
+            ),
+            ("rates.dental", "Dentaire {dental.share}%"),
+        ])
+    }
+
+    fn money(s: &str) -> Money {
+        Money::parse(s).expect("amount")
+    }
+
+    #[test]
+    fn a_ceiling_chronic_coverages_and_balances_read_in_dinars() {
+        let fr = french();
+        let render = Render {
+            words: &fr,
+            locale: "fr",
+        };
+        let balance = Balance {
+            limit: money("450"),
+            used: money("500.250"),
+            remaining: money("0"),
+        };
+        assert_eq!(
+            render.ceiling(Some((2026, balance))),
+            var(
+                "ceiling",
+                "Plafond 2026: utilisé 500.250 D, reste 0.000 D sur 450.000 D"
+            )
+        );
+        assert_eq!(render.ceiling(None), var("ceiling", ""));
+        let chronic = [
+            ChronicCover {
+                label: "diabète".into(),
+                until: Some(date(2027, 3, 31)),
+            },
+            ChronicCover {
+                label: "APCI-12".into(),
+                until: None,
+            },
+        ];
+        assert_eq!(
+            render.chronic(&chronic),
+            var(
+                "chronic",
+                "APCI diabète jusqu'au 31/03/2027\nAPCI APCI-12 sans date de fin"
+            )
+        );
+        assert_eq!(render.chronic(&[]), var("chronic", "Aucune APCI"));
+        let line = |relation, entitlement, balance| BeneficiaryBalance {
+            status: DependentStatus {
+                name: None,
+                relation,
+                entitlement,
+            },
+            balance,
+        };
+        let balances = MutualBalances {
+            year: 2026,
+            beneficiaries: vec![
+                line(
+                    Relation::Spouse,
+                    Entitlement::Covered { until: None },
+                    Some(balance),
+                ),
+                line(
+                    Relation::Son,
+                    Entitlement::NotCovered(Reason::OtherCover),
+                    Some(balance),
+                ),
+            ],
+            dental: Some(Balance {
+                limit: money("300"),
+                used: money("12"),
+                remaining: money("288"),
+            }),
+        };
+        assert_eq!(
+            render.balances(&balances),
+            [
+                var(
+                    "list",
+                    "conjoint: reste 0.000 D\nfils: non, autre couverture\nDentaire: reste 288.000 D"
+                ),
+                var("year", "2026"),
+            ]
+        );
+    }
+
+    #[test]
+    fn rates_are_filled_from_the_configuration_and_the_rules() {
+        let fr = french();
+        let render = Render {
+            words: &fr,
+            locale: "fr",
+        };
+        let benefits: Benefits = toml::from_str(
+            "[rates.private]\nmedicines = 90\nconsultation_general = \"4.000\"\n\
+             [rates.after_cnam]\nmedicines = 70\n[rates.special]\ntests = 80\n\
+             [rates.dental]\nshare = 30\n",
+        )
+        .expect("benefits");
+        let rules = RuleConfig::for_set(crate::rules::RuleSet::Mutual);
+        let vars = render.rates(&benefits, &rules);
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let cases = [
+            ("private.medicines", "90"),
+            ("private.consultation_general", "4.000 D"),
+            ("after_cnam", "CNAM épuisé: 70%"),
+            ("special", "20-25 ans: 80%"),
+            ("dental", "Dentaire 30%"),
+            ("child_age_limit", "20"),
+            ("student_age_limit", "25"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(get(name), Some(want), "{name}");
+        }
     }
 
     #[test]

@@ -459,7 +459,7 @@ mod tests {
 
     impl Fake {
         fn answer(&self, action: &str) -> Result<Outcome, ActionFailure> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
+            let before = self.calls.fetch_add(1, Ordering::SeqCst);
             let line = "a line of the long answer, long enough to need pages";
             match self.outcome {
                 "fail" => Err(ActionFailure {
@@ -470,6 +470,12 @@ mod tests {
                     "long",
                     vec![("text".into(), [line; 8].join("\n"))],
                 )),
+                "save" => {
+                    let mut outcome = Outcome::new("short", vec![]);
+                    let count = u8::try_from(before + 1).unwrap_or(u8::MAX);
+                    outcome.save.push(("runs".into(), Answer::Count(count)));
+                    Ok(outcome)
+                }
                 other => Ok(Outcome::new(
                     if other == "nowhere" {
                         "nowhere"
@@ -647,6 +653,24 @@ mod tests {
             walk.input(&mut s, "0").await,
             page_one,
             "0 goes back a page"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_an_action_saves_is_kept_with_the_answers_and_replaced_on_its_next_run() {
+        let (_dir, menus) = demo();
+        let runner = fake("save");
+        let walk = walk(&menus, &runner);
+        let (mut s, _) = opened(&walk).await;
+        walk.input(&mut s, "2").await;
+        assert_eq!(s.place.answers, [("runs".to_string(), Answer::Count(1))]);
+        let (mut s, _) = opened(&walk).await;
+        s.place.answers.push(("runs".to_string(), Answer::Count(1)));
+        walk.input(&mut s, "2").await;
+        assert_eq!(
+            s.place.answers,
+            [("runs".to_string(), Answer::Count(2))],
+            "replaced, not added"
         );
     }
 
