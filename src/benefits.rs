@@ -102,6 +102,19 @@ pub(crate) struct Balance {
 }
 
 impl Benefits {
+    /// Lays `over` (an operator's `[services.<id>.benefits]`) over these: each limit and each
+    /// rate it names replaces the one of the same name; the others stay.
+    pub(crate) fn overlay(&mut self, over: &Benefits) {
+        self.ceilings
+            .extend(over.ceilings.iter().map(|(k, v)| (k.clone(), *v)));
+        for (group, rates) in &over.rates {
+            self.rates
+                .entry(group.clone())
+                .or_default()
+                .extend(rates.iter().map(|(k, v)| (k.clone(), *v)));
+        }
+    }
+
     /// The balance of the ceiling of `kind` in `year` among `ceilings` (a record's): the
     /// entry's limit, else the configured one; a year with no entry is the whole limit unused.
     /// `None` when neither the entry nor the configuration gives a limit.
@@ -173,6 +186,27 @@ mod tests {
             assert_eq!(b.balance(&record, kind, year), want, "{kind} {year}");
         }
         assert_eq!(b.balance(&[], "spouse", 2026), Some(bal("150", "0", "150")));
+    }
+
+    #[test]
+    fn an_override_replaces_only_what_it_names() {
+        let mut b = configured();
+        let over: Benefits = toml::from_str(
+            "[ceilings]\ndental = \"350\"\nchild = \"100\"\n\
+             [rates.private]\nmedicines = 85\n[rates.public]\ntests = 75\n",
+        )
+        .expect("override");
+        b.overlay(&over);
+        let want: Benefits = toml::from_str(
+            "[ceilings]\nspouse = \"150.000\"\ndental = \"350\"\nchild = \"100\"\n\
+             [rates.private]\nmedicines = 85\nconsultation_general = \"4.000\"\n\
+             [rates.public]\ntests = 75\n",
+        )
+        .expect("benefits");
+        assert_eq!(b, want);
+        let before = b.clone();
+        b.overlay(&Benefits::default());
+        assert_eq!(b, before, "an empty override changes nothing");
     }
 
     #[test]

@@ -263,3 +263,15 @@ fn a_divorced_spouse_with_custody_identified_by_pair_sees_her_own_balance_only()
     has(&end, &["conjoint: utilisé 0.000 D, reste 150.000 D"]);
     assert!(!end.text.contains("Dentaire"), "{}", end.text);
 }
+
+#[test]
+fn an_operators_override_of_a_ceiling_is_what_the_caller_sees() {
+    let server = TestServer::start_with(&world(), |config| {
+        let file: daftar::config::Config =
+            toml::from_str("[services.mutual.benefits.ceilings]\ndental = \"350.000\"\n")
+                .expect("override");
+        config.services = file.services;
+    });
+    let end = walk(&server, "f1", M, PUBLIC_PHONE, "9*1");
+    has(&end, &["Dentaire: utilisé 0.000 D, reste 350.000 D"]);
+}
