@@ -304,6 +304,15 @@ fn the_third_wrong_pair_ends_the_session_politely_with_a_tracking_code() {
     let fr_end = server.at("f1", C, &fresh(1), &format!("9*2*{wrong}*{wrong}*{wrong}"));
     assert!(fr_end.is_end());
     has(&fr_end, &["Matricule et CIN ne correspondent pas."]);
+    // `00` does not start the count again.
+    let home = server.at(
+        "f2",
+        C,
+        &fresh(2),
+        &format!("9*1*{wrong}*{wrong}*00*3*1*{wrong}"),
+    );
+    assert!(home.is_end(), "{home:?}");
+    has(&home, &["Matricule et CIN ne correspondent pas."]);
 }
 
 #[test]

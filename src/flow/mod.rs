@@ -274,9 +274,14 @@ impl Walk<'_> {
         self.show(session, &[])
     }
 
+    /// Back to the first screen with the caller's answers forgotten, but not the counts an
+    /// action keeps (`00` must not reset the wrong matricule and CIN pairs of a session).
     async fn home(&self, session: &mut Session) -> Reply {
         session.place.history.clear();
-        session.place.answers.clear();
+        session
+            .place
+            .answers
+            .retain(|(_, answer)| matches!(answer, Answer::Count(_)));
         let start = self.service.spec.start.clone();
         self.enter(session, &start, Vec::new()).await
     }
@@ -379,6 +384,7 @@ fn set_answer(session: &mut Session, name: &str, value: Answer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::NationalCode;
     use crate::menu::{load_menus, Menus};
     use crate::session::Place;
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -672,6 +678,16 @@ mod tests {
             [("runs".to_string(), Answer::Count(2))],
             "replaced, not added"
         );
+        // `00` forgets the caller's answers, not the action's counts.
+        let (mut s, _) = opened(&walk).await;
+        s.place.answers.push(("runs".to_string(), Answer::Count(1)));
+        walk.input(&mut s, "1").await;
+        let code = NationalCode::parse("0012345679").expect("valid");
+        s.place
+            .answers
+            .push(("national_code".to_string(), Answer::NationalCode(code)));
+        walk.input(&mut s, "00").await;
+        assert_eq!(s.place.answers, [("runs".to_string(), Answer::Count(1))]);
     }
 
     #[tokio::test]
