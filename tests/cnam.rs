@@ -217,7 +217,7 @@ fn an_unknown_phone_is_asked_matricule_then_cin_and_a_suspended_holder_has_close
     has(
         &end,
         &[
-            "Droits fermés (suspendus), valables sans date de fin",
+            "Droits fermés (suspendus)\nFin des droits: sans date de fin",
             &format!(
                 "Plafond {}: utilisé 0.000 D, reste 450.000 D",
                 w.today.year()
@@ -247,7 +247,7 @@ fn an_expired_holder_is_told_closed_rights_with_the_end_date() {
         &end,
         &[
             "Droits fermés (expirés)",
-            &format!("valables jusqu'au {}", fr(w.expired_until)),
+            &format!("Fin des droits: {}", fr(w.expired_until)),
         ],
     );
 }

@@ -22,7 +22,7 @@ pub(super) async fn coverage(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let vars = vec![
         ctx.render.code(tracked.code),
         ctx.render.entitlement(&answer.entitlement),
-        ("end".to_string(), ctx.render.until(answer.until)),
+        ("end".to_string(), ctx.render.end_date(answer.until)),
         ctx.render.ceiling(answer.ceiling),
         ctx.render.chronic(&answer.chronic),
     ];

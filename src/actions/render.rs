@@ -76,6 +76,15 @@ impl Render<'_> {
         }
     }
 
+    /// An end date as such (a date, or the open-ended words), for a line that names it
+    /// ("end of rights: …") rather than saying "until".
+    pub(crate) fn end_date(&self, end: Option<Date>) -> String {
+        match end {
+            Some(date) => self.date(date),
+            None => self.words.get(OPEN_ENDED).to_string(),
+        }
+    }
+
     /// Who a dependent's line is about: the relation, with the name where the record has one.
     fn who(&self, dependent: &DependentStatus) -> String {
         let relation = self
@@ -411,13 +420,13 @@ mod tests {
         };
         assert_eq!(render.amount(Money::from_minor(120_500)), "۱۲۰.۵۰۰");
         let fr = words(&[("amount", "{amount} D")]);
-        let ar = words(&[("amount", "{amount} د.ت")]);
+        let ar = words(&[("amount", "{amount} د")]);
         let cases = [
             (&fr, "fr", 120_500, "120.500 D"),
             (&fr, "fr", 0, "0.000 D"),
             (&fr, "fr", 5, "0.005 D"),
-            (&ar, "ar", 120_500, "120.500 د.ت"),
-            (&ar, "ar", 1_234_567_890, "1234567.890 د.ت"),
+            (&ar, "ar", 120_500, "120.500 د"),
+            (&ar, "ar", 1_234_567_890, "1234567.890 د"),
         ];
         for (words, locale, minor, want) in cases {
             let render = Render { words, locale };
@@ -499,6 +508,8 @@ mod tests {
             )
         );
         assert_eq!(render.chronic(&[]), var("chronic", "Aucune APCI"));
+        assert_eq!(render.end_date(Some(date(2027, 3, 31))), "31/03/2027");
+        assert_eq!(render.end_date(None), "sans date de fin");
         let line = |relation, entitlement, balance| BeneficiaryBalance {
             status: DependentStatus {
                 name: None,
