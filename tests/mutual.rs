@@ -175,9 +175,9 @@ fn the_rates_of_each_scheme() {
     has(
         &private,
         &[
-            "Filière privée: médicaments et analyses 90% avec la CNAM",
+            "Filière privée:\nmédicaments et analyses 90% avec la CNAM",
             "consultation +4.000 D, spécialiste +5.000 D",
-            "ordonnance d'hopital public 70%",
+            "ordonnance d'hopital public: médicaments 70%, analyses 70%",
             "Solde CNAM épuisé: médicaments 70%, analyses 70%, consultations 50%",
             "Etudiants de 20 à 25 ans, divorcées avec garde: médicaments 80%, analyses 80%, consultations 50%",
             "Dentaire: 30%, 50% le solde épuisé",
@@ -191,7 +191,10 @@ fn the_rates_of_each_scheme() {
     let reimbursement = walk(&server, "f3", M, &fresh(1), &format!("9*2*{pair}"));
     has(
         &reimbursement,
-        &["Remboursement: médicaments et analyses 90%", "+5.000 D"],
+        &[
+            "Filière remboursement:\nmédicaments et analyses 90%",
+            "+5.000 D",
+        ],
     );
     let ar = walk(&server, "a1", M, &fresh(2), &format!("2*{pair}"));
     has(
@@ -200,7 +203,7 @@ fn the_rates_of_each_scheme() {
             "منظومة الاسترجاع",
             "90%",
             "+4.000 د",
-            "الطلبة من 20 إلى 25 سنة",
+            "طلبة 20-25 سنة ومطلقات حاضنات: دواء 80%",
         ],
     );
 }
