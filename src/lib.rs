@@ -26,7 +26,7 @@
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, benefits, config
+//! audit, store, subscriptions, feed, feedgen, session, rules, config ─► benefits
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!
