@@ -86,8 +86,14 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
             menus.services.remove(id);
             continue;
         }
-        if let (Some(service), Some(codes)) = (menus.services.get_mut(id), &overrides.codes) {
+        let Some(service) = menus.services.get_mut(id) else {
+            continue;
+        };
+        if let Some(codes) = &overrides.codes {
             service.spec.codes = codes.clone();
+        }
+        if let Some(benefits) = &overrides.benefits {
+            service.benefits.overlay(benefits);
         }
     }
     let faults = check::check(&menus, config.tightest_screen());
@@ -140,6 +146,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         writer: parts.writer.clone(),
         hasher: parts.hasher.clone(),
         clock: Clock::System,
+        subscriptions: parts.subscriptions.clone(),
     });
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {

@@ -23,15 +23,36 @@ pub(crate) enum Action {
     TaminDependentsOf,
     /// `osms` 1: insurance status.
     OsmsStatus,
+    /// `cnam` 1: the caller's coverage, ordinary-illness ceiling and chronic coverages.
+    CnamCoverage,
+    /// `cnam` 2: the people in the caller's care booklet.
+    CnamBooklet,
+    /// `cnam` 3 → 1: the matricule and CIN of a subscription, before it is confirmed.
+    CnamSubscriptionPair,
+    /// `cnam` 3 → 1, confirmed: the calling phone gets the person's SMS alerts.
+    CnamSubscribe,
+    /// `cnam` 3 → 2: the calling phone gets no more SMS alerts.
+    CnamUnsubscribe,
+    /// `mutual` 1: the member's balances (per beneficiary, and dental).
+    MutualBalances,
+    /// `mutual` 2: the rates of the member's scheme.
+    MutualRates,
 }
 
 impl Action {
-    pub(crate) const ALL: [Action; 5] = [
+    pub(crate) const ALL: [Action; 12] = [
         Action::TaminOwnStatus,
         Action::TaminGeneral,
         Action::TaminMyDependents,
         Action::TaminDependentsOf,
         Action::OsmsStatus,
+        Action::CnamCoverage,
+        Action::CnamBooklet,
+        Action::CnamSubscriptionPair,
+        Action::CnamSubscribe,
+        Action::CnamUnsubscribe,
+        Action::MutualBalances,
+        Action::MutualRates,
     ];
 
     /// The name menu files use.
@@ -42,6 +63,13 @@ impl Action {
             Action::TaminMyDependents => "tamin.my_dependents",
             Action::TaminDependentsOf => "tamin.dependents_of",
             Action::OsmsStatus => "osms.status",
+            Action::CnamCoverage => "cnam.coverage",
+            Action::CnamBooklet => "cnam.booklet",
+            Action::CnamSubscriptionPair => "cnam.subscription_pair",
+            Action::CnamSubscribe => "cnam.subscribe",
+            Action::CnamUnsubscribe => "cnam.unsubscribe",
+            Action::MutualBalances => "mutual.balances",
+            Action::MutualRates => "mutual.rates",
         }
     }
 
@@ -58,6 +86,13 @@ impl Action {
             Action::TaminMyDependents => tamin::MY_DEPENDENTS,
             Action::TaminDependentsOf => tamin::DEPENDENTS_OF,
             Action::OsmsStatus => osms::STATUS,
+            Action::CnamCoverage => cnam::COVERAGE,
+            Action::CnamBooklet => cnam::BOOKLET,
+            Action::CnamSubscriptionPair => cnam::SUBSCRIPTION_PAIR,
+            Action::CnamSubscribe => cnam::SUBSCRIBE,
+            Action::CnamUnsubscribe => cnam::UNSUBSCRIBE,
+            Action::MutualBalances => mutual::BALANCES,
+            Action::MutualRates => mutual::RATES,
         }
     }
 
@@ -68,6 +103,13 @@ impl Action {
             Action::TaminGeneral => Vec::new(),
             Action::TaminMyDependents | Action::TaminDependentsOf => words::dependents_keys(),
             Action::OsmsStatus => words::osms_details_keys(),
+            Action::CnamCoverage => words::coverage_keys(),
+            Action::CnamBooklet => words::dependents_keys(),
+            Action::CnamSubscriptionPair | Action::CnamSubscribe | Action::CnamUnsubscribe => {
+                Vec::new()
+            }
+            Action::MutualBalances => words::balances_keys(),
+            Action::MutualRates => words::rates_keys(),
         }
     }
 }
@@ -106,6 +148,64 @@ pub(crate) mod osms {
     pub(crate) const STATUS: &[&str] = &[INSURED, NOT_INSURED, INSURED_BRIEF, NOT_INSURED_BRIEF];
 }
 
+/// The outcomes of asking who a `cnam` or `mutual` caller is (SPEC §2 *Who a caller is*),
+/// which every action of those services that needs a person can lead to.
+pub(crate) mod caller {
+    /// The phone identifies no one, or several people: ask the matricule, then the CIN.
+    pub(crate) const ASK_IDENTIFIER: &str = "ask_identifier";
+    /// The matricule and the CIN do not belong to one person: ask them again.
+    pub(crate) const WRONG_PAIR: &str = "wrong_pair";
+    /// The third wrong pair: the session ends politely.
+    pub(crate) const REFUSED: &str = "refused";
+}
+
+/// The outcomes of the `cnam` actions (SPEC §2.2).
+pub(crate) mod cnam {
+    use super::caller::{ASK_IDENTIFIER, REFUSED, WRONG_PAIR};
+
+    /// « droits ouverts » / « droits fermés ».
+    pub(crate) const OPEN: &str = "open";
+    pub(crate) const CLOSED: &str = "closed";
+    pub(crate) const LISTED: &str = "listed";
+    pub(crate) const NONE: &str = "none";
+    /// The pair belongs to one person: ask to confirm the subscription.
+    pub(crate) const FOUND: &str = "found";
+    pub(crate) const SUBSCRIBED: &str = "subscribed";
+    pub(crate) const ALREADY: &str = "already";
+    pub(crate) const MOVED: &str = "moved";
+    pub(crate) const UNSUBSCRIBED: &str = "unsubscribed";
+
+    pub(crate) const COVERAGE: &[&str] = &[OPEN, CLOSED, ASK_IDENTIFIER, WRONG_PAIR, REFUSED];
+    pub(crate) const BOOKLET: &[&str] = &[LISTED, NONE, ASK_IDENTIFIER, WRONG_PAIR, REFUSED];
+    pub(crate) const SUBSCRIPTION_PAIR: &[&str] = &[FOUND, WRONG_PAIR, REFUSED];
+    pub(crate) const SUBSCRIBE: &[&str] = &[SUBSCRIBED, ALREADY, MOVED, REFUSED];
+    pub(crate) const UNSUBSCRIBE: &[&str] = &[UNSUBSCRIBED, NONE];
+}
+
+/// The outcomes of the `mutual` actions (SPEC §2.3).
+pub(crate) mod mutual {
+    use super::caller::{ASK_IDENTIFIER, REFUSED, WRONG_PAIR};
+
+    pub(crate) const LISTED: &str = "listed";
+    /// The rates of the member's scheme.
+    pub(crate) const PUBLIC: &str = "public";
+    pub(crate) const PRIVATE: &str = "private";
+    pub(crate) const REIMBURSEMENT: &str = "reimbursement";
+    /// The member's record names no scheme the fund knows.
+    pub(crate) const NO_SCHEME: &str = "no_scheme";
+
+    pub(crate) const BALANCES: &[&str] = &[LISTED, ASK_IDENTIFIER, WRONG_PAIR, REFUSED];
+    pub(crate) const RATES: &[&str] = &[
+        PUBLIC,
+        PRIVATE,
+        REIMBURSEMENT,
+        NO_SCHEME,
+        ASK_IDENTIFIER,
+        WRONG_PAIR,
+        REFUSED,
+    ];
+}
+
 /// The message keys the actions' words read (`actions::render` fills them), so that
 /// `daftar check` can hold every locale to them.
 pub(crate) mod words {
@@ -129,6 +229,25 @@ pub(crate) mod words {
     /// The polyclinic line (`{provider}`), or the line for a person attached to none.
     pub(crate) const PROVIDER: &str = "provider";
     pub(crate) const NO_PROVIDER: &str = "no_provider";
+    /// An amount with its unit (`{amount}`: `120.500`).
+    pub(crate) const AMOUNT: &str = "amount";
+    /// A ceiling's line: `{used}`, `{remaining}`, `{limit}` (amounts with their unit), `{year}`.
+    pub(crate) const CEILING: &str = "ceiling";
+    /// A chronic coverage's line: `{label}` with `{until}` (`until` or `open_ended`).
+    pub(crate) const CHRONIC: &str = "chronic.line";
+    /// The line for a holder with no chronic coverage.
+    pub(crate) const NO_CHRONIC: &str = "chronic.none";
+    /// A beneficiary's balance (`{who}` and the ceiling's variables), or the line of a
+    /// beneficiary not covered (`{who}`, `{reason}`).
+    pub(crate) const BALANCE: &str = "balance.line";
+    pub(crate) const DENTAL: &str = "balance.dental";
+    /// The lines every scheme's rates screen shows, as `{name}` → the words that fill it with
+    /// the rates' `{group.name}` variables.
+    pub(crate) const RATE_LINES: [(&str, &str); 3] = [
+        ("after_cnam", "rates.after_cnam"),
+        ("special", "rates.special"),
+        ("dental", "rates.dental"),
+    ];
 
     pub(crate) const RELATIONS: [Relation; 5] = [
         Relation::Spouse,
@@ -155,6 +274,33 @@ pub(crate) mod words {
             .map(|k| k.to_string())
             .chain(RELATIONS.iter().map(|r| relation_key(*r)))
             .chain(entitlement_keys())
+            .collect()
+    }
+
+    /// The keys of a `cnam` coverage: the entitlement's, amounts, the ceiling, chronic lines.
+    pub(crate) fn coverage_keys() -> Vec<String> {
+        [AMOUNT, CEILING, CHRONIC, NO_CHRONIC]
+            .iter()
+            .map(|k| k.to_string())
+            .chain(entitlement_keys())
+            .collect()
+    }
+
+    /// The keys of the `mutual` balances: each beneficiary's line (as a dependent's) and the
+    /// dental line.
+    pub(crate) fn balances_keys() -> Vec<String> {
+        [AMOUNT, BALANCE, DENTAL]
+            .iter()
+            .map(|k| k.to_string())
+            .chain(dependents_keys())
+            .collect()
+    }
+
+    /// The keys of the `mutual` rates: amounts and the lines every scheme shows.
+    pub(crate) fn rates_keys() -> Vec<String> {
+        std::iter::once(AMOUNT)
+            .chain(RATE_LINES.iter().map(|(_, key)| *key))
+            .map(str::to_string)
             .collect()
     }
 
@@ -192,13 +338,19 @@ pub(crate) enum Validator {
     IrNationalCodeOrForeign,
     /// A Kazakh IIN.
     KzIin,
+    /// A CNAM matricule, written without its key.
+    TnMatricule,
+    /// A Tunisian identity card number (CIN).
+    TnCin,
 }
 
 impl Validator {
-    pub(crate) const ALL: [Validator; 3] = [
+    pub(crate) const ALL: [Validator; 5] = [
         Validator::IrNationalCode,
         Validator::IrNationalCodeOrForeign,
         Validator::KzIin,
+        Validator::TnMatricule,
+        Validator::TnCin,
     ];
 
     /// The name menu files use.
@@ -207,6 +359,8 @@ impl Validator {
             Validator::IrNationalCode => "ir_national_code",
             Validator::IrNationalCodeOrForeign => "ir_national_code_or_foreign",
             Validator::KzIin => "kz_iin",
+            Validator::TnMatricule => "tn_matricule",
+            Validator::TnCin => "tn_cin",
         }
     }
 
@@ -231,9 +385,18 @@ impl Validator {
             IdError::CheckDigit,
             IdError::BadDate,
         ];
+        const MATRICULE: &[IdError] = &[
+            IdError::Empty,
+            IdError::NotDigits,
+            IdError::WrongLength,
+            IdError::KeyIncluded,
+        ];
+        const CIN: &[IdError] = &[IdError::Empty, IdError::NotDigits, IdError::WrongLength];
         match self {
             Validator::IrNationalCode | Validator::IrNationalCodeOrForeign => NATIONAL,
             Validator::KzIin => IIN,
+            Validator::TnMatricule => MATRICULE,
+            Validator::TnCin => CIN,
         }
     }
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::benefits::Benefits;
 use crate::smpp::config::GatewayConfig;
 use crate::text::gsm7::Budget;
 
@@ -184,6 +185,9 @@ pub struct ServiceOverride {
     pub(crate) codes: Option<Vec<String>>,
     /// Disables the service without deleting its menu.
     pub(crate) disabled: bool,
+    /// Ceilings' limits and rates laid over the menu file's `[benefits]`, key by key
+    /// (`[services.mutual.benefits.ceilings] dental = "350.000"`).
+    pub(crate) benefits: Option<Benefits>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -745,5 +749,14 @@ mod tests {
         );
         assert_eq!(config.screen.ucs2, 70);
         assert_eq!(config.screen.gsm7, 182);
+        let config: Config = toml::from_str(
+            "[services.mutual.benefits.ceilings]\ndental = \"350.000\"\n\
+             [services.mutual.benefits.rates.public]\nmedicines = 75\n",
+        )
+        .expect("valid");
+        let benefits = config.services["mutual"].benefits.as_ref();
+        assert_eq!(benefits.map(|b| b.ceilings.len()), Some(1));
+        let refused = toml::from_str::<Config>("[services.mutual.benefits.rates.x]\ny = 101\n");
+        assert!(refused.is_err(), "a rate over 100 %");
     }
 }

@@ -27,7 +27,7 @@
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
+//! audit, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!
@@ -37,6 +37,7 @@
 pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod benefits;
 pub(crate) mod catalog;
 pub mod cli;
 pub mod config;

@@ -72,7 +72,6 @@ impl Money {
     }
 
     /// `self − other`, never below zero (a balance that is used up).
-    #[cfg(test)]
     pub(crate) fn remaining_after(self, used: Money) -> Money {
         Money(self.0.saturating_sub(used.0).max(0))
     }
@@ -127,6 +126,12 @@ mod tests {
             ("1e3", Err(MoneyError::NotDecimal)),
             ("1.2.3", Err(MoneyError::NotDecimal)),
             ("١٢", Err(MoneyError::NotDecimal)),
+            ("abc", Err(MoneyError::NotDecimal)),
+            ("1,500", Err(MoneyError::NotDecimal)),
+            (" 1.000", Err(MoneyError::NotDecimal)),
+            ("1.000 D", Err(MoneyError::NotDecimal)),
+            ("NaN", Err(MoneyError::NotDecimal)),
+            ("0.1000", Err(MoneyError::TooPrecise)),
             ("99999999999999999999", Err(MoneyError::TooLarge)),
             ("9223372036854775.808", Err(MoneyError::TooLarge)),
             ("9223372036854775.807", Ok(i64::MAX)),

@@ -809,6 +809,11 @@ mod tests {
 
     #[test]
     fn the_day_before_and_the_day_of_each_age_limit() {
+        // Born 2006-03-16: 20 on 2026-03-16 (TODAY + 1); born 2006-03-15: 20 on TODAY.
+        // Born 2001-03-16 / 2001-03-15: 25 tomorrow / today.
+        let (b20, d20) = (Some(date(2006, 3, 16)), Some(date(2006, 3, 15)));
+        let (b25, d25) = (Some(date(2001, 3, 16)), Some(date(2001, 3, 15)));
+        let studying = "student=2027-06-30";
         let day_before = Some(date(2007, 3, 16)); // 18 on TODAY, 19 tomorrow
         let day_of = Some(date(2007, 3, 15)); // 19 on TODAY
         #[rustfmt::skip]
@@ -825,6 +830,26 @@ mod tests {
             (RuleSet::Mutual, Son, Some(date(2001, 3, 15)), "student=2027-06-30", NotCovered(AgeLimit)),
             (RuleSet::Mutual, Daughter, Some(date(2001, 3, 16)), "married student=2027-06-30", until(TODAY)),
             (RuleSet::Mutual, Daughter, Some(date(2001, 3, 15)), "married student=2027-06-30", NotCovered(Married)),
+            // The other grounds of cnam and mutual at the 20th and 25th birthdays.
+            (RuleSet::Cnam, Daughter, b20, "income", until(TODAY)),
+            (RuleSet::Cnam, Daughter, d20, "income", NotCovered(Income)),
+            (RuleSet::Cnam, Daughter, b20, "married income", until(TODAY)),
+            (RuleSet::Cnam, Daughter, d20, "married income", NotCovered(MarriedWithIncome)),
+            (RuleSet::Cnam, Daughter, d20, "", HOLDER_END),
+            (RuleSet::Cnam, Son, d20, "disabled", HOLDER_END),
+            (RuleSet::Cnam, Son, b20, "other", NotCovered(OtherCover)),
+            (RuleSet::Cnam, Son, d20, studying, NotCovered(AgeLimit)),
+            (RuleSet::Mutual, Son, d20, studying, until(date(2027, 6, 30))),
+            (RuleSet::Mutual, Daughter, b20, "married", until(TODAY)),
+            (RuleSet::Mutual, Daughter, d20, "married", NotCovered(Married)),
+            (RuleSet::Mutual, Daughter, d20, "married student=2027-06-30", until(date(2027, 6, 30))),
+            (RuleSet::Mutual, Son, b25, "student=2030-06-30", until(TODAY)),
+            (RuleSet::Mutual, Son, d25, "student=2030-06-30", NotCovered(AgeLimit)),
+            (RuleSet::Mutual, Daughter, b25, "income student=2030-06-30", until(TODAY)),
+            (RuleSet::Mutual, Daughter, d25, "income student=2030-06-30", NotCovered(Income)),
+            (RuleSet::Mutual, Son, d25, "disabled", HOLDER_END),
+            (RuleSet::Mutual, Spouse, aged(40), "divorced custody", HOLDER_END),
+            (RuleSet::Cnam, Spouse, aged(40), "divorced custody", NotCovered(Divorced)),
         ];
         let holder = holder_until(Some(HOLDER_UNTIL));
         for (set, relation, birth, words, want) in cases {
@@ -882,6 +907,26 @@ mod tests {
         for (today, want) in cases {
             assert_eq!(
                 entitlement(&son, Some(&holder), &cfg, today),
+                want,
+                "{today}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_mutual_student_born_on_29_february_turns_25_on_1_march() {
+        // Born 2000-02-29: 25 on 2025-03-01 (2025 has no 29 February).
+        let student = dependent(Son, Some(date(2000, 2, 29)), "student=2030-06-30");
+        let holder = holder_until(None);
+        let cfg = RuleConfig::for_set(RuleSet::Mutual);
+        let cases = [
+            (date(2025, 2, 28), until(date(2025, 2, 28))),
+            (date(2025, 3, 1), NotCovered(AgeLimit)),
+            (date(2024, 6, 1), until(date(2025, 2, 28))),
+        ];
+        for (today, want) in cases {
+            assert_eq!(
+                entitlement(&student, Some(&holder), &cfg, today),
                 want,
                 "{today}"
             );

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ForeignNumber, Iin, IranId, NationalCode};
+use crate::ids::{Cin, ForeignNumber, Iin, IranId, Matricule, NationalCode};
 use crate::turn::Reply;
 
 /// A caller's answer to a question, as its validator (`flow::validate`) read it.
@@ -18,6 +18,12 @@ pub(crate) enum Answer {
     Iin(Iin),
     /// A foreign national's number in Iran (the general inquiry's other identifier).
     Foreign(ForeignNumber),
+    /// A CNAM affiliation number, without its key (`cnam`, `mutual`).
+    Matricule(Matricule),
+    /// A Tunisian identity card number (`cnam`, `mutual`).
+    Cin(Cin),
+    /// A count an action keeps between its runs (the wrong matricule and CIN pairs so far).
+    Count(u8),
 }
 
 impl Answer {
@@ -35,12 +41,33 @@ impl Answer {
         }
     }
 
+    pub(crate) fn matricule(&self) -> Option<&Matricule> {
+        match self {
+            Answer::Matricule(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn cin(&self) -> Option<&Cin> {
+        match self {
+            Answer::Cin(cin) => Some(cin),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn count(&self) -> Option<u8> {
+        match self {
+            Answer::Count(n) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// The identifier of a general inquiry in Iran: a national code or a foreign number.
     pub(crate) fn iran_id(&self) -> Option<IranId> {
         match self {
             Answer::NationalCode(code) => Some(IranId::National(code.clone())),
             Answer::Foreign(number) => Some(IranId::Foreign(number.clone())),
-            Answer::Iin(_) => None,
+            _ => None,
         }
     }
 }

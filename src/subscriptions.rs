@@ -24,6 +24,10 @@ use std::sync::Arc;
 use crate::store::{Store, StoreError};
 use crate::writer::{WriteError, Writer};
 
+/// The insurer subscriptions are kept under: SMS alerts are CNAM's (seed 000); a `mutual`
+/// caller is identified by a CNAM subscription of the same CIN.
+pub(crate) const ALERTS_INSURER: &str = "cnam";
+
 const SUBSCRIBERS: &str = "subscribers";
 const SUBSCRIBED_MSISDNS: &str = "subscribed_msisdns";
 

@@ -99,3 +99,61 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
         .collect();
     assert!(leaks.is_empty(), "in clear in the log: {leaks:?}");
 }
+
+/// The same for `cnam` and `mutual`: a caller identified by the matricule and the CIN, a wrong
+/// pair, a subscription to SMS alerts and its end, balances; the log holds neither the phone,
+/// nor a CIN, nor a matricule typed.
+#[test]
+fn a_debug_log_holds_no_cin_or_matricule_of_the_tunisian_services() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut served = Served::start_sample(dir.path(), &[("DAFTAR_LOG", "debug")]);
+    let msisdn = "21629990001";
+    let phone = format!("+{msisdn}");
+    // (service code, session, the whole path, what its screen must show)
+    let sessions = [
+        (
+            "*85666#",
+            "t-pair",
+            "9*1*22334455*07654321",
+            "Droits ouverts",
+        ),
+        (
+            "*85666#",
+            "t-wrong",
+            "2*11966433*07654321",
+            "Matricule ou CIN",
+        ),
+        (
+            "*85666#",
+            "t-sub",
+            "3*1*11966433*08123456*1",
+            "Inscription faite",
+        ),
+        ("*85666#", "t-unsub", "3*2", "Désinscription faite"),
+        ("*85667#", "t-bal", "9*1*70022233*09222333", "Dentaire"),
+    ];
+    let mut screens = String::new();
+    for (code, session, path, shows) in sessions {
+        let screen = served.at(session, code, &phone, path);
+        assert!(screen.contains(shows), "{session}: {screen}");
+        screens.push_str(&screen);
+    }
+    let (status, _) = served.terminate(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status}");
+    let log = served.log();
+    assert!(log.contains("inquiry answered"), "no sessions in:\n{log}");
+    let typed = sessions
+        .iter()
+        .flat_map(|(_, _, path, _)| path.split('*'))
+        .filter(|s| s.len() == 8);
+    let secrets: Vec<String> = typed
+        .map(str::to_string)
+        .chain([msisdn.to_string(), phone.clone()])
+        .collect();
+    assert!(secrets.len() >= 8, "{secrets:?}");
+    let leaks: Vec<&String> = secrets
+        .iter()
+        .filter(|s| log.contains(s.as_str()))
+        .collect();
+    assert!(leaks.is_empty(), "in clear in the log: {leaks:?}");
+}

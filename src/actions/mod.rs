@@ -8,13 +8,18 @@
 //! read it. Nothing
 //! here reads the store, applies a rule or writes the audit trail: that is the inquiry's job.
 
+mod caller;
+mod cnam;
+mod mutual;
 mod osms;
 mod render;
 mod tamin;
 
+use crate::benefits::Benefits;
 use crate::catalog::Action;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
 use crate::inquiry::{Asker, Desk, Inquiries, InquiryError, Scope};
+use crate::rules::RuleConfig;
 use crate::session::Answer;
 
 use render::Render;
@@ -48,6 +53,7 @@ impl ActionRunner for Actions {
                 insurer: &service.spec.insurer,
                 time_zone: &service.spec.time_zone,
                 rules: &service.rules,
+                benefits: &service.benefits,
             };
             let asker = Asker::Phone {
                 msisdn: call.msisdn,
@@ -60,6 +66,8 @@ impl ActionRunner for Actions {
                     words: service.words(call.locale),
                     locale: call.locale,
                 },
+                rules: &service.rules,
+                benefits: &service.benefits,
             };
             let result = match known {
                 Action::TaminOwnStatus => tamin::own_status(&ctx).await,
@@ -67,6 +75,13 @@ impl ActionRunner for Actions {
                 Action::TaminMyDependents => tamin::my_dependents(&ctx).await,
                 Action::TaminDependentsOf => tamin::dependents_of(&ctx).await,
                 Action::OsmsStatus => osms::status(&ctx).await,
+                Action::CnamCoverage => cnam::coverage(&ctx).await,
+                Action::CnamBooklet => cnam::booklet(&ctx).await,
+                Action::CnamSubscriptionPair => cnam::subscription_pair(&ctx).await,
+                Action::CnamSubscribe => cnam::subscribe(&ctx).await,
+                Action::CnamUnsubscribe => cnam::unsubscribe(&ctx).await,
+                Action::MutualBalances => mutual::balances(&ctx).await,
+                Action::MutualRates => mutual::rates(&ctx).await,
             };
             result.map_err(|e| fail(e.to_string()))
         })
@@ -79,6 +94,9 @@ pub(crate) struct Ctx<'a> {
     desk: Desk<'a>,
     answers: &'a [(String, Answer)],
     render: Render<'a>,
+    /// The service's rules and benefits, for the words that name a limit or a rate.
+    rules: &'a RuleConfig,
+    benefits: &'a Benefits,
 }
 
 /// What can go wrong inside an action: the inquiry failed (store or audit trail), or the menu
@@ -100,12 +118,12 @@ impl Ctx<'_> {
         name: &'static str,
         kind: impl FnOnce(&'s Answer) -> Option<T>,
     ) -> Result<T, ActionError> {
-        let answer = self
-            .answers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, a)| a)
-            .ok_or(ActionError::MissingAnswer(name))?;
+        let answer = self.saved(name).ok_or(ActionError::MissingAnswer(name))?;
         kind(answer).ok_or(ActionError::WrongAnswer(name))
+    }
+
+    /// The answer saved as `name`, if the caller was asked it.
+    fn saved(&self, name: &str) -> Option<&Answer> {
+        self.answers.iter().find(|(n, _)| n == name).map(|(_, a)| a)
     }
 }

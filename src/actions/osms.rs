@@ -28,5 +28,5 @@ pub(super) async fn status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
         (true, None) => INSURED_BRIEF,
         (false, None) => NOT_INSURED_BRIEF,
     };
-    Ok(Outcome { name, vars })
+    Ok(Outcome::new(name, vars))
 }

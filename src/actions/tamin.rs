@@ -31,7 +31,7 @@ pub(super) async fn own_status(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
             }
         }
     };
-    Ok(Outcome { name, vars })
+    Ok(Outcome::new(name, vars))
 }
 
 /// Option 2: a provider's general inquiry: covered or not, and the tracking code.
@@ -42,24 +42,17 @@ pub(super) async fn general(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
         General::Covered => COVERED,
         General::NotCovered => NOT_COVERED,
     };
-    Ok(Outcome {
-        name,
-        vars: vec![ctx.render.code(tracked.code)],
-    })
+    Ok(Outcome::new(name, vec![ctx.render.code(tracked.code)]))
 }
 
 /// Option 3: the dependents on the caller's record; a family phone is asked which holder.
 pub(super) async fn my_dependents(ctx: &Ctx<'_>) -> Result<Outcome, ActionError> {
     let outcome = match ctx.desk.my_dependents().await? {
-        Household::UnknownCaller(tracked) => Outcome {
-            name: UNKNOWN_CALLER,
-            vars: vec![ctx.render.code(tracked.code)],
-        },
+        Household::UnknownCaller(tracked) => {
+            Outcome::new(UNKNOWN_CALLER, vec![ctx.render.code(tracked.code)])
+        }
         Household::Dependents(listed) => list(ctx, &listed.answer, ctx.render.code(listed.code)),
-        Household::SeveralHolders => Outcome {
-            name: ASK_IDENTIFIER,
-            vars: Vec::new(),
-        },
+        Household::SeveralHolders => Outcome::new(ASK_IDENTIFIER, Vec::new()),
     };
     Ok(outcome)
 }
@@ -71,23 +64,14 @@ pub(super) async fn dependents_of(ctx: &Ctx<'_>) -> Result<Outcome, ActionError>
     let code = ctx.render.code(tracked.code);
     Ok(match tracked.answer {
         HolderDependents::Listed(dependents) => list(ctx, &dependents, code),
-        HolderDependents::Mismatch => Outcome {
-            name: MISMATCH,
-            vars: vec![code],
-        },
+        HolderDependents::Mismatch => Outcome::new(MISMATCH, vec![code]),
     })
 }
 
 /// The list of dependents, or the screen for none, with the tracking code.
 fn list(ctx: &Ctx<'_>, dependents: &[DependentStatus], code: Var) -> Outcome {
     if dependents.is_empty() {
-        return Outcome {
-            name: NONE,
-            vars: vec![code],
-        };
+        return Outcome::new(NONE, vec![code]);
     }
-    Outcome {
-        name: LISTED,
-        vars: vec![ctx.render.dependents(dependents), code],
-    }
+    Outcome::new(LISTED, vec![ctx.render.dependents(dependents), code])
 }

@@ -28,16 +28,16 @@ impl ActionRunner for Counting {
                     reason: "unknown".into(),
                 })?;
             tokio::time::sleep(Duration::from_millis(2)).await;
-            Ok(Outcome {
+            Ok(Outcome::new(
                 name,
-                vars: vec![
+                vec![
                     ("code".into(), format!("{n:010}")),
                     ("until".into(), "2030-01-01".into()),
                     ("list".into(), "-".into()),
                     ("months".into(), "-".into()),
                     ("provider".into(), "-".into()),
                 ],
-            })
+            ))
         })
     }
 }

@@ -40,6 +40,20 @@ pub(crate) struct ActionCall<'a> {
 pub(crate) struct Outcome {
     pub(crate) name: &'static str,
     pub(crate) vars: Vec<(String, String)>,
+    /// Answers the action keeps in the session for its next run (a count of wrong pairs),
+    /// saved as a validator's answer is.
+    pub(crate) save: Vec<(String, Answer)>,
+}
+
+impl Outcome {
+    /// An outcome that keeps nothing in the session.
+    pub(crate) fn new(name: &'static str, vars: Vec<(String, String)>) -> Outcome {
+        Outcome {
+            name,
+            vars,
+            save: Vec::new(),
+        }
+    }
 }
 
 /// An action could not be carried out (the store failed): the caller is told to try later.
@@ -190,6 +204,9 @@ impl Walk<'_> {
                 }
             };
             vars.extend(outcome.vars);
+            for (name, answer) in outcome.save {
+                set_answer(session, &name, answer);
+            }
             match outcomes.get(outcome.name) {
                 Some(next) => id = next.clone(),
                 None => return self.unavailable(session),
@@ -257,9 +274,14 @@ impl Walk<'_> {
         self.show(session, &[])
     }
 
+    /// Back to the first screen with the caller's answers forgotten, but not the counts an
+    /// action keeps (`00` must not reset the wrong matricule and CIN pairs of a session).
     async fn home(&self, session: &mut Session) -> Reply {
         session.place.history.clear();
-        session.place.answers.clear();
+        session
+            .place
+            .answers
+            .retain(|(_, answer)| matches!(answer, Answer::Count(_)));
         let start = self.service.spec.start.clone();
         self.enter(session, &start, Vec::new()).await
     }
@@ -362,6 +384,7 @@ fn set_answer(session: &mut Session, name: &str, value: Answer) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::NationalCode;
     use crate::menu::{load_menus, Menus};
     use crate::session::Place;
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -442,25 +465,31 @@ mod tests {
 
     impl Fake {
         fn answer(&self, action: &str) -> Result<Outcome, ActionFailure> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
+            let before = self.calls.fetch_add(1, Ordering::SeqCst);
             let line = "a line of the long answer, long enough to need pages";
             match self.outcome {
                 "fail" => Err(ActionFailure {
                     action: action.into(),
                     reason: "store down".into(),
                 }),
-                "long" => Ok(Outcome {
-                    name: "long",
-                    vars: vec![("text".into(), [line; 8].join("\n"))],
-                }),
-                other => Ok(Outcome {
-                    name: if other == "nowhere" {
+                "long" => Ok(Outcome::new(
+                    "long",
+                    vec![("text".into(), [line; 8].join("\n"))],
+                )),
+                "save" => {
+                    let mut outcome = Outcome::new("short", vec![]);
+                    let count = u8::try_from(before + 1).unwrap_or(u8::MAX);
+                    outcome.save.push(("runs".into(), Answer::Count(count)));
+                    Ok(outcome)
+                }
+                other => Ok(Outcome::new(
+                    if other == "nowhere" {
                         "nowhere"
                     } else {
                         "short"
                     },
-                    vars: vec![("code".into(), "1234567890".into())],
-                }),
+                    vec![("code".into(), "1234567890".into())],
+                )),
             }
         }
     }
@@ -631,6 +660,34 @@ mod tests {
             page_one,
             "0 goes back a page"
         );
+    }
+
+    #[tokio::test]
+    async fn what_an_action_saves_is_kept_with_the_answers_and_replaced_on_its_next_run() {
+        let (_dir, menus) = demo();
+        let runner = fake("save");
+        let walk = walk(&menus, &runner);
+        let (mut s, _) = opened(&walk).await;
+        walk.input(&mut s, "2").await;
+        assert_eq!(s.place.answers, [("runs".to_string(), Answer::Count(1))]);
+        let (mut s, _) = opened(&walk).await;
+        s.place.answers.push(("runs".to_string(), Answer::Count(1)));
+        walk.input(&mut s, "2").await;
+        assert_eq!(
+            s.place.answers,
+            [("runs".to_string(), Answer::Count(2))],
+            "replaced, not added"
+        );
+        // `00` forgets the caller's answers, not the action's counts.
+        let (mut s, _) = opened(&walk).await;
+        s.place.answers.push(("runs".to_string(), Answer::Count(1)));
+        walk.input(&mut s, "1").await;
+        let code = NationalCode::parse("0012345679").expect("valid");
+        s.place
+            .answers
+            .push(("national_code".to_string(), Answer::NationalCode(code)));
+        walk.input(&mut s, "00").await;
+        assert_eq!(s.place.answers, [("runs".to_string(), Answer::Count(1))]);
     }
 
     #[tokio::test]

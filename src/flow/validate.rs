@@ -7,7 +7,7 @@
 
 use crate::catalog::error_key;
 use crate::catalog::Validator;
-use crate::ids::{Iin, IranId, NationalCode};
+use crate::ids::{Cin, Iin, IranId, Matricule, NationalCode};
 use crate::menu::ServiceSpec;
 use crate::session::Answer;
 
@@ -20,6 +20,8 @@ impl Validator {
                 IranId::parse(input, spec.foreign_number_length).map(Answer::from)
             }
             Validator::KzIin => Iin::parse(input).map(Answer::Iin),
+            Validator::TnMatricule => Matricule::parse(input).map(Answer::Matricule),
+            Validator::TnCin => Cin::parse(input).map(Answer::Cin),
         };
         answer.map_err(error_key)
     }
@@ -48,6 +50,9 @@ mod tests {
             Answer::NationalCode(code) => ("national_code", code.to_string()),
             Answer::Iin(iin) => ("iin", iin.to_string()),
             Answer::Foreign(number) => ("foreign", number.to_string()),
+            Answer::Matricule(m) => ("matricule", m.to_string()),
+            Answer::Cin(cin) => ("cin", cin.to_string()),
+            Answer::Count(n) => ("count", n.to_string()),
         }
     }
 
@@ -100,6 +105,21 @@ mod tests {
             (KzIin, "90051530012", Err("error.length")),
             (KzIin, "901315300120", Err("error.bad_date")),
             (KzIin, "ИИН", Err("error.not_digits")),
+            (TnMatricule, "11966433", Ok(("matricule", "11966433"))),
+            (TnMatricule, "966433", Ok(("matricule", "00966433"))),
+            (TnMatricule, "١١٩٦٦٤٣٣", Ok(("matricule", "11966433"))),
+            (TnMatricule, "00/11966433", Err("error.key_included")),
+            (TnMatricule, "0011966433", Err("error.key_included")),
+            (TnMatricule, "", Err("error.empty")),
+            (TnMatricule, "12", Err("error.length")),
+            (TnMatricule, "matricule", Err("error.not_digits")),
+            (TnCin, "08123456", Ok(("cin", "08123456"))),
+            (TnCin, "٠٨١٢٣٤٥٦", Ok(("cin", "08123456"))),
+            (TnCin, "0812 3456", Ok(("cin", "08123456"))),
+            (TnCin, "0812345", Err("error.length")),
+            (TnCin, "081234567", Err("error.length")),
+            (TnCin, "0812345x", Err("error.not_digits")),
+            (TnCin, "", Err("error.empty")),
         ];
         for (validator, input, want) in cases {
             let got = validator.check(input, &spec());
@@ -121,6 +141,8 @@ mod tests {
             "901315300120",
             "12345678901",
             "123456789012345",
+            "00/11966433",
+            "0011966433",
         ];
         for v in Validator::ALL {
             let keys: Vec<&str> = v.error_keys().collect();

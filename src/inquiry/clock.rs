@@ -21,12 +21,15 @@ impl Clock {
         match self {
             #[cfg(test)]
             Clock::Fixed(date) => *date,
-            Clock::System => {
-                let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
-                jiff::Timestamp::now().to_zoned(zone).date()
-            }
+            Clock::System => date_in(jiff::Timestamp::now(), tz),
         }
     }
+}
+
+/// The date at `instant` in the time zone `tz` (UTC for a name that is not known).
+fn date_in(instant: jiff::Timestamp, tz: &str) -> Date {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    instant.to_zoned(zone).date()
 }
 
 #[cfg(test)]
@@ -46,5 +49,25 @@ mod tests {
             Clock::System.today("Nowhere/Never"),
             Clock::System.today("UTC")
         );
+    }
+
+    #[test]
+    fn in_tunis_the_day_turns_an_hour_before_utc() {
+        // Africa/Tunis is UTC+1 all year (no summer time since 2009).
+        let cases = [
+            ("2026-03-15T22:59:59Z", "Africa/Tunis", (2026, 3, 15)),
+            ("2026-03-15T23:00:00Z", "Africa/Tunis", (2026, 3, 16)),
+            ("2026-03-15T23:00:00Z", "UTC", (2026, 3, 15)),
+            ("2026-07-15T23:30:00Z", "Africa/Tunis", (2026, 7, 16)),
+            ("2028-02-28T23:00:00Z", "Africa/Tunis", (2028, 2, 29)),
+        ];
+        for (instant, tz, (y, m, d)) in cases {
+            let instant: jiff::Timestamp = instant.parse().expect("instant");
+            assert_eq!(
+                date_in(instant, tz),
+                jiff::civil::date(y, m, d),
+                "{instant} {tz}"
+            );
+        }
     }
 }

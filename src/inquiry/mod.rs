@@ -12,7 +12,10 @@
 //! to an asker not entitled to them (SPEC §2.1, §2.4); tell whether an identifier that no
 //! record holds exists; write or log an MSISDN or an identifier in clear.
 
+mod caller;
 mod clock;
+mod cnam;
+mod mutual;
 mod osms;
 mod tamin;
 
@@ -22,12 +25,19 @@ use std::sync::Arc;
 use jiff::civil::Date;
 
 use crate::audit::{AuditEntry, AuditError, KeyedHasher, Tracker, TrackingCode};
+use crate::benefits::Benefits;
 use crate::record::Person;
 use crate::rules::RuleConfig;
 use crate::store::{Store, StoreError};
+use crate::subscriptions::{SubscriptionError, Subscriptions};
 use crate::writer::{WriteError, Writer};
 
+pub(crate) use caller::{Claim, Who};
 pub(crate) use clock::Clock;
+pub(crate) use cnam::ChronicCover;
+#[cfg(test)]
+pub(crate) use mutual::BeneficiaryBalance;
+pub(crate) use mutual::MutualBalances;
 pub(crate) use tamin::{DependentStatus, General, HolderDependents, Household, Own};
 
 /// Who asks.
@@ -75,6 +85,8 @@ pub(crate) struct Scope<'a> {
     /// The service's IANA time zone.
     pub(crate) time_zone: &'a str,
     pub(crate) rules: &'a RuleConfig,
+    /// Ceilings' default limits and rates (`cnam`, `mutual`).
+    pub(crate) benefits: &'a Benefits,
 }
 
 /// An answer, and the tracking code the audit trail keeps it under.
@@ -94,6 +106,11 @@ pub(crate) enum InquiryError {
     Audit(#[from] AuditError),
     #[error("audit: {0}")]
     Writer(#[from] WriteError),
+    #[error("subscriptions: {0}")]
+    Subscriptions(#[from] SubscriptionError),
+    /// Subscribing is done from a phone, for that phone; an API client has none.
+    #[error("only a phone subscribes to SMS alerts")]
+    NotAPhone,
 }
 
 /// What inquiries work with: the store, the audit trail and its writer, the keyed hasher, the
@@ -105,6 +122,9 @@ pub(crate) struct Inquiries {
     pub(crate) writer: Arc<Writer>,
     pub(crate) hasher: KeyedHasher,
     pub(crate) clock: Clock,
+    /// Who subscribed to SMS alerts: a subscribed phone identifies its caller (`cnam`,
+    /// `mutual`), and `cnam` option 3 writes here.
+    pub(crate) subscriptions: Subscriptions,
 }
 
 impl Inquiries {
@@ -147,6 +167,18 @@ enum Kind {
     Dependents,
     /// `osms` 1: insurance status.
     Status,
+    /// `cnam`, `mutual`: the third matricule and CIN that belong to no one person.
+    Identify,
+    /// `cnam` 1: one's coverage, ceiling and chronic coverages.
+    Coverage,
+    /// `cnam` 2: the care booklet.
+    Booklet,
+    /// `cnam` 3: a subscription to SMS alerts, or its end.
+    Alerts,
+    /// `mutual` 1: the balances.
+    Balances,
+    /// `mutual` 2: the rates of a scheme.
+    Rates,
 }
 
 impl Kind {
@@ -156,6 +188,12 @@ impl Kind {
             Kind::General => "general",
             Kind::Dependents => "dependents",
             Kind::Status => "status",
+            Kind::Identify => "identify",
+            Kind::Coverage => "coverage",
+            Kind::Booklet => "booklet",
+            Kind::Alerts => "alerts",
+            Kind::Balances => "balances",
+            Kind::Rates => "rates",
         }
     }
 }
@@ -171,6 +209,14 @@ enum Recorded {
     Listed,
     /// A list of dependents, empty.
     NoDependents,
+    /// A subscription made, already there, or moved to this phone.
+    Subscribed,
+    AlreadySubscribed,
+    Moved,
+    /// The phone's subscriptions ended (or there was none to end).
+    Unsubscribed,
+    /// An answer that is neither covered nor not (the rates of a scheme).
+    Answered,
 }
 
 impl Recorded {
@@ -181,6 +227,11 @@ impl Recorded {
             Recorded::Mismatch => "mismatch",
             Recorded::Listed => "listed",
             Recorded::NoDependents => "none",
+            Recorded::Subscribed => "subscribed",
+            Recorded::AlreadySubscribed => "already_subscribed",
+            Recorded::Moved => "moved",
+            Recorded::Unsubscribed => "unsubscribed",
+            Recorded::Answered => "answered",
         }
     }
 
@@ -293,6 +344,7 @@ mod fixture {
     pub(super) struct Fixture {
         pub(crate) inquiries: Inquiries,
         pub(crate) rules: RuleConfig,
+        pub(crate) benefits: Benefits,
         _dir: tempfile::TempDir,
     }
 
@@ -318,15 +370,19 @@ mod fixture {
                 400,
             )
             .expect("tracker");
+            let writer = Arc::new(Writer::start().expect("writer"));
+            let subscriptions = Subscriptions::open(&store, writer.clone()).expect("subs");
             Fixture {
                 inquiries: Inquiries {
                     store,
                     tracker: Arc::new(tracker),
-                    writer: Arc::new(Writer::start().expect("writer")),
+                    writer,
                     hasher: KeyedHasher::new(HASH_KEY),
                     clock: Clock::Fixed(TODAY),
+                    subscriptions,
                 },
                 rules: RuleConfig::for_set(RuleSet::Tamin),
+                benefits: Benefits::default(),
                 _dir: dir,
             }
         }
@@ -338,6 +394,7 @@ mod fixture {
                 insurer: service,
                 time_zone: "UTC",
                 rules: &self.rules,
+                benefits: &self.benefits,
             };
             self.inquiries.desk(scope, asker, "test")
         }
@@ -349,6 +406,15 @@ mod fixture {
                 .lookup(code)
                 .expect("lookup")
                 .expect("an entry for every code")
+        }
+
+        /// The record of `person_id` at `insurer`, which the fixture holds.
+        pub(crate) fn record(&self, insurer: &str, person_id: &str) -> Person {
+            self.inquiries
+                .store
+                .person(insurer, person_id)
+                .expect("store")
+                .expect("a record")
         }
 
         pub(crate) fn hash(&self, value: &str) -> String {

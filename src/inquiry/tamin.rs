@@ -186,7 +186,7 @@ impl Desk<'_> {
 
     /// A dependent's line; `None` for a record that names no holder (the index said it does:
     /// the store checks that, so this is only a guard).
-    fn dependent_status(
+    pub(super) fn dependent_status(
         &self,
         dependent: &Person,
         holder: Option<&Person>,

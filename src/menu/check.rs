@@ -4,8 +4,9 @@
 //! It refuses: a link to a screen that does not exist; a screen no path reaches; a message key
 //! missing in one of the service's locales; an action or validator the code does not know; an
 //! action outcome with no screen; the locale switch anywhere but the first screen; a screen (with
-//! its longest error message, for a question) longer than one page in its encoding; and
-//! characters a phone would show as boxes or that silently turn a GSM-7 screen into UCS-2.
+//! its longest error message, for a question) longer than one page in its encoding; a
+//! `{group.name}` rate that the service's `[benefits.rates]` does not hold; and characters a
+//! phone would show as boxes or that silently turn a GSM-7 screen into UCS-2.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
@@ -115,6 +116,15 @@ fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
     }
     for (locale, words) in &service.words {
         for (key, text) in &words.entries {
+            for rate in unknown_rates(service, text) {
+                faults.push(Fault {
+                    file: words.files.get(key).unwrap_or(&service.file).clone(),
+                    screen: screen_using(service, key),
+                    message: format!(
+                        "`{key}` in `{locale}` names `{{{rate}}}`, which no [benefits.rates] holds"
+                    ),
+                });
+            }
             for (ch, name) in FORBIDDEN {
                 if text.contains(*ch) {
                     faults.push(Fault {
@@ -129,6 +139,23 @@ fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
             }
         }
     }
+}
+
+/// The `{group.name}` placeholders of `text` that name no rate of the service's
+/// `[benefits.rates]` (they would reach the caller as written).
+fn unknown_rates<'t>(service: &Service, text: &'t str) -> Vec<&'t str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .filter(|name| match name.split_once('.') {
+            Some((group, rate)) => !service
+                .benefits
+                .rates
+                .get(group)
+                .is_some_and(|rates| rates.contains_key(rate)),
+            None => false,
+        })
+        .collect()
 }
 
 /// The first screen whose words include `key`, if any.
@@ -351,13 +378,17 @@ mod tests {
               { key = \"2\", label = \"go\", next = \"act\" }]\n\
             [screens.act]\nkind = \"action\"\naction = \"demo.nothing\"\noutcomes = {}\n\
             [screens.lonely]\nkind = \"input\"\ntext = \"title\"\nvalidator = \"psychic\"\n\
-            save = \"x\"\nnext = \"main\"\n";
+            save = \"x\"\nnext = \"main\"\n\
+            [benefits.rates.public]\nmedicines = 70\n";
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("demo.toml"), service).unwrap();
         let long = "x".repeat(300);
         std::fs::write(
             dir.path().join("demo.en.toml"),
-            format!("title = \"{long}\"\ngo = \"Go\u{200F}\"\n"),
+            format!(
+                "title = \"{long}\"\ngo = \"Go\u{200F}\"\n\
+                 rates = \"{{public.medicines}}% {{public.tests}}% {{code}} {{private.x}}\"\n"
+            ),
         )
         .unwrap();
         let menus = load_menus(dir.path()).expect("loads");
@@ -375,6 +406,8 @@ mod tests {
             "screen `lonely`: no path from the start screen reaches it",
             "demo.en.toml: screen `main`: `go` in `en` contains a right-to-left mark",
             "`nav.more` has no words in `en`",
+            "`rates` in `en` names `{public.tests}`, which no [benefits.rates] holds",
+            "`rates` in `en` names `{private.x}`, which no [benefits.rates] holds",
         ];
         for want in expected {
             assert!(
@@ -382,6 +415,10 @@ mod tests {
                 "{want} not in {faults:#?}"
             );
         }
+        assert!(
+            !faults.iter().any(|f| f.contains("{public.medicines}")),
+            "a configured rate is no fault: {faults:#?}"
+        );
         let named = |f: &String| f.contains("demo.toml") || f.contains("demo.en.toml");
         assert!(faults.iter().all(named), "{faults:#?}");
     }

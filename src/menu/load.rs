@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::{Menus, Screen, Service, ServiceSpec, Words};
+use crate::benefits::Benefits;
 use crate::rules::RuleConfig;
 
 /// The file name of the words every service shares.
@@ -35,6 +36,8 @@ struct ServiceFile {
     service: ServiceSpec,
     #[serde(default)]
     rules: Option<RuleConfig>,
+    #[serde(default)]
+    benefits: Benefits,
     screens: BTreeMap<String, Screen>,
 }
 
@@ -141,6 +144,7 @@ fn read_service(
     Ok(Service {
         spec: file.service,
         rules,
+        benefits: file.benefits,
         screens: file.screens,
         words: merged,
         file: path.to_path_buf(),

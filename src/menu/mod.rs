@@ -16,6 +16,7 @@ pub(crate) mod render;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
+use crate::benefits::Benefits;
 use crate::rules::RuleConfig;
 
 pub(crate) use load::load_menus;
@@ -33,6 +34,8 @@ pub struct Menus {
 pub(crate) struct Service {
     pub(crate) spec: ServiceSpec,
     pub(crate) rules: RuleConfig,
+    /// Ceilings' default limits and reimbursement rates (`cnam`, `mutual`); empty elsewhere.
+    pub(crate) benefits: Benefits,
     pub(crate) screens: BTreeMap<String, Screen>,
     /// Words by locale, the service's own merged over the common ones.
     pub(crate) words: HashMap<String, Words>,

@@ -88,3 +88,68 @@ pub fn dependent(id: &str, holder_id: &str, relation: &str, born: Date, facts: V
         "facts": facts
     })
 }
+
+/// Today where `cnam` and `mutual` are (Africa/Tunis).
+pub fn today_tunis() -> Date {
+    let zone = jiff::tz::TimeZone::get("Africa/Tunis").expect("zone");
+    jiff::Timestamp::now().to_zoned(zone).date()
+}
+
+/// A Tunisian holder (`cnam` or `mutual`) with its matricule, scheme, phones and coverage.
+pub fn tn_holder(
+    insurer: &str,
+    cin: &str,
+    matricule: &str,
+    scheme: &str,
+    msisdns: &[&str],
+    coverage: Value,
+) -> Value {
+    json!({
+        "insurer": insurer, "person_id": cin, "member_no": matricule, "scheme": scheme,
+        "name": format!("Holder {cin}"), "birth_date": "1975-04-02", "sex": "m",
+        "msisdns": msisdns, "coverage": coverage
+    })
+}
+
+/// A Tunisian dependent of `holder` (no name: the line shows the relation alone).
+pub fn tn_dependent(
+    insurer: &str,
+    cin: &str,
+    holder: &str,
+    relation: &str,
+    born: Date,
+    facts: Value,
+) -> Value {
+    json!({
+        "insurer": insurer, "person_id": cin, "birth_date": iso(born),
+        "holder": {"person_id": holder, "relation": relation}, "facts": facts
+    })
+}
+
+/// An Africa's Talking session walked along the cumulative `path`, every page of a long
+/// answer read with `98`: the last reply's kind and every page's text, joined.
+pub fn walk(
+    server: &super::TestServer,
+    session: &str,
+    code: &str,
+    msisdn: &str,
+    path: &str,
+) -> super::Screen {
+    let mut path = path.to_string();
+    let mut screen = server.at(session, code, msisdn, &path);
+    let mut text = screen.text.clone();
+    while screen.is_con()
+        && MORE_MARKS
+            .iter()
+            .any(|m| screen.text.trim_end().ends_with(m))
+    {
+        path.push_str("*98");
+        screen = server.at(session, code, msisdn, &path);
+        text.push('\n');
+        text.push_str(&screen.text);
+    }
+    super::Screen { text, ..screen }
+}
+
+/// The `98` footers of the shipped locales' long screens.
+const MORE_MARKS: [&str; 2] = ["98. Suite", "98. المزيد"];
