@@ -174,7 +174,7 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
         Ok(body) => body,
         Err(status) => {
             app.metrics.count_request(dialect.name(), "bad_body");
-            return text(status, "request body too large or too slow\n");
+            return body_refused(status);
         }
     };
     let started = Instant::now();
@@ -279,7 +279,7 @@ async fn sms(
     .await
     {
         Ok(body) => body,
-        Err(status) => return text(status, "request body too large or too slow\n"),
+        Err(status) => return body_refused(status),
     };
     if delivery {
         return sms_delivery(channel, &body).await;
@@ -453,6 +453,17 @@ fn wire_response(wire: WireResponse) -> Response<Body> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(wire.content_type));
+    response
+}
+
+/// The answer to a body refused before it was read to its end: the rest of it is still on the
+/// connection, so the connection closes after this answer, and says so, so that a client does
+/// not send its next request down a connection that is going away.
+fn body_refused(status: StatusCode) -> Response<Body> {
+    let mut response = text(status, "request body too large or too slow\n");
+    response
+        .headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -179,6 +179,29 @@ fn slow_heads_and_slow_bodies_are_cut_off() {
     assert_eq!(server.get("/healthz").0, 200);
 }
 
+/// A body refused before it was read (too large, too slow) leaves unread bytes on the
+/// connection: the answer says the connection closes, so a pooling client opens a new one.
+#[test]
+fn a_refused_body_closes_its_connection_and_says_so() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let server = TestServer::start(&feed());
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nsessionId=")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 413"), "{head:?}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head:?}");
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
 #[test]
 fn a_caller_refused_for_a_full_table_runs_no_inquiry() {
     let mut server = TestServer::start_with(&feed(), |c| c.sessions.max = 1);
