@@ -61,6 +61,17 @@ impl Action {
         }
     }
 
+    /// The answer naming the person it asks about, by the name the menu saves it as: what
+    /// the per-identifier limit counts. `None`: it asks about the caller's own record.
+    pub(crate) fn queried(self) -> Option<&'static str> {
+        match self {
+            Action::TaminOwnStatus | Action::TaminDependentsOf => Some("national_code"),
+            Action::TaminGeneral => Some("number"),
+            Action::TaminMyDependents => None,
+            Action::OsmsStatus => Some("iin"),
+        }
+    }
+
     /// The message keys it reads itself (beyond its screens' own).
     pub(crate) fn words(self) -> Vec<String> {
         match self {

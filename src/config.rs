@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::limits::LimitsConfig;
 use crate::smpp::config::GatewayConfig;
 use crate::text::gsm7::Budget;
 
@@ -32,6 +33,9 @@ pub struct Config {
     pub(crate) audit: AuditConfig,
     pub menus: MenusConfig,
     pub admin: AdminConfig,
+    /// Rate limits per MSISDN, per queried identifier and per source address, and each
+    /// MSISDN's share of the session table (`limits::config` holds the section's keys).
+    pub limits: LimitsConfig,
     /// Per-service overrides, by service id (`[services.tamin] codes = ["*4*1420#"]`).
     pub services: BTreeMap<String, ServiceOverride>,
     /// Per-dialect settings, by dialect name (`[dialects.beem] default_service = "tamin"`).
@@ -56,6 +60,13 @@ pub struct ServerConfig {
     pub body_timeout_ms: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
+    /// Connections one source address may hold at once (slow ones included), unless
+    /// `source_allowance` names it; beyond it a connection gets 503 and is closed before its
+    /// request is read. 0: no cap.
+    pub per_source_connections: usize,
+    /// Allowances by address or CIDR range, for the aggregators that carry many callers
+    /// (`"196.201.214.0/24" = 1024`); the most specific range holds.
+    pub source_allowance: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +261,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 8 * 1024,
             body_timeout_ms: 10_000,
             shutdown_grace_ms: 8_000,
+            per_source_connections: 512,
+            source_allowance: BTreeMap::new(),
         }
     }
 }
@@ -411,6 +424,7 @@ impl Config {
         for (name, gateway) in &self.smpp {
             crate::smpp::config::check(name, gateway)?;
         }
+        self.limits.check()?;
         let above_zero: [(&'static str, u64); 12] = [
             ("sessions.max", self.sessions.max as u64),
             ("sessions.idle_s", self.sessions.idle_s),
@@ -508,6 +522,7 @@ mod tests {
             ("store.cache_mb", |c| c.store.cache_mb = 0),
             ("audit.retention_days", |c| c.audit.retention_days = 0),
             ("audit.node", |c| c.audit.node = 10),
+            ("limits.forget_every_s", |c| c.limits.forget_every_s = 0),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
             ("dialects.nalo.networks.MTN.screen.ucs2", |c| {

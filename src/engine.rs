@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use crate::audit::KeyedHasher;
 use crate::flow::{ActionRunner, Walk};
+use crate::limits::{Limited, Limits};
 use crate::menu::{Menus, Screen, Service};
 use crate::session::{Phase, Session};
 use crate::session_store::{
@@ -91,6 +92,8 @@ pub struct Engine {
     /// What configuration says of each dialect.
     dialects: PerDialect,
     in_flight: InFlight,
+    /// The steps each MSISDN may take (`limits`); none held back unless set.
+    limits: Arc<Limits>,
 }
 
 /// The step was refused because the session changed under it: step again.
@@ -106,6 +109,7 @@ impl Engine {
         dialects: PerDialect,
     ) -> Engine {
         Engine {
+            limits: Arc::new(Limits::off(hasher.clone())),
             menus,
             store,
             actions,
@@ -116,6 +120,12 @@ impl Engine {
         }
     }
 
+    /// The engine with the steps of each MSISDN held to `limits`.
+    pub(crate) fn with_limits(mut self, limits: Arc<Limits>) -> Engine {
+        self.limits = limits;
+        self
+    }
+
     /// How many sessions the store holds.
     pub async fn session_count(&self) -> usize {
         self.store.count().await.unwrap_or(0)
@@ -124,6 +134,15 @@ impl Engine {
     /// One turn of a session.
     pub async fn step(&self, turn: &Turn) -> Reply {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
+        // A status question, a hang-up or a timeout costs the caller nothing.
+        let asks = matches!(
+            turn.kind,
+            TurnKind::Start | TurnKind::Latest(_) | TurnKind::Path(_)
+        );
+        let limited = asks.then(|| self.limits.step(&turn.msisdn).err()).flatten();
+        if let Some(limited) = limited {
+            return self.held_back(&key, turn, &limited).await;
+        }
         let _one_at_a_time = self.in_flight.enter(&key).await;
         for _ in 0..MAX_CONFLICTS {
             // Boxed: the walk's state is kilobytes, and a future that size would be copied
@@ -154,6 +173,31 @@ impl Engine {
     pub(crate) fn unavailable(&self, turn: &Turn) -> Reply {
         let service = self.route(turn).map(|(s, _)| s.id().to_string());
         self.words_end(service.as_deref(), "error.unavailable")
+    }
+
+    /// The polite END of a caller over their steps, naming the wait, in the locale of the
+    /// session they are in, else the one they chose, else the service's; nothing is stored.
+    async fn held_back(&self, key: &SessionKey, turn: &Turn, limited: &Limited) -> Reply {
+        let route = self.route(turn).map(|(service, _)| service);
+        let caller = route.map(|s| CallerKey::new(s.id(), &self.hasher.hash(&turn.msisdn)));
+        let loaded = self.store.load(key, caller.as_ref()).await;
+        let loaded = loaded.unwrap_or_default();
+        let held = loaded.session.as_ref().map(|held| &held.session);
+        let service = held
+            .and_then(|session| self.menus.service(&session.service))
+            .or(route);
+        let Some(service) = service else {
+            return self.unknown_service(&turn.msisdn);
+        };
+        let locale = match held {
+            Some(session) if service.serves_locale(&session.place.locale) => {
+                session.place.locale.clone()
+            }
+            _ => opening_locale(service, loaded.locale.as_ref(), key, false),
+        };
+        let complaints = service.spec.complaints.clone().unwrap_or_default();
+        let vars = [("complaints".to_string(), complaints)];
+        Reply::End(limited.told(service.words(&locale), &locale, &vars))
     }
 
     async fn try_step(&self, key: &SessionKey, turn: &Turn) -> Result<Reply, Changed> {

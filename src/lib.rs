@@ -24,6 +24,7 @@
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
+//! limits                         rate limits per caller, identifier and address; connection caps
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
@@ -47,6 +48,7 @@ pub mod feedgen;
 pub(crate) mod flow;
 pub(crate) mod ids;
 pub(crate) mod inquiry;
+pub mod limits;
 pub mod locale;
 pub(crate) mod menu;
 pub(crate) mod metrics;

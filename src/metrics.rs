@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::limits::LimitLabel;
+
 /// The content type of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -165,6 +167,15 @@ impl Metrics {
                 dialect: dialect.to_string(),
             })
             .set(i64::from(bound));
+    }
+
+    /// Registers `daftar_limited_total{limit}`, counted by the limits themselves (`limits`).
+    pub(crate) fn register_limited(&mut self, limited: Family<LimitLabel, Counter>) {
+        self.registry.register(
+            "limited",
+            "Requests, steps, inquiries and connections held back by a limit, by limit",
+            limited,
+        );
     }
 
     /// The exposition text.

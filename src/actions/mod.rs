@@ -12,9 +12,12 @@ mod osms;
 mod render;
 mod tamin;
 
+use std::sync::Arc;
+
 use crate::catalog::Action;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
 use crate::inquiry::{Asker, Desk, Inquiries, InquiryError, Scope};
+use crate::limits::{Limited, Limits};
 use crate::session::Answer;
 
 use render::Render;
@@ -23,11 +26,33 @@ use render::Render;
 #[derive(Clone)]
 pub(crate) struct Actions {
     inquiries: Inquiries,
+    limits: Arc<Limits>,
 }
 
 impl Actions {
-    pub(crate) fn new(inquiries: Inquiries) -> Actions {
-        Actions { inquiries }
+    pub(crate) fn new(inquiries: Inquiries, limits: Arc<Limits>) -> Actions {
+        Actions { inquiries, limits }
+    }
+
+    /// Whether the caller may put this question now: each phone has its inquiries an hour,
+    /// and each person asked about theirs, from all phones together (SPEC §8: no walking
+    /// through national codes).
+    fn admit(&self, action: Action, call: &ActionCall<'_>) -> Result<(), Limited> {
+        let queried = action.queried().and_then(|name| {
+            let (_, answer) = call.answers.iter().find(|(n, _)| n == name)?;
+            Some(identifier_of(answer))
+        });
+        self.limits.inquiry(call.msisdn, queried.as_deref())
+    }
+}
+
+/// The identifier an answer names, with its kind, as the per-identifier limit keys it (by
+/// its keyed hash; never kept in clear).
+fn identifier_of(answer: &Answer) -> String {
+    match answer {
+        Answer::NationalCode(code) => format!("ir:{code}"),
+        Answer::Foreign(number) => format!("ir-foreign:{number}"),
+        Answer::Iin(iin) => format!("kz:{iin}"),
     }
 }
 
@@ -37,11 +62,18 @@ impl ActionRunner for Actions {
             let fail = |reason: String| ActionFailure {
                 action: action.to_string(),
                 reason,
+                limited: None,
             };
             // `daftar check` refuses a menu that names an unknown action.
             let Some(known) = Action::from_name(action) else {
                 return Err(fail(format!("unknown action {action}")));
             };
+            if let Err(limited) = self.admit(known, &call) {
+                return Err(ActionFailure {
+                    limited: Some(limited),
+                    ..fail("held back by a limit".to_string())
+                });
+            }
             let service = call.service;
             let scope = Scope {
                 service: service.id(),
