@@ -50,7 +50,7 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Connections served at once; the accept loop waits beyond it. At least 1.
-    pub(crate) max_connections: usize,
+    pub max_connections: usize,
     /// Time allowed to read a request head (hyper's header timeout; slowloris guard). Above 0:
     /// a head cannot arrive in no time.
     pub header_timeout_ms: u64,
