@@ -76,7 +76,8 @@ impl Action {
     pub(crate) fn words(self) -> Vec<String> {
         match self {
             Action::TaminOwnStatus => words::entitlement_keys(),
-            Action::TaminGeneral => Vec::new(),
+            // Said to a phone not on `[limits] providers` when `providers_only` is set.
+            Action::TaminGeneral => vec!["limit.providers".to_string()],
             Action::TaminMyDependents | Action::TaminDependentsOf => words::dependents_keys(),
             Action::OsmsStatus => words::osms_details_keys(),
         }

@@ -523,6 +523,10 @@ mod tests {
             ("audit.retention_days", |c| c.audit.retention_days = 0),
             ("audit.node", |c| c.audit.node = 10),
             ("limits.forget_every_s", |c| c.limits.forget_every_s = 0),
+            ("limits.providers", |c| c.limits.providers_only = true),
+            ("limits.providers[1]", |c| {
+                c.limits.providers = vec!["989121234567".into(), "+98 912".into()]
+            }),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
             ("dialects.nalo.networks.MTN.screen.ucs2", |c| {

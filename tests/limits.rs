@@ -1,6 +1,7 @@
 //! The limits of SPEC §8 over a real server on loopback: one phone hammering is held back
 //! while another is served; one phone walking national codes is held back; one national code
-//! asked from many phones is held back; one phone cannot fill the session table; an
+//! asked from many phones is held back; the general inquiry for providers alone when so
+//! configured; one phone cannot fill the session table; an
 //! aggregator's address over its rate gets 429; slow connections from one address (a
 //! slowloris from 127.0.0.2) leave a caller from 127.0.0.1 served.
 
@@ -18,16 +19,16 @@ const OTHER: &str = "989121110002";
 /// The words of `key` (`limit.phone`) in `locale`, up to their `{minutes}`: what an END of that
 /// limit begins with.
 fn limit_words(locale: &str, key: &str) -> String {
-    let path = common::menus_dir().join(format!("common.{locale}.toml"));
+    let file = match key {
+        "limit.providers" => format!("tamin.{locale}.toml"),
+        _ => format!("common.{locale}.toml"),
+    };
+    let path = common::menus_dir().join(file);
     let text = std::fs::read_to_string(path).expect("common words");
     let table: toml::Table = toml::from_str(&text).expect("toml");
     let (section, name) = key.split_once('.').expect("dotted key");
     let words = table[section][name].as_str().expect("words").to_string();
-    words
-        .split("{minutes}")
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    words.split('{').next().unwrap_or_default().to_string()
 }
 
 /// Whether `screen` is the END of `key` in Persian (`tamin`'s default), naming a wait.
@@ -160,6 +161,31 @@ fn one_national_code_asked_from_many_phones_is_held_back() {
         1,
         "another code is answered: {another:?}"
     );
+}
+
+#[test]
+fn with_providers_only_the_general_inquiry_answers_the_providers_alone() {
+    let (holder, lines) = feed();
+    let server = TestServer::start_with(&lines, |c| {
+        c.limits.providers_only = true;
+        c.limits.providers = vec![OTHER.to_string()];
+    });
+    let provider = server.at("p1", T, OTHER, &format!("2*{holder}"));
+    assert_eq!(provider.codes().len(), 1, "{provider:?}");
+    let stranger = server.at("p2", T, HAMMER, &format!("2*{holder}"));
+    let words = limit_words("fa", "limit.providers");
+    assert!(stranger.is_end() && stranger.text.starts_with(&words) && words.len() > 20);
+    assert!(
+        stranger.codes().is_empty(),
+        "nothing was asked: {stranger:?}"
+    );
+    let own = server.at("p3", T, HAMMER, &format!("1*{holder}"));
+    assert_eq!(
+        own.codes().len(),
+        1,
+        "the caller's own inquiry is theirs: {own:?}"
+    );
+    assert_eq!(limited(&server, "providers_only"), 1);
 }
 
 #[test]

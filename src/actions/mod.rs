@@ -34,10 +34,14 @@ impl Actions {
         Actions { inquiries, limits }
     }
 
-    /// Whether the caller may put this question now: each phone has its inquiries an hour,
+    /// Whether the caller may put this question now: the general inquiry may be for providers
+    /// alone (`providers_only`), each phone has its inquiries an hour,
     /// and each person asked about theirs, from all phones together (SPEC §8: no walking
     /// through national codes).
     fn admit(&self, action: Action, call: &ActionCall<'_>) -> Result<(), Limited> {
+        if action == Action::TaminGeneral {
+            self.limits.provider(call.msisdn)?;
+        }
         let queried = action.queried().and_then(|name| {
             let (_, answer) = call.answers.iter().find(|(n, _)| n == name)?;
             Some(identifier_of(answer))

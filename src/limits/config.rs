@@ -25,6 +25,11 @@ pub struct LimitsConfig {
     pub source_requests_per_second: u32,
     /// How often the limiters forget the callers they no longer hold back. Above 0.
     pub forget_every_s: u64,
+    /// The general inquiry (`tamin` 2) answers only the MSISDNs in `providers` (SPEC §8:
+    /// seed 003 gives it to doctors and centres); others are told it is for providers.
+    pub providers_only: bool,
+    /// The providers' MSISDNs, international form, digits only (`989121234567`).
+    pub providers: Vec<String>,
 }
 
 impl Default for LimitsConfig {
@@ -36,6 +41,8 @@ impl Default for LimitsConfig {
             identifier_inquiries_per_hour: 30,
             source_requests_per_second: 1_000,
             forget_every_s: 60,
+            providers_only: false,
+            providers: Vec::new(),
         }
     }
 }
@@ -58,6 +65,20 @@ impl LimitsConfig {
         if self.forget_every_s == 0 {
             return Err(Refused::new("limits.forget_every_s", "must be above 0"));
         }
+        if self.providers_only && self.providers.is_empty() {
+            let rule = "must list the providers' MSISDNs when providers_only is set: else no \
+                        one may make a general inquiry";
+            return Err(Refused::new("limits.providers", rule));
+        }
+        if let Some(at) = self.providers.iter().position(|m| !is_msisdn(m)) {
+            let rule = "must be an MSISDN in international form, digits only";
+            return Err(Refused::new(format!("limits.providers[{at}]"), rule));
+        }
         Ok(())
     }
+}
+
+/// An MSISDN as the dialects give it: international form, 8 to 15 digits.
+fn is_msisdn(text: &str) -> bool {
+    (8..=15).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
 }

@@ -24,6 +24,7 @@ use governor::{Quota, RateLimiter};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use std::collections::HashSet;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -51,6 +52,8 @@ pub(crate) enum Limit {
     Identifier,
     SourceRequests,
     SourceConnections,
+    /// A general inquiry from a phone that is not a registered provider's.
+    ProvidersOnly,
 }
 
 impl Limit {
@@ -62,6 +65,7 @@ impl Limit {
             Limit::Identifier => "identifier",
             Limit::SourceRequests => "source_requests",
             Limit::SourceConnections => "source_connections",
+            Limit::ProvidersOnly => "providers_only",
         }
     }
 }
@@ -79,6 +83,7 @@ impl Limited {
     pub(crate) fn told(&self, words: &Words, locale: &str, vars: &[(String, String)]) -> String {
         let key = match self.limit {
             Limit::Identifier => "limit.number",
+            Limit::ProvidersOnly => "limit.providers",
             _ => "limit.phone",
         };
         let minutes = localize_digits(&self.minutes().to_string(), locale);
@@ -155,6 +160,8 @@ pub(crate) struct Limits {
     msisdn_inquiries: Option<Keyed<u64>>,
     identifiers: Option<Keyed<u64>>,
     sources: Option<Keyed<IpAddr>>,
+    /// With `providers_only`: the keyed hashes of the providers' MSISDNs.
+    providers: Option<HashSet<u64>>,
     hasher: KeyedHasher,
     counted: Family<LimitLabel, Counter>,
     /// How often [`Limits::forget`] should run.
@@ -191,6 +198,10 @@ impl Limits {
                 Limit::SourceRequests,
                 &clock,
             ),
+            providers: config.providers_only.then(|| {
+                let keys = config.providers.iter().map(|m| key_of(&hasher, m));
+                keys.collect()
+            }),
             hasher,
             counted: Family::default(),
             forget_every: Duration::from_secs(config.forget_every_s.max(1)),
@@ -214,6 +225,21 @@ impl Limits {
         match identifier {
             Some(identifier) => self.checked(&self.identifiers, &self.key_of(identifier)),
             None => Ok(()),
+        }
+    }
+
+    /// Whether `msisdn` may make a general inquiry: a registered provider's, or anyone's
+    /// when `providers_only` is off.
+    pub(crate) fn provider(&self, msisdn: &str) -> Result<(), Limited> {
+        match &self.providers {
+            Some(providers) if !providers.contains(&self.key_of(msisdn)) => {
+                self.count(Limit::ProvidersOnly);
+                Err(Limited {
+                    limit: Limit::ProvidersOnly,
+                    wait: Duration::ZERO,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -285,12 +311,16 @@ impl Limits {
             .inspect_err(|limited| self.count(limited.limit))
     }
 
-    /// 64 bits of the keyed hash of `value`: the hasher's hex, read as a number.
     fn key_of(&self, value: &str) -> u64 {
-        let hash = self.hasher.hash(value);
-        let head = hash.get(..16).unwrap_or(&hash);
-        u64::from_str_radix(head, 16).unwrap_or_default()
+        key_of(&self.hasher, value)
     }
+}
+
+/// 64 bits of the keyed hash of `value`: the hasher's hex, read as a number.
+fn key_of(hasher: &KeyedHasher, value: &str) -> u64 {
+    let hash = hasher.hash(value);
+    let head = hash.get(..16).unwrap_or(&hash);
+    u64::from_str_radix(head, 16).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -148,3 +148,21 @@ fn a_wait_is_told_in_whole_minutes_rounded_up() {
         [1, 1, 1, 2, 30]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_providers_only_the_general_inquiry_is_theirs_alone() {
+    let limits = only(|c| {
+        c.providers_only = true;
+        c.providers = vec!["989121234567".into()];
+    });
+    assert_eq!(limits.provider("989121234567"), Ok(()));
+    let held = limits.provider("989127654321").expect_err("not a provider");
+    assert_eq!(held.limit, Limit::ProvidersOnly);
+    assert_eq!(limits.counter(Limit::ProvidersOnly).get(), 1);
+    let open = only(|c| c.providers = vec!["989121234567".into()]);
+    assert_eq!(
+        open.provider("989127654321"),
+        Ok(()),
+        "off unless providers_only"
+    );
+}
