@@ -47,6 +47,16 @@ fn held_back_in(screen: &Screen, locale: &str, key: &str) -> bool {
     screen.is_end() && !words.is_empty() && rest.chars().any(digit)
 }
 
+/// A general inquiry (`tamin` 2) about `code` from `phone`, in one request.
+fn general(server: &TestServer, session: &str, phone: &str, code: &str) -> Screen {
+    server.at(session, T, phone, &format!("2*{code}"))
+}
+
+/// Whether `screen` is an answer with its tracking code: the question was put.
+fn answered(screen: &Screen) -> bool {
+    screen.is_end() && screen.codes().len() == 1
+}
+
 fn feed() -> (String, Vec<String>) {
     let until = today_tehran().checked_add(jiff::ToSpan::years(2)).unwrap();
     let code = ir_code("005123457");
@@ -110,13 +120,15 @@ fn walking_national_codes_from_one_phone_is_held_back() {
     let server = TestServer::start_with(&lines, |c| c.limits.msisdn_inquiries_per_hour = 5);
     let answers: Vec<Screen> = (0..20)
         .map(|i| {
-            let code = ir_code(&format!("1{i:08}"));
-            server.at(&format!("w{i}"), T, OTHER, &format!("2*{code}"))
+            general(
+                &server,
+                &format!("w{i}"),
+                OTHER,
+                &ir_code(&format!("1{i:08}")),
+            )
         })
         .collect();
-    for answer in &answers[..5] {
-        assert!(answer.is_end() && answer.codes().len() == 1, "{answer:?}");
-    }
+    assert!(answers[..5].iter().all(answered), "{:?}", answers[4]);
     for answer in &answers[5..] {
         assert!(held_back(answer, "limit.phone"), "{answer:?}");
         assert!(
@@ -125,12 +137,8 @@ fn walking_national_codes_from_one_phone_is_held_back() {
         );
     }
     assert_eq!(limited(&server, "msisdn_inquiries"), 15);
-    let other = server.at("w-other", T, HAMMER, &format!("2*{}", ir_code("100000001")));
-    assert_eq!(
-        other.codes().len(),
-        1,
-        "another phone still asks: {other:?}"
-    );
+    let other = general(&server, "w-other", HAMMER, &ir_code("100000001"));
+    assert!(answered(&other), "another phone still asks: {other:?}");
 }
 
 #[test]
@@ -142,25 +150,16 @@ fn one_national_code_asked_from_many_phones_is_held_back() {
     let answers: Vec<Screen> = (0..10)
         .map(|i| {
             let phone = format!("98912200{i:04}");
-            server.at(&format!("i{i}"), T, &phone, &format!("2*{holder}"))
+            general(&server, &format!("i{i}"), &phone, &holder)
         })
         .collect();
-    assert!(answers[..4].iter().all(|a| a.codes().len() == 1));
+    assert!(answers[..4].iter().all(answered), "{:?}", answers[3]);
     for answer in &answers[4..] {
         assert!(held_back(answer, "limit.number"), "{answer:?}");
     }
     assert_eq!(limited(&server, "identifier"), 6);
-    let another = server.at(
-        "i-x",
-        T,
-        "989122009999",
-        &format!("2*{}", ir_code("100000002")),
-    );
-    assert_eq!(
-        another.codes().len(),
-        1,
-        "another code is answered: {another:?}"
-    );
+    let another = general(&server, "i-x", "989122009999", &ir_code("100000002"));
+    assert!(answered(&another), "another code is answered: {another:?}");
 }
 
 #[test]
@@ -170,9 +169,9 @@ fn with_providers_only_the_general_inquiry_answers_the_providers_alone() {
         c.limits.providers_only = true;
         c.limits.providers = vec![OTHER.to_string()];
     });
-    let provider = server.at("p1", T, OTHER, &format!("2*{holder}"));
-    assert_eq!(provider.codes().len(), 1, "{provider:?}");
-    let stranger = server.at("p2", T, HAMMER, &format!("2*{holder}"));
+    let provider = general(&server, "p1", OTHER, &holder);
+    assert!(answered(&provider), "{provider:?}");
+    let stranger = general(&server, "p2", HAMMER, &holder);
     let words = limit_words("fa", "limit.providers");
     assert!(stranger.is_end() && stranger.text.starts_with(&words) && words.len() > 20);
     assert!(
@@ -180,9 +179,8 @@ fn with_providers_only_the_general_inquiry_answers_the_providers_alone() {
         "nothing was asked: {stranger:?}"
     );
     let own = server.at("p3", T, HAMMER, &format!("1*{holder}"));
-    assert_eq!(
-        own.codes().len(),
-        1,
+    assert!(
+        answered(&own),
         "the caller's own inquiry is theirs: {own:?}"
     );
     assert_eq!(limited(&server, "providers_only"), 1);
