@@ -1,7 +1,7 @@
 //! Putting the house together: from a configuration to a running server. Checks the
 //! configuration, opens the store, loads and checks the menus, opens the feed, builds the
 //! engine, and starts every task under one [`Supervisor`] (`tasks`): the accept loop, the
-//! session sweeper, the audit purge, a bind per SMPP gateway, and the feed follower, which applies the feed before
+//! session sweeper, the limiters' forgetter, the audit purge, a bind per SMPP gateway, and the feed follower, which applies the feed before
 //! `/readyz` turns ready and then follows it. SIGTERM, SIGINT and [`Running::stop`] all stop
 //! the server the same way: the supervisor signals every task once and joins them, then the
 //! store is flushed.
