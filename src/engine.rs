@@ -14,6 +14,11 @@
 //! restart, an expiry or another node loses no caller. A session with a question open keeps a
 //! resume offer for its (service, caller) written eagerly, expiring `resume_for` after the
 //! session would; a result or a declined offer removes it. The engine knows no dialect by name.
+//!
+//! Each step that does new work (a new session, or new input) counts against its MSISDN's
+//! steps (`limits`); a retry, a status question, a hang-up or a timeout costs nothing, so a
+//! retried final step keeps its reply whatever the limit says. A caller over the limit gets a
+//! polite END naming the wait, and nothing is stored.
 
 use dashmap::DashMap;
 use std::collections::BTreeMap;
@@ -134,15 +139,6 @@ impl Engine {
     /// One turn of a session.
     pub async fn step(&self, turn: &Turn) -> Reply {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
-        // A status question, a hang-up or a timeout costs the caller nothing.
-        let asks = matches!(
-            turn.kind,
-            TurnKind::Start | TurnKind::Latest(_) | TurnKind::Path(_)
-        );
-        let limited = asks.then(|| self.limits.step(&turn.msisdn).err()).flatten();
-        if let Some(limited) = limited {
-            return self.held_back(&key, turn, &limited).await;
-        }
         let _one_at_a_time = self.in_flight.enter(&key).await;
         for _ in 0..MAX_CONFLICTS {
             // Boxed: the walk's state is kilobytes, and a future that size would be copied
@@ -297,6 +293,9 @@ impl Engine {
         path: String,
         opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
+        if let Err(limited) = self.limits.step(&turn.msisdn) {
+            return Ok(self.held_back(key, turn, &limited).await);
+        }
         let Opened {
             loaded,
             caller,
@@ -347,6 +346,9 @@ impl Engine {
         turn: &Turn,
         inputs: &[String],
     ) -> Result<Reply, Changed> {
+        if let Err(limited) = self.limits.step(&turn.msisdn) {
+            return Ok(self.held_back(key, turn, &limited).await);
+        }
         let Held {
             mut session,
             version,

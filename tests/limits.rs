@@ -115,6 +115,28 @@ fn a_caller_held_back_is_told_in_the_language_they_chose() {
 }
 
 #[test]
+fn a_retried_final_step_keeps_its_reply_past_the_limit() {
+    let (holder, lines) = feed();
+    let server = TestServer::start_with(&lines, |c| c.limits.msisdn_steps_per_minute = 3);
+    assert!(server.at("r1", T, OTHER, "").is_con());
+    assert!(server.at("r1", T, OTHER, "2").is_con());
+    let answer = server.at("r1", T, OTHER, &format!("2*{holder}"));
+    assert!(answered(&answer), "{answer:?}");
+    for _ in 0..5 {
+        let retried = server.at("r1", T, OTHER, &format!("2*{holder}"));
+        assert_eq!(
+            retried, answer,
+            "a retry costs nothing and gets the same reply"
+        );
+    }
+    let next = server.at("r2", T, OTHER, "");
+    assert!(
+        held_back(&next, "limit.phone"),
+        "new work is held back: {next:?}"
+    );
+}
+
+#[test]
 fn walking_national_codes_from_one_phone_is_held_back() {
     let (_, lines) = feed();
     let server = TestServer::start_with(&lines, |c| c.limits.msisdn_inquiries_per_hour = 5);

@@ -61,6 +61,10 @@ impl SourceCap {
     }
 
     fn enter(&self, source: IpAddr, cap: usize) -> Option<Admitted> {
+        // Nothing is kept for an address shut out: a range of them costs no memory.
+        if cap == 0 {
+            return None;
+        }
         let mut open = self.open.entry(source).or_insert(0);
         if *open >= cap {
             return None;
