@@ -15,7 +15,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -212,7 +213,12 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
         Ok(body) => body,
         Err(status) => {
             app.metrics.count_request(dialect.name(), "bad_body");
-            return text(status, "request body too large or too slow\n");
+            // The rest of the body is never read, so the connection cannot carry another
+            // request: say so, or a client pools it and its next request meets the close.
+            let mut refused = text(status, "request body too large or too slow\n");
+            let close = HeaderValue::from_static("close");
+            refused.headers_mut().insert(CONNECTION, close);
+            return refused;
         }
     };
     let started = Instant::now();
