@@ -1,7 +1,7 @@
 //! Putting the house together: from a configuration to a running server. Checks the
 //! configuration, opens the store, loads and checks the menus, opens the feed, builds the
 //! engine, and starts every task under one [`Supervisor`] (`tasks`): the accept loop, the
-//! session sweeper, the audit purge, a bind per SMPP gateway, and the feed follower, which applies the feed before
+//! session sweeper, the limiters' forgetter, the audit purge, a bind per SMPP gateway, and the feed follower, which applies the feed before
 //! `/readyz` turns ready and then follows it. SIGTERM, SIGINT and [`Running::stop`] all stop
 //! the server the same way: the supervisor signals every task once and joins them, then the
 //! store is flushed.
@@ -19,6 +19,8 @@ use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
 use crate::feed::FeedSource;
 use crate::inquiry::{Clock, Inquiries};
+use crate::limits::sources::SourceCap;
+use crate::limits::{Limit, Limits};
 use crate::menu::{check, load_menus, Menus};
 use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
@@ -109,6 +111,8 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
 /// What answers a turn: the engine, the session store it steps on, and the dialects.
 pub struct Core {
     pub engine: Arc<Engine>,
+    /// The rate limits the engine, the actions and the server share.
+    pub(crate) limits: Arc<Limits>,
     /// The embedded session store, which the sweeper tidies.
     pub sessions: Arc<MemoryStore>,
     pub(crate) dialects: Registry,
@@ -135,19 +139,27 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
     {
         anyhow::bail!("[smpp.{name}] service_code = {code:?} is no service's code");
     }
-    let sessions = Arc::new(MemoryStore::with_durable_locales(
-        config.sessions.max,
-        parts.store.tree("prefs")?,
-        parts.writer.clone(),
-    ));
-    let actions = Actions::new(Inquiries {
+    let limits = Arc::new(Limits::new(&config.limits, parts.hasher.clone()));
+    let sessions = Arc::new(
+        MemoryStore::with_durable_locales(
+            config.sessions.max,
+            parts.store.tree("prefs")?,
+            parts.writer.clone(),
+        )
+        .with_share(
+            config.limits.msisdn_sessions,
+            limits.counter(Limit::MsisdnSessions),
+        ),
+    );
+    let inquiries = Inquiries {
         store: parts.store.clone(),
         tracker: parts.tracker.clone(),
         writer: parts.writer.clone(),
         hasher: parts.hasher.clone(),
         clock: Clock::System,
         subscriptions: parts.subscriptions.clone(),
-    });
+    };
+    let actions = Actions::new(inquiries, limits.clone());
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {
         budget: config.screen,
@@ -179,9 +191,11 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
                 })
                 .collect(),
         },
-    );
+    )
+    .with_limits(limits.clone());
     Ok(Core {
         engine: Arc::new(engine),
+        limits,
         sessions,
         dialects,
     })
@@ -248,7 +262,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
     .await??;
     let core = build_core(&config, &parts, menus)?;
-    let metrics = Arc::new(Metrics::new());
+    let sources = SourceCap::new(
+        config.server.per_source_connections,
+        &config.server.source_allowance,
+    )
+    .context("the configuration is refused")?;
+    let mut metrics = Metrics::new();
+    metrics.register_limited(core.limits.counted());
+    let metrics = Arc::new(metrics);
     let sms = SmsChannel::open(
         &config,
         &parts.store,
@@ -287,6 +308,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         admin_token: config.admin.token.clone(),
         body_limit: config.server.body_limit_bytes,
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
+        limits: core.limits.clone(),
+        sources,
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(
@@ -306,6 +329,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let every = Duration::from_millis(config.sessions.sweep_ms);
     supervisor.spawn("sweeper", OnFailure::Exit, move |stop| {
         sweep_sessions(core.sessions.clone(), every, stop)
+    });
+    // A dead forgetter lets the limiters keep every caller they ever saw: memory grows by
+    // tens of bytes a caller, over days; a reason on `/readyz`, not an outage.
+    let limits = core.limits.clone();
+    supervisor.spawn("limits-forget", OnFailure::Unready, move |stop| {
+        forget_limits(limits, stop)
     });
     // A dead purge keeps audit entries past their retention: measured in days, so an
     // operator has time to act on the reason `/readyz` gives; it is no reason to drop the
@@ -450,6 +479,24 @@ async fn sweep_sessions(sessions: Arc<MemoryStore>, every: Duration, stop: Cance
                 let sessions = sessions.clone();
                 let now = tokio::time::Instant::now();
                 if let Err(ended) = tokio::task::spawn_blocking(move || sessions.sweep(now)).await {
+                    if ended.is_panic() {
+                        std::panic::resume_unwind(ended.into_panic());
+                    }
+                }
+            }
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets, every `limits.forget_every`, the callers the limiters no longer hold back.
+async fn forget_limits(limits: Arc<Limits>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(limits.forget_every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let limits = limits.clone();
+                if let Err(ended) = tokio::task::spawn_blocking(move || limits.forget()).await {
                     if ended.is_panic() {
                         std::panic::resume_unwind(ended.into_panic());
                     }

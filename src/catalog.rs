@@ -96,11 +96,31 @@ impl Action {
         }
     }
 
+    /// The answer naming the person it asks about, by the name the menu saves it as: what
+    /// the per-identifier limit counts. `None`: it asks about the caller's own record.
+    pub(crate) fn queried(self) -> Option<&'static str> {
+        match self {
+            Action::TaminOwnStatus | Action::TaminDependentsOf => Some("national_code"),
+            Action::TaminGeneral => Some("number"),
+            Action::TaminMyDependents => None,
+            Action::OsmsStatus => Some("iin"),
+            // A caller the phone identifies typed no CIN: then it is their own record.
+            Action::CnamCoverage
+            | Action::CnamBooklet
+            | Action::CnamSubscriptionPair
+            | Action::CnamSubscribe
+            | Action::MutualBalances
+            | Action::MutualRates => Some("cin"),
+            Action::CnamUnsubscribe => None,
+        }
+    }
+
     /// The message keys it reads itself (beyond its screens' own).
     pub(crate) fn words(self) -> Vec<String> {
         match self {
             Action::TaminOwnStatus => words::entitlement_keys(),
-            Action::TaminGeneral => Vec::new(),
+            // Said to a phone not on `[limits] providers` when `providers_only` is set.
+            Action::TaminGeneral => vec!["limit.providers".to_string()],
             Action::TaminMyDependents | Action::TaminDependentsOf => words::dependents_keys(),
             Action::OsmsStatus => words::osms_details_keys(),
             Action::CnamCoverage => words::coverage_keys(),

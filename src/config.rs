@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::benefits::Benefits;
+use crate::limits::LimitsConfig;
 use crate::smpp::config::GatewayConfig;
 use crate::text::gsm7::Budget;
 
@@ -33,6 +34,9 @@ pub struct Config {
     pub(crate) audit: AuditConfig,
     pub menus: MenusConfig,
     pub admin: AdminConfig,
+    /// Rate limits per MSISDN, per queried identifier and per source address, and each
+    /// MSISDN's share of the session table (`limits::config` holds the section's keys).
+    pub limits: LimitsConfig,
     /// Per-service overrides, by service id (`[services.tamin] codes = ["*4*1420#"]`).
     pub services: BTreeMap<String, ServiceOverride>,
     /// Per-dialect settings, by dialect name (`[dialects.beem] default_service = "tamin"`).
@@ -107,7 +111,7 @@ const SMS_PROVIDERS: [&str; 1] = ["africastalking"];
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Connections served at once; the accept loop waits beyond it. At least 1.
-    pub(crate) max_connections: usize,
+    pub max_connections: usize,
     /// Time allowed to read a request head (hyper's header timeout; slowloris guard). Above 0:
     /// a head cannot arrive in no time.
     pub header_timeout_ms: u64,
@@ -117,6 +121,13 @@ pub struct ServerConfig {
     pub body_timeout_ms: u64,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
+    /// Connections one source address may hold at once (slow ones included), unless
+    /// `source_allowance` names it; beyond it a connection gets 503 and is closed before its
+    /// request is read. 0: no cap.
+    pub per_source_connections: usize,
+    /// Allowances by address or CIDR range, for the aggregators that carry many callers
+    /// (`"196.201.214.0/24" = 1024`); the most specific range holds.
+    pub source_allowance: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -314,6 +325,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 8 * 1024,
             body_timeout_ms: 10_000,
             shutdown_grace_ms: 8_000,
+            per_source_connections: 512,
+            source_allowance: BTreeMap::new(),
         }
     }
 }
@@ -481,6 +494,7 @@ impl Config {
             crate::smpp::config::check(name, gateway)?;
         }
         check_sms(&self.sms)?;
+        self.limits.check()?;
         let above_zero: [(&'static str, u64); 16] = [
             ("sessions.max", self.sessions.max as u64),
             ("sessions.idle_s", self.sessions.idle_s),
@@ -627,6 +641,11 @@ mod tests {
             ("store.cache_mb", |c| c.store.cache_mb = 0),
             ("audit.retention_days", |c| c.audit.retention_days = 0),
             ("audit.node", |c| c.audit.node = 10),
+            ("limits.forget_every_s", |c| c.limits.forget_every_s = 0),
+            ("limits.providers", |c| c.limits.providers_only = true),
+            ("limits.providers[1]", |c| {
+                c.limits.providers = vec!["989121234567".into(), "+98 912".into()]
+            }),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
             ("dialects.nalo.networks.MTN.screen.ucs2", |c| {

@@ -14,6 +14,11 @@
 //! restart, an expiry or another node loses no caller. A session with a question open keeps a
 //! resume offer for its (service, caller) written eagerly, expiring `resume_for` after the
 //! session would; a result or a declined offer removes it. The engine knows no dialect by name.
+//!
+//! Each step that does new work (a new session, or new input) counts against its MSISDN's
+//! steps (`limits`); a retry, a status question, a hang-up or a timeout costs nothing, so a
+//! retried final step keeps its reply whatever the limit says. A caller over the limit gets a
+//! polite END naming the wait, and nothing is stored.
 
 use dashmap::DashMap;
 use std::collections::BTreeMap;
@@ -22,6 +27,7 @@ use std::time::Duration;
 
 use crate::audit::KeyedHasher;
 use crate::flow::{ActionRunner, Walk};
+use crate::limits::{Limited, Limits};
 use crate::menu::{Menus, Screen, Service};
 use crate::session::{Phase, Session};
 use crate::session_store::{
@@ -91,6 +97,8 @@ pub struct Engine {
     /// What configuration says of each dialect.
     dialects: PerDialect,
     in_flight: InFlight,
+    /// The steps each MSISDN may take (`limits`); none held back unless set.
+    limits: Arc<Limits>,
 }
 
 /// The step was refused because the session changed under it: step again.
@@ -106,6 +114,7 @@ impl Engine {
         dialects: PerDialect,
     ) -> Engine {
         Engine {
+            limits: Arc::new(Limits::off(hasher.clone())),
             menus,
             store,
             actions,
@@ -114,6 +123,12 @@ impl Engine {
             dialects,
             in_flight: InFlight::default(),
         }
+    }
+
+    /// The engine with the steps of each MSISDN held to `limits`.
+    pub(crate) fn with_limits(mut self, limits: Arc<Limits>) -> Engine {
+        self.limits = limits;
+        self
     }
 
     /// How many sessions the store holds.
@@ -154,6 +169,31 @@ impl Engine {
     pub(crate) fn unavailable(&self, turn: &Turn) -> Reply {
         let service = self.route(turn).map(|(s, _)| s.id().to_string());
         self.words_end(service.as_deref(), "error.unavailable")
+    }
+
+    /// The polite END of a caller over their steps, naming the wait, in the locale of the
+    /// session they are in, else the one they chose, else the service's; nothing is stored.
+    async fn held_back(&self, key: &SessionKey, turn: &Turn, limited: &Limited) -> Reply {
+        let route = self.route(turn).map(|(service, _)| service);
+        let caller = route.map(|s| CallerKey::new(s.id(), &self.hasher.hash(&turn.msisdn)));
+        let loaded = self.store.load(key, caller.as_ref()).await;
+        let loaded = loaded.unwrap_or_default();
+        let held = loaded.session.as_ref().map(|held| &held.session);
+        let service = held
+            .and_then(|session| self.menus.service(&session.service))
+            .or(route);
+        let Some(service) = service else {
+            return self.unknown_service(&turn.msisdn);
+        };
+        let locale = match held {
+            Some(session) if service.serves_locale(&session.place.locale) => {
+                session.place.locale.clone()
+            }
+            _ => opening_locale(service, loaded.locale.as_ref(), key, false),
+        };
+        let complaints = service.spec.complaints.clone().unwrap_or_default();
+        let vars = [("complaints".to_string(), complaints)];
+        Reply::End(limited.told(service.words(&locale), &locale, &vars))
     }
 
     async fn try_step(&self, key: &SessionKey, turn: &Turn) -> Result<Reply, Changed> {
@@ -253,6 +293,9 @@ impl Engine {
         path: String,
         opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
+        if let Err(limited) = self.limits.step(&turn.msisdn) {
+            return Ok(self.held_back(key, turn, &limited).await);
+        }
         let Opened {
             loaded,
             caller,
@@ -303,6 +346,9 @@ impl Engine {
         turn: &Turn,
         inputs: &[String],
     ) -> Result<Reply, Changed> {
+        if let Err(limited) = self.limits.step(&turn.msisdn) {
+            return Ok(self.held_back(key, turn, &limited).await);
+        }
         let Held {
             mut session,
             version,

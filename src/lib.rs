@@ -25,6 +25,7 @@
 //! sms                            the SMS channel: commands, outbox, sender, alerts
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
+//! limits                         rate limits per caller, identifier and address; connection caps
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
@@ -49,6 +50,7 @@ pub mod feedgen;
 pub(crate) mod flow;
 pub(crate) mod ids;
 pub(crate) mod inquiry;
+pub mod limits;
 pub mod locale;
 pub(crate) mod menu;
 pub(crate) mod metrics;

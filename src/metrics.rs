@@ -10,13 +10,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::limits::LimitLabel;
+
 /// The content type of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
     pub(crate) dialect: String,
-    /// `continue`, `end`, `bad_request`, `bad_body` (too large or too slow).
+    /// `continue`, `end`, `bad_request`, `bad_body` (too large or too slow), `limited` (the
+    /// source address over its request rate: 429).
     pub(crate) outcome: String,
 }
 
@@ -225,6 +228,15 @@ impl Metrics {
                 dialect: dialect.to_string(),
             })
             .set(i64::from(bound));
+    }
+
+    /// Registers `daftar_limited_total{limit}`, counted by the limits themselves (`limits`).
+    pub(crate) fn register_limited(&mut self, limited: Family<LimitLabel, Counter>) {
+        self.registry.register(
+            "limited",
+            "Requests, steps, inquiries and connections held back by a limit, by limit",
+            limited,
+        );
     }
 
     /// The exposition text.

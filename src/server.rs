@@ -6,14 +6,20 @@
 //! `POST /sms/africastalking` (an inbound SMS: answered 200 at once, handled in a task) and
 //! `POST /sms/africastalking/delivery` (a delivery report).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
-//! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
-//! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
+//! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), a cap
+//! of connections per source address and `max_connections` in all, checked as a connection is
+//! accepted: one over either is answered 503 at once and closed, so that a slowloris from one
+//! address leaves the others served and no caller waits in the backlog past the aggregator's
+//! deadline; and a request rate per source address (429 beyond it). Shutdown stops
 //! accepting, lets in-flight requests finish, and gives up after the grace period.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    WWW_AUTHENTICATE,
+};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -23,13 +29,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{Tracker, TrackingCode};
 use crate::config::ServerConfig;
 use crate::dialect::guard::{constant_time_eq, Refusal};
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
+use crate::limits::sources::{Admitted, SourceCap};
+use crate::limits::{self, Limit, Limits};
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
 use crate::sms::africastalking::{parse_delivery, parse_inbound};
@@ -53,6 +61,10 @@ pub(crate) struct App {
     pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
     pub(crate) body_timeout: Duration,
+    /// The rate limits (per source address here; per caller in the engine and the actions).
+    pub(crate) limits: Arc<Limits>,
+    /// The connections each source address may hold.
+    pub(crate) sources: SourceCap,
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -71,13 +83,6 @@ pub(crate) async fn serve(
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -89,6 +94,10 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(place) = admit(&app, &permits, peer) else {
+            shed(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = service_fn(move |req| {
@@ -98,7 +107,7 @@ pub(crate) async fn serve(
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _ = connection.await;
-            drop(permit);
+            drop(place);
         });
     }
     drop(listener);
@@ -109,6 +118,37 @@ pub(crate) async fn serve(
     {
         tracing::warn!("connections still open after the grace period; closing them");
     }
+}
+
+/// A connection's place: one of `max_connections`, and one of its source address's share.
+type Place = (OwnedSemaphorePermit, Admitted);
+
+/// A place for a connection from `peer`, or `None` when its address holds its share (a slow
+/// client's connections stay within it) or the server holds `max_connections`.
+fn admit(app: &App, permits: &Arc<Semaphore>, peer: SocketAddr) -> Option<Place> {
+    let Some(admitted) = app.sources.admit(peer.ip()) else {
+        app.limits.count(Limit::SourceConnections);
+        return None;
+    };
+    match permits.clone().try_acquire_owned() {
+        Ok(permit) => Some((permit, admitted)),
+        Err(_) => {
+            tracing::debug!("max_connections reached; a connection is shed");
+            None
+        }
+    }
+}
+
+/// The whole answer to a connection the server has no place for: at once, before its request
+/// is read, so that the aggregator hears "busy" well before its own deadline (Hubtel waits
+/// 5 s) instead of waiting in the listen backlog.
+const SHED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Length: 5\r\nConnection: close\r\n\r\nbusy\n";
+
+/// Answers 503 without waiting (a fresh socket's send buffer takes it whole) and closes.
+fn shed(stream: tokio::net::TcpStream) {
+    let _ = stream.try_write(SHED);
+    drop(stream);
 }
 
 async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -168,6 +208,10 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
             return refused(refusal);
         }
     };
+    if let Err(limited) = app.limits.request(peer.ip()) {
+        app.metrics.count_request(dialect.name(), "limited");
+        return too_many(&limited);
+    }
     let (head, body) = req.into_parts();
     let declared = head.headers.get(CONTENT_LENGTH);
     let body = match read_body(declared, body, app.body_limit, app.body_timeout).await {
@@ -442,6 +486,15 @@ fn refused(refusal: Refusal) -> Response<Body> {
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"daftar\", charset=\"UTF-8\""),
         );
+    }
+    response
+}
+
+/// 429 to an aggregator address over its request rate, with the wait in `Retry-After`.
+fn too_many(limited: &limits::Limited) -> Response<Body> {
+    let mut response = text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
+    if let Ok(after) = HeaderValue::from_str(&limited.seconds().to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, after);
     }
     response
 }

@@ -15,10 +15,13 @@ mod osms;
 mod render;
 mod tamin;
 
+use std::sync::Arc;
+
 use crate::benefits::Benefits;
 use crate::catalog::Action;
 use crate::flow::{ActionCall, ActionFailure, ActionFuture, ActionRunner};
 use crate::inquiry::{Asker, Desk, Inquiries, InquiryError, Scope};
+use crate::limits::{Limited, Limits};
 use crate::rules::RuleConfig;
 use crate::session::Answer;
 
@@ -28,11 +31,40 @@ use render::Render;
 #[derive(Clone)]
 pub(crate) struct Actions {
     inquiries: Inquiries,
+    limits: Arc<Limits>,
 }
 
 impl Actions {
-    pub(crate) fn new(inquiries: Inquiries) -> Actions {
-        Actions { inquiries }
+    pub(crate) fn new(inquiries: Inquiries, limits: Arc<Limits>) -> Actions {
+        Actions { inquiries, limits }
+    }
+
+    /// Whether the caller may put this question now: the general inquiry may be for providers
+    /// alone (`providers_only`), each phone has its inquiries an hour,
+    /// and each person asked about theirs, from all phones together (SPEC §8: no walking
+    /// through national codes).
+    fn admit(&self, action: Action, call: &ActionCall<'_>) -> Result<(), Limited> {
+        if action == Action::TaminGeneral {
+            self.limits.provider(call.msisdn)?;
+        }
+        let queried = action.queried().and_then(|name| {
+            let (_, answer) = call.answers.iter().find(|(n, _)| n == name)?;
+            identifier_of(answer)
+        });
+        self.limits.inquiry(call.msisdn, queried.as_deref())
+    }
+}
+
+/// The identifier an answer names, with its kind, as the per-identifier limit keys it (by
+/// its keyed hash; never kept in clear). `None`: the answer names no one (a count).
+fn identifier_of(answer: &Answer) -> Option<String> {
+    match answer {
+        Answer::NationalCode(code) => Some(format!("ir:{code}")),
+        Answer::Foreign(number) => Some(format!("ir-foreign:{number}")),
+        Answer::Iin(iin) => Some(format!("kz:{iin}")),
+        Answer::Cin(cin) => Some(format!("tn:{cin}")),
+        Answer::Matricule(matricule) => Some(format!("tn-matricule:{matricule}")),
+        Answer::Count(_) => None,
     }
 }
 
@@ -42,11 +74,18 @@ impl ActionRunner for Actions {
             let fail = |reason: String| ActionFailure {
                 action: action.to_string(),
                 reason,
+                limited: None,
             };
             // `daftar check` refuses a menu that names an unknown action.
             let Some(known) = Action::from_name(action) else {
                 return Err(fail(format!("unknown action {action}")));
             };
+            if let Err(limited) = self.admit(known, &call) {
+                return Err(ActionFailure {
+                    limited: Some(limited),
+                    ..fail("held back by a limit".to_string())
+                });
+            }
             let service = call.service;
             let scope = Scope {
                 service: service.id(),

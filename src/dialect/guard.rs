@@ -49,6 +49,11 @@ impl Cidr {
         Some(Cidr { network, prefix })
     }
 
+    /// The number of leading bits that must match: the larger, the more specific the range.
+    pub(crate) fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// Whether `ip` lies in this range; an IPv4-mapped IPv6 peer is read as IPv4.
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip.to_canonical()) {

@@ -26,6 +26,7 @@ impl ActionRunner for Counting {
                 .ok_or_else(|| ActionFailure {
                     action: action.to_string(),
                     reason: "unknown".into(),
+                    limited: None,
                 })?;
             tokio::time::sleep(Duration::from_millis(2)).await;
             Ok(Outcome::new(

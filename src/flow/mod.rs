@@ -13,6 +13,7 @@ pub(crate) mod validate;
 use crate::catalog::Validator;
 
 use crate::ids::normalize_digits;
+use crate::limits::Limited;
 use crate::menu::render::{pages, screen_text};
 use crate::menu::{Screen, Service, SWITCH_LOCALE};
 use crate::session::{Answer, Phase, Session};
@@ -62,6 +63,8 @@ impl Outcome {
 pub(crate) struct ActionFailure {
     pub(crate) action: String,
     pub(crate) reason: String,
+    /// The question was not put: a limit held the caller back (the caller is told the wait).
+    pub(crate) limited: Option<Limited>,
 }
 
 /// What an action's future gives: boxed, so that a walk holds any runner behind `dyn`.
@@ -198,6 +201,10 @@ impl Walk<'_> {
             };
             let outcome = match self.runner.run(action, call).await {
                 Ok(outcome) => outcome,
+                Err(ActionFailure {
+                    limited: Some(limited),
+                    ..
+                }) => return self.held_back(session, &limited),
                 Err(failure) => {
                     tracing::error!(service = %self.service.id(), %failure, "action failed");
                     return self.unavailable(session);
@@ -357,6 +364,16 @@ impl Walk<'_> {
         self.end_text(&locale, &text)
     }
 
+    /// The END of a caller a limit held back, naming the wait in their words.
+    fn held_back(&self, session: &mut Session, limited: &Limited) -> Reply {
+        session.phase = Phase::Ended { result: false };
+        session.pages.clear();
+        let locale = session.place.locale.clone();
+        let words = self.service.words(&locale);
+        let text = limited.told(words, &locale, &self.base_vars());
+        self.end_text(&locale, &text)
+    }
+
     /// A final message, cut to the first page if an author made it too long.
     fn end_text(&self, locale: &str, text: &str) -> Reply {
         Reply::End(first_page(pages(self.service, locale, text, self.budget)))
@@ -471,6 +488,7 @@ mod tests {
                 "fail" => Err(ActionFailure {
                     action: action.into(),
                     reason: "store down".into(),
+                    limited: None,
                 }),
                 "long" => Ok(Outcome::new(
                     "long",

@@ -66,6 +66,8 @@ pub(crate) const ENGINE_KEYS: &[&str] = &[
     "error.unavailable",
     "error.busy",
     "resume.offer",
+    "limit.phone",
+    "limit.number",
 ];
 
 /// Every fault of every service in `menus`, checked against `budget`.

@@ -3,12 +3,21 @@
 //! the node's sled store (written through the [`Writer`]) so that a choice survives a restart.
 //!
 //! An entry past its deadline is absent to every read at once; [`MemoryStore::sweep`] only
-//! gives its memory back, so a late sweep changes no answer. Time is tokio's clock, so tests
+//! gives its memory back, so a late sweep changes no answer.
+//!
+//! Each caller (keyed hash of the MSISDN) may hold a share of the table
+//! ([`MemoryStore::with_share`]): a session written beyond it replaces that caller's least
+//! recently stepped one. A phone runs one USSD session at a time, so the older ones of the same
+//! MSISDN are sessions its aggregator never closed: dropping them keeps a caller who redials
+//! served, where refusing the new one would turn them away, and either way one MSISDN cannot
+//! fill the table for everyone else. Time is tokio's clock, so tests
 //! pause it and expire entries in microseconds.
 
 use dashmap::DashMap;
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -39,7 +48,17 @@ pub struct MemoryStore {
     offers: DashMap<CallerKey, Entry<Offer>>,
     locales: Locales,
     max: usize,
+    /// The places of the table taken: reserved before a session is inserted, given back after
+    /// one is removed, so that it is never below the sessions held and never above `max`,
+    /// however many writes race (a count of the map itself could be passed by each of them).
+    taken: AtomicUsize,
     versions: AtomicU64,
+    /// The sessions each caller holds, least recently written first (with a share set).
+    by_caller: DashMap<String, VecDeque<SessionKey>>,
+    /// How many sessions one caller may hold; 0: no share.
+    share: usize,
+    /// Counts the sessions a caller's newer one replaced.
+    replaced: Counter,
 }
 
 /// Where remembered locales are kept.
@@ -97,20 +116,57 @@ impl MemoryStore {
             offers: DashMap::new(),
             locales,
             max,
+            taken: AtomicUsize::new(0),
             versions: AtomicU64::new(0),
+            by_caller: DashMap::new(),
+            share: 0,
+            replaced: Counter::default(),
         }
+    }
+
+    /// The store with each caller's sessions held to `share` (0: no share); `replaced` counts
+    /// the sessions a caller's newer one replaced.
+    pub(crate) fn with_share(mut self, share: usize, replaced: Counter) -> MemoryStore {
+        self.share = share;
+        self.replaced = replaced;
+        self
     }
 
     /// Gives back the memory of entries past their deadline; returns how many sessions went.
     pub fn sweep(&self, now: Instant) -> usize {
-        let before = self.sessions.len();
-        self.sessions.retain(|_, entry| entry.live(now));
+        let mut gone = 0;
+        self.sessions.retain(|_, entry| {
+            let live = entry.live(now);
+            gone += usize::from(!live);
+            live
+        });
+        self.give_back(gone);
         self.offers.retain(|_, entry| entry.live(now));
+        self.by_caller.retain(|caller, keys| {
+            keys.retain(|key| self.holds(key, caller, now));
+            !keys.is_empty()
+        });
         #[cfg(test)]
         if let Locales::InMemory(map) = &self.locales {
             map.retain(|_, entry| entry.live(now));
         }
-        before.saturating_sub(self.sessions.len())
+        gone
+    }
+
+    /// Takes a place in the table for a new session, unless all `max` are taken.
+    fn take_place(&self) -> bool {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+                (taken < self.max).then_some(taken + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back the places of `n` sessions removed.
+    fn give_back(&self, n: usize) {
+        if n > 0 {
+            self.taken.fetch_sub(n, Ordering::AcqRel);
+        }
     }
 
     fn read(&self, key: &SessionKey, caller: Option<&CallerKey>) -> Result<Loaded, StoreError> {
@@ -123,7 +179,7 @@ impl MemoryStore {
                 session: entry.value.clone(),
                 version: entry.version,
             });
-        let room = session.is_some() || self.sessions.len() < self.max;
+        let room = session.is_some() || self.taken.load(Ordering::Acquire) < self.max;
         let Some(caller) = caller else {
             return Ok(Loaded {
                 session,
@@ -177,7 +233,9 @@ impl MemoryStore {
                 if held != expected {
                     return Err(StoreError::Conflict);
                 }
-                self.sessions.remove(&key);
+                if self.sessions.remove(&key).is_some() {
+                    self.give_back(1);
+                }
                 Ok(None)
             }
             SessionWrite::Put {
@@ -186,14 +244,13 @@ impl MemoryStore {
                 expected,
             } => {
                 let version = self.versions.fetch_add(1, Ordering::Relaxed) + 1;
+                let caller = session.caller.clone();
                 let entry = Entry {
                     value: session,
                     version,
                     expires: now + ttl,
                 };
-                // Counted before the entry lock: `len` locks every shard, the entry's too.
-                let full = self.sessions.len() >= self.max;
-                let stored = match self.sessions.entry(key) {
+                let stored = match self.sessions.entry(key.clone()) {
                     dashmap::Entry::Occupied(mut slot) => {
                         // Checked under the entry's lock: no other write of it comes between.
                         let current = slot.get().live(now).then_some(slot.get().version);
@@ -207,16 +264,52 @@ impl MemoryStore {
                         if expected.is_some() {
                             return Err(StoreError::Conflict);
                         }
-                        (!full).then(|| slot.insert(entry)).is_some()
+                        self.take_place().then(|| slot.insert(entry)).is_some()
                     }
                 };
                 if stored {
+                    self.keep_share(&caller, &key, now);
                     Ok(Some(version))
                 } else {
                     Err(StoreError::Full)
                 }
             }
         }
+    }
+
+    /// Moves `key` to the back of `caller`'s sessions and drops the ones beyond the share,
+    /// least recently written first. Runs after the session's own entry lock is let go: the
+    /// caller's list is locked first, then the sessions (as in `sweep`).
+    fn keep_share(&self, caller: &str, key: &SessionKey, now: Instant) {
+        if self.share == 0 {
+            return;
+        }
+        let mut beyond = Vec::new();
+        {
+            let mut keys = self.by_caller.entry(caller.to_string()).or_default();
+            keys.retain(|held| held != key && self.holds(held, caller, now));
+            keys.push_back(key.clone());
+            while keys.len() > self.share {
+                beyond.extend(keys.pop_front());
+            }
+        }
+        for oldest in beyond {
+            if self
+                .sessions
+                .remove_if(&oldest, |_, entry| entry.value.caller == caller)
+                .is_some()
+            {
+                self.give_back(1);
+                self.replaced.inc();
+            }
+        }
+    }
+
+    /// Whether `key` holds a live session of `caller`.
+    fn holds(&self, key: &SessionKey, caller: &str, now: Instant) -> bool {
+        self.sessions
+            .get(key)
+            .is_some_and(|entry| entry.live(now) && entry.value.caller == caller)
     }
 
     async fn write_caller(&self, caller: CallerKey, write: CallerWrite) -> Result<(), StoreError> {
@@ -338,6 +431,87 @@ mod tests {
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(store.sweep(Instant::now()), 1);
         assert_eq!(store.count().await, Ok(1));
+    }
+
+    fn put(id: &str, caller: &str) -> Write {
+        Write {
+            key: SessionKey::new("d", id),
+            session: SessionWrite::Put {
+                session: Session::new("s", caller, "main", "en"),
+                expected: None,
+                ttl: Duration::from_secs(60),
+            },
+            caller: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_caller_holds_its_share_and_the_oldest_goes_first() {
+        let replaced = Counter::default();
+        let store = MemoryStore::new(100).with_share(2, replaced.clone());
+        for id in ["a1", "a2", "a3", "a4"] {
+            store.save(put(id, "a")).await.expect("stored");
+        }
+        store.save(put("b1", "b")).await.expect("stored");
+        assert_eq!(store.count().await, Ok(3), "a holds two, b one");
+        assert_eq!(replaced.get(), 2);
+        let held = |id: &str| store.read(&SessionKey::new("d", id), None).unwrap().session;
+        assert!(held("a1").is_none() && held("a2").is_none());
+        assert!(held("a3").is_some() && held("a4").is_some() && held("b1").is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_makes_a_session_the_callers_newest() {
+        let store = MemoryStore::new(100).with_share(2, Counter::default());
+        store.save(put("a1", "a")).await.expect("stored");
+        store.save(put("a2", "a")).await.expect("stored");
+        let version = store.read(&SessionKey::new("d", "a1"), None).unwrap();
+        let mut again = put("a1", "a");
+        if let SessionWrite::Put { expected, .. } = &mut again.session {
+            *expected = version.session.map(|h| h.version);
+        }
+        store.save(again).await.expect("stepped");
+        store.save(put("a3", "a")).await.expect("stored");
+        let held = |id: &str| store.read(&SessionKey::new("d", id), None).unwrap().session;
+        assert!(held("a1").is_some(), "stepped last, kept");
+        assert!(held("a2").is_none(), "the least recently stepped went");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_share_index_is_swept_with_the_sessions() {
+        let store = MemoryStore::new(100).with_share(2, Counter::default());
+        store.save(put("a1", "a")).await.expect("stored");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        store.sweep(Instant::now());
+        assert!(store.by_caller.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_writers_never_pass_the_cap() {
+        let store = Arc::new(MemoryStore::new(50));
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0..100 {
+                        let _ = store
+                            .save(put(&format!("{w}-{n}"), &format!("{w}-{n}")))
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.expect("writer");
+        }
+        assert_eq!(store.count().await, Ok(50));
+        assert_eq!(store.taken.load(Ordering::Acquire), 50);
+        store.sweep(Instant::now() + Duration::from_secs(61));
+        assert_eq!(
+            store.taken.load(Ordering::Acquire),
+            0,
+            "every place given back"
+        );
     }
 
     use crate::store::Store;
