@@ -55,7 +55,7 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         config.audit.retention_days,
     )?;
     let hasher = KeyedHasher::from_meta(&meta, config.audit.hash_key.as_deref())?;
-    let writer = Arc::new(Writer::start()?);
+    let writer = Arc::new(start_writer(config, &store)?);
     let subscriptions = Subscriptions::open(&store, writer.clone())?;
     Ok(Parts {
         store,
@@ -64,6 +64,20 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         writer,
         subscriptions,
     })
+}
+
+/// The writer of the request path: with `store.durable_writes` (the default), each batch is
+/// flushed before its steps reply (group commit; `writer`), so a tracking code shown survives a
+/// crash (SPEC §8).
+fn start_writer(config: &Config, store: &Store) -> std::io::Result<Writer> {
+    if !config.store.durable_writes {
+        tracing::warn!("store.durable_writes = false: a crash loses the tracking codes of the last moments; for measurements only");
+        return Writer::start();
+    }
+    let store = store.clone();
+    Writer::with_commit(Box::new(move || {
+        store.flush().map_err(std::io::Error::other)
+    }))
 }
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
@@ -241,7 +255,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
     .await??;
     let core = build_core(&config, &parts, menus)?;
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new().with_writer(parts.writer.stats()));
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(

@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::writer::WriterStats;
+
 /// The content type of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -165,6 +167,21 @@ impl Metrics {
                 dialect: dialect.to_string(),
             })
             .set(i64::from(bound));
+    }
+
+    /// These metrics and the writer's: its batch sizes and commit (fsync) times.
+    pub(crate) fn with_writer(mut self, stats: WriterStats) -> Metrics {
+        self.registry.register(
+            "writer_batch_jobs",
+            "Writes per batch of the writer thread (one commit each)",
+            stats.batch_jobs,
+        );
+        self.registry.register(
+            "writer_commit_seconds",
+            "Time to make one batch of writes durable (a flush of the store)",
+            stats.commit_seconds,
+        );
+        self
     }
 
     /// The exposition text.
