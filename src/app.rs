@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actions::Actions;
 use crate::audit::{KeyedHasher, Tracker};
+use crate::backup::Backups;
 use crate::config::Config;
 use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
@@ -282,6 +283,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         readiness: readiness.clone(),
         feed: feed_status,
         admin_token: config.admin.token.clone(),
+        backups: config
+            .store
+            .backup_dir
+            .clone()
+            .map(|dir| Arc::new(Backups::new(parts.store.clone(), dir))),
         body_limit: config.server.body_limit_bytes,
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
     });

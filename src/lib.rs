@@ -24,7 +24,7 @@
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
-//! menu, inquiry, session_store, dialect, sync
+//! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
@@ -36,6 +36,7 @@
 pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod backup;
 pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
