@@ -2,17 +2,18 @@
 //! tokio worker ever waits on sled's log or an fsync.
 //!
 //! A step hands its write over as a closure and awaits the result ([`Writer::run`]); the thread
-//! takes every job that is waiting (a batch), runs them in order, then **commits** the batch:
-//! one call of the commit it was started with ([`Writer::with_commit`]; the server's flushes the
-//! sled store, SPEC §8), and only then answers them all. That is group commit: one fsync covers
-//! every write of the batch, and no step replies (a tracking code, say) before its write is
-//! durable. A commit that fails answers the whole batch with [`WriteError::NotDurable`], so the
+//! takes every job that is waiting (a batch) and runs them in order. A writer started
+//! [`Writer::with_commit`] (the server's flushes the sled store, SPEC §8) then hands the batch
+//! to a second thread, which **commits** every batch handed over since its last commit with one
+//! call and only then answers them all, while the writer runs the next batch. That is group
+//! commit: one fsync covers every write of the group, and no step replies (a tracking code,
+//! say) before its write is durable. A commit that fails answers the whole batch with [`WriteError::NotDurable`], so the
 //! caller gets a polite END and never a code that a crash could take back. A job that panics is
 //! answered with [`WriteError::Failed`]; the thread carries on with the others.
 //!
-//! The batch window is what queued while the last batch ran and committed: under load, jobs
-//! pile up during the fsync and the next batch takes them all; when idle, a lone write commits
-//! at once (no timer waits for company). [`WriterStats`] counts batch sizes and commit times.
+//! The window of a group is what ran while the last commit was on disk: under load, writes pile
+//! up during an fsync and the next commit takes them all; when idle, a lone write commits at
+//! once (no timer waits for company). [`WriterStats`] counts group sizes and commit times.
 //!
 //! One thread, not `spawn_blocking` per write: a hand-off to a pool thread costs more than the
 //! write itself, and one thread keeps the writes of one caller in the order they were made.
@@ -51,7 +52,7 @@ pub(crate) enum WriteError {
 /// metrics registry can take (`metrics::Metrics::with_writer`).
 #[derive(Clone, Debug)]
 pub(crate) struct WriterStats {
-    /// Jobs per batch.
+    /// Writes answered together: per commit when durable, else per batch.
     pub(crate) batch_jobs: Histogram,
     /// Seconds per commit (the fsync of a batch).
     pub(crate) commit_seconds: Histogram,
@@ -98,9 +99,25 @@ impl Writer {
         let (jobs, queue) = mpsc::channel::<Job>();
         let stats = WriterStats::new();
         let kept = stats.clone();
-        let thread = std::thread::Builder::new()
-            .name("daftar-writer".into())
-            .spawn(move || drain(&queue, commit, &kept))?;
+        let thread = match commit {
+            None => thread("daftar-writer", move || {
+                run_batches(&queue, |answers| answer_all(answers, None, &kept));
+            })?,
+            Some(commit) => {
+                let (batches, ready) = mpsc::channel::<Vec<Answer>>();
+                let committer = thread("daftar-commit", move || {
+                    commit_batches(&ready, commit, &kept);
+                })?;
+                thread("daftar-writer", move || {
+                    run_batches(&queue, |answers| {
+                        // Only a committer that died drops them: their callers get `Failed`.
+                        let _ = batches.send(answers);
+                    });
+                    drop(batches);
+                    let _ = committer.join();
+                })?
+            }
+        };
         Ok(Writer {
             jobs: Some(jobs),
             thread: Some(thread),
@@ -146,10 +163,15 @@ impl Drop for Writer {
     }
 }
 
-/// The writer thread: a batch of whatever is waiting, run, committed, then answered.
-fn drain(queue: &mpsc::Receiver<Job>, mut commit: Option<Commit>, stats: &WriterStats) {
-    let mut answers: Vec<Answer> = Vec::with_capacity(MAX_BATCH);
+fn thread(name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name.into()).spawn(body)
+}
+
+/// The writer thread: a batch of whatever is waiting, run, then handed over (to be committed
+/// and answered) while the next batch runs.
+fn run_batches(queue: &mpsc::Receiver<Job>, mut hand_over: impl FnMut(Vec<Answer>)) {
     while let Ok(first) = queue.recv() {
+        let mut answers: Vec<Answer> = Vec::with_capacity(MAX_BATCH);
         answers.push(first());
         while answers.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -157,13 +179,29 @@ fn drain(queue: &mpsc::Receiver<Job>, mut commit: Option<Commit>, stats: &Writer
                 Err(_) => break,
             }
         }
-        stats.batch_jobs.observe(answers.len() as f64);
-        let failed = commit
-            .as_mut()
-            .and_then(|commit| commit_batch(commit, stats));
-        for answer in answers.drain(..) {
-            answer(failed);
+        hand_over(answers);
+    }
+}
+
+/// The commit thread: every batch the writer has run since the last commit, committed at once
+/// (their writes all returned before this commit began, so it covers them), then answered.
+/// While it commits, the writer runs the next batch: a commit never waits for a write, nor a
+/// write for a commit.
+fn commit_batches(ready: &mpsc::Receiver<Vec<Answer>>, mut commit: Commit, stats: &WriterStats) {
+    while let Ok(mut group) = ready.recv() {
+        while let Ok(more) = ready.try_recv() {
+            group.extend(more);
         }
+        let failed = commit_batch(&mut commit, stats);
+        answer_all(group, failed, stats);
+    }
+}
+
+/// Answers every caller of a group: with its result, or with the commit's failure.
+fn answer_all(group: Vec<Answer>, failed: Option<WriteError>, stats: &WriterStats) {
+    stats.batch_jobs.observe(group.len() as f64);
+    for answer in group {
+        answer(failed);
     }
 }
 
