@@ -409,12 +409,18 @@ mod tests {
         assert_eq!(names[0].0, b"meta".to_vec());
     }
 
-    #[test]
-    fn a_damaged_or_cut_file_is_refused_before_anything_is_written() {
+    /// A filled store in a temp dir, and its backup in `store.backup` beside it.
+    fn backed_up() -> (tempfile::TempDir, Store, PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = filled(dir.path());
         let file = dir.path().join("store.backup");
         back_up(&store, &file).expect("backed up");
+        (dir, store, file)
+    }
+
+    #[test]
+    fn a_damaged_or_cut_file_is_refused_before_anything_is_written() {
+        let (dir, store, file) = backed_up();
         assert!(matches!(
             back_up(&store, &file),
             Err(BackupError::Exists(_))
@@ -443,10 +449,7 @@ mod tests {
 
     #[test]
     fn a_store_that_holds_anything_is_never_restored_into() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = filled(dir.path());
-        let file = dir.path().join("store.backup");
-        back_up(&store, &file).expect("backed up");
+        let (dir, store, file) = backed_up();
         drop(store);
         let refused = restore(&file, &dir.path().join("db"), 1 << 22);
         assert!(

@@ -9,7 +9,7 @@
 
 mod daftar_bin;
 
-use daftar_bin::{agent, arg, menus_dir, run, sample_feed, tracking_codes, Served};
+use daftar_bin::{agent, arg, run, tracking_codes, Served};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -124,17 +124,7 @@ fn inquire_until(url: &str, client: usize, stop: &AtomicBool, shown: &Mutex<Vec<
 }
 
 fn serve(dir: &Path) -> Served {
-    let db = dir.join("db");
-    let (menus, feed) = (menus_dir(), sample_feed());
-    let args = [
-        "--db",
-        arg(&db),
-        "--menus",
-        arg(&menus),
-        "--feed",
-        arg(&feed),
-    ];
-    Served::start(dir, &args, &[("DAFTAR_ADMIN_TOKEN", TOKEN)])
+    Served::start_sample(dir, &[("DAFTAR_ADMIN_TOKEN", TOKEN)])
 }
 
 /// The codes of `shown` that the admin API of `server` does not find.
