@@ -178,3 +178,16 @@ fn a_backup_of_a_running_server_restores_into_a_store_that_serves_the_same_peopl
         assert_eq!(track.code, Some(0), "{code}: {track}");
     }
 }
+
+#[test]
+fn backups_need_the_token_and_are_off_without_a_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Served::start_sample(dir.path(), &[("DAFTAR_ADMIN_TOKEN", TOKEN)]);
+    let url = format!("{}/admin/backup", server.base);
+    let anonymous = agent().post(&url).send_empty().expect("answers");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let (status, body) = admin(&server, "POST", "/admin/backup");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("[store] backup_dir"), "{body}");
+    assert!(!dir.path().join("backups").exists());
+}

@@ -201,6 +201,12 @@ fn every_code_shown_survives(kill: Kill) {
         &missing[..missing.len().min(5)]
     );
     let carried = finish_session(&restarted, &session);
+    let (_, metrics) = restarted.get("/metrics");
+    let commits = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("daftar_writer_commit_seconds_count "))
+        .and_then(|count| count.trim().parse::<u64>().ok());
+    assert!(commits > Some(0), "commits counted at /metrics:\n{metrics}");
     let mut restarted = restarted;
     let (status, _) = restarted.terminate(Duration::from_secs(30));
     assert!(status.success(), "{status}");
