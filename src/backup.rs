@@ -94,7 +94,7 @@ impl Backups {
     /// the workers); [`BackupError::Busy`] while another one is being written.
     pub(crate) fn take(&self) -> Result<(PathBuf, Copied), BackupError> {
         let _only = self.busy.try_lock().map_err(|_| BackupError::Busy)?;
-        std::fs::create_dir_all(&self.dir).map_err(|source| BackupError::Io {
+        owner_only_dir(&self.dir).map_err(|source| BackupError::Io {
             path: self.dir.clone(),
             source,
         })?;
@@ -115,7 +115,9 @@ pub fn back_up(store: &Store, out: &Path) -> Result<Copied, BackupError> {
         path: partial.clone(),
         source,
     };
-    let file = File::create(&partial).map_err(io)?;
+    // A partial file is what a crash of an earlier backup left: it is no backup.
+    let _ = std::fs::remove_file(&partial);
+    let file = owner_only_file(&partial).map_err(io)?;
     let mut writer = Hashing::new(BufWriter::new(file));
     let copied = write_trees(store, &mut writer).map_err(|e| match e {
         Copy::Io(source) => io(source),
@@ -168,6 +170,25 @@ pub fn restore(from: &Path, db: &Path, cache_bytes: u64) -> Result<Copied, Backu
     })?;
     store.flush()?;
     Ok(copied)
+}
+
+/// A new file only its owner may read: a backup holds identifiers, MSISDNs and, without
+/// `DAFTAR_HASH_KEY`, the hashing key.
+fn owner_only_file(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// The backup directory, made owner-only when it is new.
+fn owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The name a backup is written under until it is complete.
@@ -393,6 +414,15 @@ mod tests {
         let file = dir.path().join("store.backup");
         let written = back_up(&store, &file).expect("backed up");
         assert_eq!(written.entries, 501);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "a backup is its owner's only");
+        }
         assert!(!partial_path(&file).exists(), "no partial file is left");
         let read = restore(&file, &dir.path().join("restored"), 1 << 22).expect("restored");
         assert_eq!(read, written, "what was read is what was written");
