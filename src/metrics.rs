@@ -173,7 +173,7 @@ impl Metrics {
     pub(crate) fn with_writer(mut self, stats: WriterStats) -> Metrics {
         self.registry.register(
             "writer_batch_jobs",
-            "Writes per batch of the writer thread (one commit each)",
+            "Writes answered together by the writer: per commit (one flush) when durable",
             stats.batch_jobs,
         );
         self.registry.register(
