@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actions::Actions;
 use crate::audit::{KeyedHasher, Tracker};
+use crate::backup::Backups;
 use crate::config::Config;
 use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
@@ -57,7 +58,7 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         config.audit.retention_days,
     )?;
     let hasher = KeyedHasher::from_meta(&meta, config.audit.hash_key.as_deref())?;
-    let writer = Arc::new(Writer::start()?);
+    let writer = Arc::new(start_writer(config, &store)?);
     let subscriptions = Subscriptions::open(&store, writer.clone())?;
     Ok(Parts {
         store,
@@ -66,6 +67,20 @@ pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
         writer,
         subscriptions,
     })
+}
+
+/// The writer of the request path: with `store.durable_writes` (the default), each batch is
+/// flushed before its steps reply (group commit; `writer`), so a tracking code shown survives a
+/// crash (SPEC §8).
+fn start_writer(config: &Config, store: &Store) -> std::io::Result<Writer> {
+    if !config.store.durable_writes {
+        tracing::warn!("store.durable_writes = false: a crash loses the tracking codes of the last moments; for measurements only");
+        return Writer::start();
+    }
+    let store = store.clone();
+    Writer::with_commit(Box::new(move || {
+        store.flush().map_err(std::io::Error::other)
+    }))
 }
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
@@ -267,7 +282,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &config.server.source_allowance,
     )
     .context("the configuration is refused")?;
-    let mut metrics = Metrics::new();
+    let mut metrics = Metrics::new().with_writer(parts.writer.stats());
     metrics.register_limited(core.limits.counted());
     let metrics = Arc::new(metrics);
     let sms = SmsChannel::open(
@@ -306,6 +321,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         feed: feed_status,
         sms: sms.clone(),
         admin_token: config.admin.token.clone(),
+        backups: config
+            .store
+            .backup_dir
+            .clone()
+            .map(|dir| Arc::new(Backups::new(parts.store.clone(), dir))),
         body_limit: config.server.body_limit_bytes,
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
         limits: core.limits.clone(),

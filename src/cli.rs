@@ -1,8 +1,9 @@
-//! The commands other than `serve`: `sync`, `check`, `simulate`, `track`, `gen-feed`. Each
+//! The commands other than `serve`: `sync`, `check`, `simulate`, `track`, `gen-feed`,
+//! `backup`, `restore`. Each
 //! prints for a person at a terminal and returns the exit code SPEC §5 and §7 give.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -264,6 +265,34 @@ fn require_store(config: &Config) -> Result<(), crate::store::StoreError> {
             dir: config.store.db.clone(),
         })
     }
+}
+
+/// `daftar backup`: a copy of a store that no server holds, in the new file `out` (a running
+/// server's store is copied by that server: `POST /admin/backup`).
+pub fn backup(config: &Config, out: &Path) -> anyhow::Result<ExitCode> {
+    let db = &config.store.db;
+    let store = match crate::store::Store::open_existing(db, config.store.cache_mb * 1024 * 1024) {
+        Err(locked @ crate::store::StoreError::Locked { .. }) => anyhow::bail!(
+            "{locked}; a running server backs up its own store: POST /admin/backup with \
+             [store] backup_dir set"
+        ),
+        opened => opened?,
+    };
+    let copied = crate::backup::back_up(&store, out)?;
+    println!("{} backed up to {}: {copied}", db.display(), out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `daftar restore`: a new store in `--db` filled from a backup file.
+pub fn restore(config: &Config, from: &Path) -> anyhow::Result<ExitCode> {
+    let db = &config.store.db;
+    let copied = crate::backup::restore(from, db, config.store.cache_mb * 1024 * 1024)?;
+    println!(
+        "{} restored into {}: {copied}",
+        from.display(),
+        db.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `daftar gen-feed`: a synthetic feed of `people` persons, to a file or stdout.

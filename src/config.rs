@@ -136,6 +136,12 @@ pub struct StoreConfig {
     pub db: PathBuf,
     /// sled's page cache; never left at sled's 1 GiB default (CRATES.md). Above 0.
     pub cache_mb: u64,
+    /// Group commit (SPEC §8): each batch of the writer is flushed to disk before any of its
+    /// steps replies, so a tracking code shown survives a crash. `false` only to measure what
+    /// durability costs (BENCHMARKS.md): a crash then loses the last ~500 ms of codes.
+    pub durable_writes: bool,
+    /// Where `POST /admin/backup` writes its files; without one, that endpoint is off.
+    pub backup_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +342,8 @@ impl Default for StoreConfig {
         StoreConfig {
             db: PathBuf::from(DEFAULT_DB),
             cache_mb: 256,
+            durable_writes: true,
+            backup_dir: None,
         }
     }
 }

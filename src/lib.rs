@@ -26,7 +26,7 @@
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! limits                         rate limits per caller, identifier and address; connection caps
-//! menu, inquiry, session_store, dialect, sync
+//! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
@@ -38,6 +38,7 @@
 pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod backup;
 pub(crate) mod benefits;
 pub(crate) mod catalog;
 pub mod cli;

@@ -99,6 +99,31 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Copy a store that no server holds into a new backup file (README "Data at rest"; a
+    /// running server's store: POST /admin/backup).
+    Backup {
+        /// The store to copy.
+        #[arg(long)]
+        db: PathBuf,
+        /// The backup file to write (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Make a new store from a backup file.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new store: a new path or an empty directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Write a synthetic feed for benchmarks.
     GenFeed {
         /// How many people the feed holds.
@@ -238,6 +263,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let config = configured(config, None, db)?;
             daftar::cli::track(&config, &code, server.as_deref())
+        }
+        Command::Backup { db, out, config } => {
+            let config = configured(config, None, Some(db))?;
+            daftar::cli::backup(&config, &out)
+        }
+        Command::Restore { from, db, config } => {
+            let config = configured(config, None, Some(db))?;
+            daftar::cli::restore(&config, &from)
         }
         Command::GenFeed { people, out, seed } => daftar::cli::gen_feed(people, out, seed),
     }

@@ -11,6 +11,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::limits::LimitLabel;
+use crate::writer::WriterStats;
 
 /// The content type of the exposition.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -237,6 +238,21 @@ impl Metrics {
             "Requests, steps, inquiries and connections held back by a limit, by limit",
             limited,
         );
+    }
+
+    /// These metrics and the writer's: its batch sizes and commit (fsync) times.
+    pub(crate) fn with_writer(mut self, stats: WriterStats) -> Metrics {
+        self.registry.register(
+            "writer_batch_jobs",
+            "Writes answered together by the writer: per commit (one flush) when durable",
+            stats.batch_jobs,
+        );
+        self.registry.register(
+            "writer_commit_seconds",
+            "Time to make one batch of writes durable (a flush of the store)",
+            stats.commit_seconds,
+        );
+        self
     }
 
     /// The exposition text.

@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{Tracker, TrackingCode};
+use crate::backup::{BackupError, Backups};
 use crate::config::ServerConfig;
 use crate::dialect::guard::{constant_time_eq, Refusal};
 use crate::dialect::{Registry, WireRequest, WireResponse};
@@ -57,6 +58,8 @@ pub(crate) struct App {
     /// The SMS channel; `None` when the menus hold no SMS words.
     pub(crate) sms: Option<Arc<SmsChannel>>,
     pub(crate) admin_token: Option<String>,
+    /// `POST /admin/backup`: off (`None`) without `[store] backup_dir`.
+    pub(crate) backups: Option<Arc<Backups>>,
     pub(crate) body_limit: usize,
     /// Time allowed for a request body to arrive once its head has been read.
     pub(crate) body_timeout: Duration,
@@ -395,7 +398,8 @@ const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [ad
 const ADMIN_SMS_LISTED: usize = 1_000;
 
 /// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`,
-/// `GET /admin/sms` (the outbox: each message's state, attempts, provider id and why).
+/// `GET /admin/sms` (the outbox: each message's state, attempts, provider id and why),
+/// `POST /admin/backup`.
 async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
@@ -407,6 +411,9 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
         .and_then(|v| v.strip_prefix("Bearer "));
     if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
         return text(StatusCode::UNAUTHORIZED, "a bearer token is needed\n");
+    }
+    if (method, path) == ("POST", "backup") {
+        return backup(app).await;
     }
     if method != "GET" {
         return text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
@@ -445,6 +452,36 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
             &serde_json::json!({ "live": app.engine.session_count().await }),
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// `POST /admin/backup`: a consistent copy of the store written to `[store] backup_dir` while
+/// the server goes on serving (`backup`); answers where it went and what it holds.
+async fn backup(app: &App) -> Response<Body> {
+    let Some(backups) = app.backups.clone() else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "backups are off: set [store] backup_dir in the configuration, then restart\n",
+        );
+    };
+    let taken = tokio::task::spawn_blocking(move || backups.take()).await;
+    match taken {
+        Ok(Ok((file, copied))) => {
+            tracing::info!(file = %file.display(), %copied, "backup written");
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "file": file, "copied": copied }),
+            )
+        }
+        Ok(Err(BackupError::Busy)) => text(StatusCode::CONFLICT, "a backup is being written\n"),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "backup failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("backup failed: {error}\n"),
+            )
+        }
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "backup failed\n"),
     }
 }
 

@@ -266,6 +266,29 @@ impl Store {
         Ok(self.db.open_tree(name)?)
     }
 
+    /// Every tree of the database with its name (sled's default tree and the other modules'
+    /// trees included), for a copy of the whole store (`backup`): the `meta` tree first,
+    /// because its watermark trails the records it covers, so a copy that reads it before the
+    /// records never holds a watermark ahead of them; the rest in name order.
+    pub(crate) fn trees_for_copy(&self) -> Result<Vec<(Vec<u8>, sled::Tree)>, StoreError> {
+        let mut names: Vec<Vec<u8>> = self
+            .db
+            .tree_names()
+            .into_iter()
+            .map(|name| name.to_vec())
+            .collect();
+        names.sort_by_key(|name| (name.as_slice() != META.as_bytes(), name.clone()));
+        names
+            .into_iter()
+            .map(|name| Ok((name.clone(), self.db.open_tree(&name)?)))
+            .collect()
+    }
+
+    /// The tree `name`, whatever module owns it: for restoring a copy into a new store only.
+    pub(crate) fn tree_for_restore(&self, name: &[u8]) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Bytes the database takes on disk (0 if sled cannot tell).
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)

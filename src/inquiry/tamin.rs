@@ -258,6 +258,24 @@ mod tests {
         ])
     }
 
+    #[tokio::test]
+    async fn no_code_leaves_when_its_audit_entry_cannot_be_made_durable() {
+        let mut f = household();
+        let failing: crate::writer::Commit =
+            Box::new(|| Err(std::io::Error::other("the disk is gone")));
+        f.inquiries.writer =
+            std::sync::Arc::new(crate::writer::Writer::with_commit(failing).expect("writer"));
+        let desk = f.desk("tamin", phone(STRANGER));
+        let answered = desk.general(&IranId::National(code(HOLDER))).await;
+        assert!(
+            matches!(
+                answered,
+                Err(InquiryError::Writer(crate::writer::WriteError::NotDurable))
+            ),
+            "{answered:?}"
+        );
+    }
+
     const SON_UNTIL: Date = date(2026, 3, 15);
 
     fn phone(msisdn: &str) -> Asker<'_> {

@@ -303,6 +303,12 @@ impl Served {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGKILL (a crash: nothing of the process runs after it) and reaps it.
+    pub fn kill(&mut self) -> ExitStatus {
+        let _ = self.child.kill();
+        self.child.wait().expect("reaped")
+    }
+
     /// Sends SIGTERM and waits up to `limit` for the exit; its status and how long it took.
     pub fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
         let pid = self.child.id().to_string();
