@@ -45,8 +45,12 @@ pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
 pub(crate) mod flow;
+/// Seams for the fuzz targets and the corpus replay test; not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod ids;
 pub(crate) mod inquiry;
+pub(crate) mod keys;
 pub mod locale;
 pub(crate) mod menu;
 pub(crate) mod metrics;

@@ -2,7 +2,8 @@
 //!
 //! Routes: `POST /ussd/<dialect>`, `GET /healthz`, `GET /readyz` (200 `ready` when no reason
 //! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
-//! API under `/admin/` (bearer token; off without one).
+//! API under `/admin/` (bearer token; off without one). With `[admin] listen`, `/metrics` and
+//! `/admin/` leave the aggregators' port for a port of their own ([`Routes`]).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), and a
 //! semaphore taken before `accept` so that the loop itself applies backpressure. Shutdown stops
@@ -49,10 +50,35 @@ pub(crate) struct App {
     pub(crate) body_timeout: Duration,
 }
 
+/// Which routes a listener serves: all of them (one port), or the aggregators' and the
+/// operators' apart, when `[admin] listen` gives the operators a port of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routes {
+    /// Every route on one port (no `[admin] listen`).
+    All,
+    /// The aggregator-facing port: USSD, health and readiness; no `/metrics`, no `/admin/`.
+    Public,
+    /// The operators' port: `/metrics`, `/admin/`, health and readiness; no USSD.
+    Operators,
+}
+
+impl Routes {
+    /// Whether a path is served here: the operators' paths on one side, USSD on the other.
+    fn serves(self, path: &str) -> bool {
+        let operators = path == "/metrics" || path.starts_with("/admin/");
+        match self {
+            Routes::All => true,
+            Routes::Public => !operators,
+            Routes::Operators => operators || path == "/healthz" || path == "/readyz",
+        }
+    }
+}
+
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Arc<App>,
+    routes: Routes,
     limits: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -87,7 +113,7 @@ pub(crate) async fn serve(
         let app = app.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(route(&app, req, peer).await) }
+            async move { Ok::<_, std::convert::Infallible>(route(&app, routes, req, peer).await) }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -105,9 +131,17 @@ pub(crate) async fn serve(
     }
 }
 
-async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn route(
+    app: &App,
+    routes: Routes,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
+    if !routes.serves(&path) {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
     match (method.as_str(), path.as_str()) {
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/readyz") => readyz(app),

@@ -316,6 +316,7 @@ mod fixture {
                 store.tree("audit_meta").expect("tree"),
                 0,
                 400,
+                &[1; 32],
             )
             .expect("tracker");
             Fixture {
