@@ -184,6 +184,12 @@ impl TestServer {
         bin::get(&self.agent, &format!("{}{path}", self.base))
     }
 
+    /// `http://<address>` of the operators' own port (`[admin] listen`), when it has one.
+    pub fn admin_base(&self) -> Option<String> {
+        let address = self.running.as_ref()?.admin_address?;
+        Some(format!("http://{address}"))
+    }
+
     /// A raw POST to `path` with `content_type`; status 0 when the connection failed (a server
     /// that refuses a huge body early may close while the client is still writing it).
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
