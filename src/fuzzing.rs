@@ -7,7 +7,7 @@
 //! It must never do IO beyond what the parser itself does (none of these do any).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::config::{Config, DialectConfig};
 use crate::dialect::{Registry, WireRequest};
@@ -130,15 +130,18 @@ fn digit_runs(text: &str) -> Vec<String> {
 pub fn menu(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (service_text, words_text) = text.split_once('\0').unwrap_or((&text, ""));
-    let path = Path::new("fuzz.toml");
-    let Ok(words) = load::words_from_text(path, words_text) else {
+    // The loader wants the file named after the service's id: name it so.
+    let id = service_id(service_text).unwrap_or_else(|| "fuzz".to_string());
+    let path = PathBuf::from(format!("{id}.toml"));
+    let Ok(words) = load::words_from_text(&path, words_text) else {
         return;
     };
     let mut own = HashMap::new();
     for locale in ["fa", "en", "ar", "fr", "kk", "ru"] {
-        own.insert(("fuzz".to_string(), locale.to_string()), words.clone());
+        own.insert((id.clone(), locale.to_string()), words.clone());
     }
-    let Ok(service) = load::service_from_text(path, service_text, &HashMap::new(), &mut own) else {
+    let Ok(service) = load::service_from_text(&path, service_text, &HashMap::new(), &mut own)
+    else {
         return;
     };
     let menus = Menus {
@@ -146,6 +149,14 @@ pub fn menu(data: &[u8]) {
         common: HashMap::new(),
     };
     let _ = check::check(&menus, Config::default().screen);
+}
+
+/// `[service] id` of a service file's text, if it has a plain one.
+fn service_id(text: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let id = table.get("service")?.get("id")?.as_str()?;
+    let plain = !id.is_empty() && id.len() <= 64 && !id.contains(['/', '\\', '\0', '.']);
+    plain.then(|| id.to_string())
 }
 
 /// A configuration file: parsed, validated, and its dialect sections built as at start.
