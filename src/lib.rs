@@ -20,13 +20,14 @@
 //! on later lines; `use crate::` lines say so):
 //!
 //! ```text
+//! fuzzing                        the fuzz targets' seams (doc-hidden; uses the parsers below)
 //! cli ─► app                    the commands; putting the house together
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
 //! menu, inquiry, session_store, dialect, sync
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
+//! audit, keys, store, subscriptions, feed, feedgen, session, rules, config (smpp::config, its [smpp.*] keys, beside it)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!

@@ -26,21 +26,7 @@ fn loopback_port() -> std::net::SocketAddr {
 
 /// `GET url` with `authorization` (when given): status and body.
 fn get(url: &str, authorization: Option<&str>) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent.get(url);
-    if let Some(value) = authorization {
-        request = request.header("Authorization", value);
-    }
-    match request.call() {
-        Ok(mut response) => (
-            response.status().as_u16(),
-            response.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        Err(error) => panic!("{url}: {error}"),
-    }
+    common::bin::get_authorized(&common::bin::agent(), url, authorization)
 }
 
 #[test]

@@ -72,30 +72,19 @@ fn feed_with_broken_lines(dir: &Path) -> std::path::PathBuf {
 
 /// `GET path` on the admin API with the token.
 fn admin_get(served: &Served, path: &str) -> String {
-    let mut response = daftar_bin::agent()
-        .get(format!("{}{path}", served.base))
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .call()
-        .expect("the admin API answers");
-    assert_eq!(response.status().as_u16(), 200, "{path}");
-    response.body_mut().read_to_string().expect("a body")
+    let url = format!("{}{path}", served.base);
+    let bearer = format!("Bearer {TOKEN}");
+    let (status, body) = daftar_bin::get_authorized(&daftar_bin::agent(), &url, Some(&bearer));
+    assert_eq!(status, 200, "{path}: {body}");
+    body
 }
 
 #[test]
 fn a_debug_log_holds_no_msisdn_national_code_or_name() {
     let dir = tempfile::tempdir().expect("temp dir");
     let feed = feed_with_broken_lines(dir.path());
-    let (db, menus) = (dir.path().join("db"), daftar_bin::menus_dir());
-    let args = [
-        "--db",
-        arg(&db),
-        "--menus",
-        arg(&menus),
-        "--feed",
-        arg(&feed),
-    ];
     let env = [("DAFTAR_LOG", "trace"), ("DAFTAR_ADMIN_TOKEN", TOKEN)];
-    let mut served = Served::start(dir.path(), &args, &env);
+    let mut served = Served::start_following(dir.path(), &feed, &env);
     let phone = format!("+{MSISDN}");
     // (session, the whole path at each step, what one of its screens must show)
     let sessions: &[(&str, &[&str], &str)] = &[
