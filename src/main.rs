@@ -143,11 +143,12 @@ fn error_text(error: &anyhow::Error) -> String {
 /// The most each library's own log lines may say, whatever `DAFTAR_LOG` asks (SPEC §8: no
 /// MSISDN or identifier in a log, at any level). sled traces every key it looks up (queried
 /// national codes, registered MSISDNs, as bytes); rusmpp's codec logs every SMPP PDU whole at
-/// debug, the caller's MSISDN and what they typed included; hyper and h2 trace the bytes they
+/// debug, the caller's MSISDN and what they typed included (the client, rusmppc, traces only
+/// its state: `tests/smpp.rs` reads it at trace); hyper and h2 trace the bytes they
 /// read. Their warnings and errors stay. A cap only lowers: `DAFTAR_LOG=warn` keeps them at warn.
 const LIBRARY_CAPS: [(&str, tracing::Level); 5] = [
     ("sled", tracing::Level::WARN),
-    ("rusmpp", tracing::Level::INFO),
+    ("rusmpp::codec", tracing::Level::INFO),
     ("hyper", tracing::Level::INFO),
     ("hyper_util", tracing::Level::INFO),
     ("h2", tracing::Level::WARN),

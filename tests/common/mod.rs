@@ -238,16 +238,20 @@ impl TestServer {
         }
     }
 
-    /// Two servers over copies of one store (so one sequence of tracking codes, one key):
-    /// the same requests in the same order get the same answers, codes and all.
+    /// Two servers over copies of one store and its key file (so one sequence of tracking
+    /// codes, one key): the same requests in the same order get the same answers, codes and all.
     pub fn twins(lines: &[String], adjust: impl Fn(&mut Config)) -> (TestServer, TestServer) {
         let mut first = TestServer::start_with(lines, &adjust);
         first.stop();
-        // Each twin's store is a copy in its own temp dir, where it would have been made.
+        // Each twin's store is a copy in its own temp dir, where it would have been made; the
+        // keys are not in the store (`<db>.key` beside it): copied too.
+        let key_file = |db: &Path| db.with_file_name("db.key");
         let copy = || {
             TestServer::start_with(lines, |c| {
                 adjust(c);
                 copy_dir(&first.config.store.db, &c.store.db);
+                std::fs::copy(key_file(&first.config.store.db), key_file(&c.store.db))
+                    .expect("key file copied");
             })
         };
         (copy(), copy())
