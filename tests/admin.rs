@@ -114,3 +114,35 @@ fn no_shape_of_a_wrong_token_or_path_gets_in() {
     }
     assert_eq!(get(&feed_url, Some(&bearer)).0, 200);
 }
+
+/// The real binary says at start what the operators' routes are open to: with the operators'
+/// port beyond loopback and a token, that the token is all that guards the admin API; without
+/// a token, that the admin API is off (and it is).
+#[test]
+fn serving_the_admin_api_beyond_loopback_is_said_at_start() {
+    use common::bin::{arg, free_port, Served};
+    for (token, said) in [
+        (Some(TOKEN), "its bearer token is all that guards it"),
+        (None, "the admin API is off"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let config = dir.path().join("daftar.toml");
+        let text = format!("[admin]\nlisten = \"0.0.0.0:{port}\"\n");
+        std::fs::write(&config, text).expect("config written");
+        let db = dir.path().join("db");
+        let args = ["--config", arg(&config), "--db", arg(&db)];
+        let env: Vec<(&str, &str)> = token
+            .map(|t| ("DAFTAR_ADMIN_TOKEN", t))
+            .into_iter()
+            .collect();
+        let mut served = Served::start(dir.path(), &args, &env);
+        let feed = format!("http://127.0.0.1:{port}/admin/feed");
+        let bearer = format!("Bearer {TOKEN}");
+        let (status, _) = get(&feed, Some(&bearer));
+        assert_eq!(status, if token.is_some() { 200 } else { 404 });
+        served.terminate(std::time::Duration::from_secs(10));
+        let log = served.log();
+        assert!(log.contains(said), "{said}:\n{log}");
+    }
+}
