@@ -16,5 +16,7 @@ const DECLARED: [&str; 3] = [
 
 fuzz_target!(|data: &[u8]| {
     static DIALECTS: OnceLock<Dialects> = OnceLock::new();
-    DIALECTS.get_or_init(|| Dialects::new(&DECLARED)).request(data);
+    DIALECTS
+        .get_or_init(|| Dialects::new(&DECLARED))
+        .request(data);
 });
