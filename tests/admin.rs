@@ -146,3 +146,37 @@ fn serving_the_admin_api_beyond_loopback_is_said_at_start() {
         assert!(log.contains(said), "{said}:\n{log}");
     }
 }
+
+/// A mistyped `seq` in the feed the server follows is counted where operators look: the
+/// `feed_rejected` metric and `/admin/feed`, with its line; the watermark stays with the good
+/// lines after it.
+#[test]
+fn a_seq_that_jumps_is_counted_in_the_metrics_and_the_feed_status() {
+    let until = today_tehran()
+        .checked_add(jiff::ToSpan::years(1))
+        .expect("a date");
+    let lines = [
+        feed()[0].clone(),
+        delete(9_999_999_999, "tamin", &ir_code("005123457")),
+        upsert(2, holder(&ir_code("001234567"), &[], until)),
+    ];
+    let server = TestServer::start_with(&lines, |c| {
+        c.admin.token = Some(TOKEN.into());
+        c.feed.max_seq_gap = 1_000;
+    });
+    let bearer = format!("Bearer {TOKEN}");
+    let (status, feed) = get(&format!("{}/admin/feed", server.base), Some(&bearer));
+    assert_eq!(status, 200);
+    assert!(feed.contains("\"watermark\": 2"), "{feed}");
+    assert!(feed.contains("\"rejected\": 1"), "{feed}");
+    assert!(
+        feed.contains(":2 (seq 9999999999)") && feed.contains("max_seq_gap"),
+        "{feed}"
+    );
+    let metrics = server.get("/metrics").1;
+    let rejected = metrics
+        .lines()
+        .find(|l| l.starts_with("daftar_feed_rejected_total "))
+        .unwrap_or_default();
+    assert!(rejected.ends_with(" 1"), "{metrics}");
+}
