@@ -7,6 +7,7 @@
 //! store is flushed.
 
 use anyhow::Context;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -20,12 +21,13 @@ use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
 use crate::feed::FeedSource;
 use crate::inquiry::{Clock, Inquiries};
+use crate::keys::{self, Keys, Origin};
 use crate::limits::sources::SourceCap;
 use crate::limits::{Limit, Limits};
 use crate::menu::{check, load_menus, Menus};
 use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
-use crate::server::{serve, App};
+use crate::server::{serve, App, Routes};
 use crate::session_store::memory::MemoryStore;
 use crate::smpp;
 use crate::sms::SmsChannel;
@@ -51,13 +53,15 @@ pub struct Parts {
 pub fn open_parts(config: &Config) -> anyhow::Result<Parts> {
     let store = Store::open(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
     let meta = store.tree("audit_meta")?;
+    let keys = open_keys(config, &meta)?;
     let tracker = Tracker::open(
         store.tree("audit")?,
-        meta.clone(),
+        meta,
         config.audit.node,
         config.audit.retention_days,
+        &keys.code,
     )?;
-    let hasher = KeyedHasher::from_meta(&meta, config.audit.hash_key.as_deref())?;
+    let hasher = KeyedHasher::of_deployment(&keys.hash, config.audit.hash_key.as_deref());
     let writer = Arc::new(start_writer(config, &store)?);
     let subscriptions = Subscriptions::open(&store, writer.clone())?;
     Ok(Parts {
@@ -81,6 +85,33 @@ fn start_writer(config: &Config, store: &Store) -> std::io::Result<Writer> {
     Writer::with_commit(Box::new(move || {
         store.flush().map_err(std::io::Error::other)
     }))
+}
+
+/// The deployment's secrets, from their own file (`keys`), and a line saying where they are
+/// (never what they are).
+fn open_keys(config: &Config, meta: &sled::Tree) -> anyhow::Result<Keys> {
+    let path = match &config.audit.key_file {
+        Some(path) => path.clone(),
+        None => keys::default_path(&config.store.db)?,
+    };
+    let (keys, origin) = Keys::open(&path, meta)?;
+    let file = path.display();
+    let configured = config.audit.hash_key.as_ref();
+    let hashes = match configured.filter(|k| !k.trim().is_empty()) {
+        Some(_) => "the configured hash key",
+        None => "the key file's hash key",
+    };
+    match origin {
+        Origin::MovedFromStore => {
+            tracing::warn!(%file, "the store held its secrets: moved to the key file (owner-only) and removed from the store; keep the file apart from copies of the store")
+        }
+        Origin::Generated => {
+            tracing::info!(%file, "secrets generated into the key file (owner-only); keep it apart from copies of the store")
+        }
+        Origin::File => {}
+    }
+    tracing::info!(%file, "keyed hashes use {hashes}; tracking codes are spread by the key file's code key");
+    Ok(keys)
 }
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
@@ -219,6 +250,8 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
 /// A server started by [`start`]: its address, and the way to stop it.
 pub struct Running {
     pub address: std::net::SocketAddr,
+    /// The operators' own address (`[admin] listen`), when they have one.
+    pub admin_address: Option<std::net::SocketAddr>,
     supervisor: Supervisor,
     store: Store,
 }
@@ -270,7 +303,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let menus = load_checked_menus(&opening)?;
         let parts = open_parts(&opening)?;
         let follower = match &opening.feed.source {
-            Some(source) => Some(open_feed(&parts.store, source)?),
+            Some(source) => Some(open_feed(&parts.store, source, opening.feed.max_seq_gap)?),
             None => None,
         };
         Ok((menus, parts, follower))
@@ -302,6 +335,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )
     })?;
     let address = listener.local_addr()?;
+    let operators = bind_operators(&config).await?;
+    let admin_address = match &operators {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
+    warn_of_exposure(&config, address, admin_address);
     let open = core.dialects.open_dialects();
     if !address.ip().is_loopback() && !open.is_empty() {
         let open = open.join(", ");
@@ -340,9 +379,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // A dead accept loop answers no one, and nothing but a restart brings it back.
     let limits = config.server.clone();
     let served = app.clone();
+    let routes = match operators {
+        Some(_) => Routes::Public,
+        None => Routes::All,
+    };
     supervisor.spawn("server", OnFailure::Exit, move |stop| async move {
-        serve(listener, served, &limits, stop.cancelled_owned()).await;
+        serve(listener, served, routes, &limits, stop.cancelled_owned()).await;
     });
+    if let Some(operators) = operators {
+        // The operators' port under the same limits; like the aggregators' loop, nothing but
+        // a restart brings a dead one back, and a node no one can watch is not to be kept.
+        let (limits, served) = (config.server.clone(), app.clone());
+        supervisor.spawn("admin-server", OnFailure::Exit, move |stop| async move {
+            let shutdown = stop.cancelled_owned();
+            serve(operators, served, Routes::Operators, &limits, shutdown).await;
+        });
+    }
     // A dead sweeper ends no session: the table fills to `sessions.max` and every new caller
     // gets the busy END, and nothing on this node heals it. A restart does (the table is
     // memory; cumulative dialects replay their paths), so the process ends.
@@ -388,9 +440,42 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tracing::info!(%address, db = %config.store.db.display(), "daftar serving");
     Ok(Running {
         address,
+        admin_address,
         supervisor,
         store: parts.store,
     })
+}
+
+/// The operators' listener of `[admin] listen`, when it is set.
+async fn bind_operators(config: &Config) -> anyhow::Result<Option<TcpListener>> {
+    let Some(listen) = config.admin.listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen} ([admin] listen): choose another address")
+    })?;
+    Ok(Some(listener))
+}
+
+/// Says at start what the operators' routes are open to: the admin API beyond loopback is
+/// guarded by its token alone, and is off without one; `/metrics` on the aggregators' port is
+/// read by anyone who can reach it.
+fn warn_of_exposure(config: &Config, address: SocketAddr, admin: Option<SocketAddr>) {
+    let operators = admin.unwrap_or(address);
+    if operators.ip().is_loopback() {
+        return;
+    }
+    match &config.admin.token {
+        Some(_) => {
+            tracing::warn!(%operators, "the admin API is served beyond loopback; its bearer token is all that guards it")
+        }
+        None => {
+            tracing::info!(%operators, "the admin API is off: no token is set (DAFTAR_ADMIN_TOKEN or [admin] token)")
+        }
+    }
+    if admin.is_none() {
+        tracing::warn!(%address, "/metrics is served on the aggregators' port beyond loopback; [admin] listen gives it and the admin API a port of their own");
+    }
 }
 
 /// One task per `[smpp.<name>]` gateway, named `smpp.<name>`. A gateway that is down is
@@ -458,12 +543,12 @@ fn start_sms(
 
 /// The follower of the feed `source`: a source that does not parse, or a feed that cannot be
 /// opened, is refused here with its path.
-fn open_feed(store: &Store, source: &str) -> anyhow::Result<Follower> {
+fn open_feed(store: &Store, source: &str, max_seq_gap: u64) -> anyhow::Result<Follower> {
     let follower = FeedSource::parse(source)
         .map_err(SyncError::from)
         .and_then(|source| Follower::new(store, source))
         .context("the feed cannot be followed")?;
-    Ok(follower)
+    Ok(follower.with_max_seq_gap(max_seq_gap))
 }
 
 /// Waits for SIGTERM or SIGINT.

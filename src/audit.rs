@@ -23,8 +23,6 @@ const SEQ_MODULUS: u64 = 100_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
 /// Context string of the key derivation: changing it changes every stored hash.
 const KEY_CONTEXT: &str = "daftar keyed hash v1";
-/// Meta key of the generated hashing key.
-const META_HASH_KEY: &[u8] = b"audit/hash-key";
 /// Audit tree prefixes: an entry by code, and a time index `t` + at + code for purging.
 const ENTRY: u8 = b'c';
 const BY_TIME: u8 = b't';
@@ -40,14 +38,10 @@ pub(crate) enum AuditError {
     Node(u8),
     #[error("audit meta key {key} holds a malformed value")]
     Corrupt { key: String },
-    #[error("no random key could be generated for hashing: {0}")]
-    Random(getrandom::Error),
 }
 
 /// Context string of the tracking-code key's derivation from the generated secret.
 const CODE_KEY_CONTEXT: &str = "daftar tracking code spread v1";
-/// Meta key of the store's own secret that spreads its tracking codes.
-const META_CODE_KEY: &[u8] = b"audit/code-key";
 /// The 8-digit sequence space as two 4-digit halves for the Feistel rounds.
 const HALF_MODULUS: u64 = 10_000;
 const FEISTEL_ROUNDS: u8 = 6;
@@ -58,7 +52,8 @@ const FEISTEL_ROUNDS: u8 = 6;
 /// addition modulo 10^4 is a bijection of [0, 10^8) whatever its round function, so no two
 /// sequence numbers of a node share a code before the sequence wraps; the domain is exactly
 /// the 8-digit space, so no cycle-walking is needed. The key is a secret generated once per
-/// store (not the hashing key: an operator who changes that must not change the codes).
+/// deployment (not the hashing key: an operator who changes that must not change the codes),
+/// kept outside the store (`keys`): a copy of the store tells nothing of the next code.
 #[derive(Clone)]
 struct Spread {
     key: [u8; 32],
@@ -86,12 +81,11 @@ impl Spread {
         u64::from_be_bytes(first) % HALF_MODULUS
     }
 
-    /// The store's spread: its secret read from `meta`, or generated and kept there.
-    fn from_meta(meta: &sled::Tree) -> Result<Spread, AuditError> {
-        let secret = stored_or_generated(meta, META_CODE_KEY)?;
-        Ok(Spread {
-            key: blake3::derive_key(CODE_KEY_CONTEXT, &secret),
-        })
+    /// The spread keyed by the deployment's code secret (`keys::Keys::code`).
+    fn from_secret(secret: &[u8; 32]) -> Spread {
+        Spread {
+            key: blake3::derive_key(CODE_KEY_CONTEXT, secret),
+        }
     }
 }
 
@@ -240,13 +234,14 @@ impl Tracker {
         meta: sled::Tree,
         node: u8,
         retention_days: u32,
+        code_secret: &[u8; 32],
     ) -> Result<Tracker, AuditError> {
         if node > 9 {
             return Err(AuditError::Node(node));
         }
         // Sequence 0 would read «۰۰۰۰۰۰۰۰۰۰», which looks like a placeholder: start at 1.
         let start = read_u64(&meta, &seq_key(node))?.unwrap_or(1).max(1);
-        let spread = Spread::from_meta(&meta)?;
+        let spread = Spread::from_secret(code_secret);
         Ok(Tracker {
             audit,
             meta,
@@ -404,19 +399,13 @@ impl KeyedHasher {
     }
 
     /// The hasher of this deployment: derived from the configured secret if there is one (an
-    /// empty secret counts as none), else a random key generated once and kept in `meta`, so
-    /// hashes stay comparable across restarts.
-    pub(crate) fn from_meta(
-        meta: &sled::Tree,
-        configured: Option<&str>,
-    ) -> Result<KeyedHasher, AuditError> {
-        if let Some(secret) = configured.filter(|s| !s.trim().is_empty()) {
-            return Ok(KeyedHasher::new(blake3::derive_key(
-                KEY_CONTEXT,
-                secret.as_bytes(),
-            )));
+    /// empty secret counts as none), else the generated key of the key file (`keys`), so
+    /// hashes stay comparable across restarts and a copy of the store cannot reverse them.
+    pub(crate) fn of_deployment(generated: &[u8; 32], configured: Option<&str>) -> KeyedHasher {
+        match configured.filter(|s| !s.trim().is_empty()) {
+            Some(secret) => KeyedHasher::new(blake3::derive_key(KEY_CONTEXT, secret.as_bytes())),
+            None => KeyedHasher::new(*generated),
         }
-        Ok(KeyedHasher::new(stored_or_generated(meta, META_HASH_KEY)?))
     }
 
     /// The keyed BLAKE3 hash of `value`: its first 12 bytes as 24 lowercase hex digits.
@@ -429,37 +418,6 @@ impl KeyedHasher {
     pub(crate) fn tag(&self, value: &str) -> String {
         let digest = blake3::keyed_hash(&self.key, value.as_bytes());
         hex(&digest.as_bytes()[..4])
-    }
-}
-
-/// The 32-byte secret under `key` in `meta`, generated at random and kept there (flushed) the
-/// first time, so that it survives restarts.
-fn stored_or_generated(meta: &sled::Tree, key: &[u8]) -> Result<[u8; 32], AuditError> {
-    if let Some(secret) = read_key(meta, key)? {
-        return Ok(secret);
-    }
-    let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).map_err(AuditError::Random)?;
-    // Two processes racing here must end with one key: keep whichever was stored first.
-    let _ = meta.compare_and_swap(key, None::<&[u8]>, Some(&fresh[..]))?;
-    meta.flush()?;
-    read_key(meta, key)?.ok_or_else(|| corrupt_key(key))
-}
-
-fn read_key(meta: &sled::Tree, key: &[u8]) -> Result<Option<[u8; 32]>, AuditError> {
-    match meta.get(key)? {
-        Some(bytes) => bytes
-            .as_ref()
-            .try_into()
-            .map(Some)
-            .map_err(|_| corrupt_key(key)),
-        None => Ok(None),
-    }
-}
-
-fn corrupt_key(key: &[u8]) -> AuditError {
-    AuditError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
     }
 }
 
@@ -500,8 +458,12 @@ mod tests {
     }
 
     fn tracker(db: &sled::Db, node: u8) -> Tracker {
+        tracker_keyed(db, node, &[1; 32])
+    }
+
+    fn tracker_keyed(db: &sled::Db, node: u8, secret: &[u8; 32]) -> Tracker {
         let open = |name: &str| db.open_tree(name).expect("tree");
-        Tracker::open(open("audit"), open("meta"), node, 400).expect("tracker")
+        Tracker::open(open("audit"), open("meta"), node, 400, secret).expect("tracker")
     }
 
     fn entry(at_unix: i64) -> AuditEntry {
@@ -660,7 +622,10 @@ mod tests {
     #[test]
     fn two_fresh_stores_issue_different_codes_each_valid() {
         let (one, two) = (temp_db(), temp_db());
-        let (a, b) = (tracker(&one, 0), tracker(&two, 0));
+        let (a, b) = (
+            tracker_keyed(&one, 0, &[1; 32]),
+            tracker_keyed(&two, 0, &[2; 32]),
+        );
         let codes_a: Vec<String> = (0..5)
             .map(|_| a.issue().expect("issue").to_string())
             .collect();
@@ -669,8 +634,8 @@ mod tests {
             .collect();
         assert_ne!(codes_a, codes_b);
         assert!(codes_a.iter().chain(&codes_b).all(|c| luhn_valid(c)));
-        // The same store reopened keeps its spread.
-        let again = tracker(&one, 0);
+        // The same store reopened with its key keeps its spread.
+        let again = tracker_keyed(&one, 0, &[1; 32]);
         assert_eq!(again.spread.apply(1), a.spread.apply(1));
     }
 
@@ -749,7 +714,7 @@ mod tests {
         let db = temp_db();
         let open = |name: &str| db.open_tree(name).expect("tree");
         assert!(matches!(
-            Tracker::open(open("audit"), open("meta"), 10, 400),
+            Tracker::open(open("audit"), open("meta"), 10, 400, &[1; 32]),
             Err(AuditError::Node(10))
         ));
     }
@@ -804,14 +769,12 @@ mod tests {
 
     #[test]
     fn hasher_key_sources() {
-        let db = temp_db();
-        let meta = db.open_tree("meta").expect("tree");
-        let configured = KeyedHasher::from_meta(&meta, Some("s3cret")).expect("hasher");
+        let configured = KeyedHasher::of_deployment(&[3; 32], Some("s3cret"));
         let same = KeyedHasher::new(blake3::derive_key(KEY_CONTEXT, b"s3cret"));
         assert_eq!(configured.hash("989121234567"), same.hash("989121234567"));
 
-        let generated = KeyedHasher::from_meta(&meta, None).expect("hasher");
-        let again = KeyedHasher::from_meta(&meta, Some("")).expect("hasher");
+        let generated = KeyedHasher::of_deployment(&[3; 32], None);
+        let again = KeyedHasher::of_deployment(&[3; 32], Some(""));
         assert_eq!(generated.hash("989121234567"), again.hash("989121234567"));
         assert_ne!(
             generated.hash("989121234567"),
@@ -819,20 +782,26 @@ mod tests {
         );
     }
 
+    /// Consecutive codes of one node share no obvious relation: neither the difference nor
+    /// the digits in each place repeat from one pair to the next (issue 11).
     #[test]
-    fn generated_key_survives_reopen() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut hashes = Vec::new();
-        for _ in 0..2 {
-            let db = open_at(dir.path());
-            let meta = db.open_tree("meta").expect("tree");
-            hashes.push(
-                KeyedHasher::from_meta(&meta, None)
-                    .expect("hasher")
-                    .hash("0012345679"),
-            );
+    fn consecutive_codes_tell_nothing_of_the_next() {
+        let db = temp_db();
+        let t = tracker_keyed(&db, 0, &[5; 32]);
+        let codes: Vec<u64> = (0..200).map(|_| t.issue().expect("issue").0).collect();
+        let steps: HashSet<i128> = codes
+            .windows(2)
+            .map(|w| i128::from(w[1]) - i128::from(w[0]))
+            .collect();
+        assert!(steps.len() > 190, "{} distinct steps of 199", steps.len());
+        for place in 1..9u32 {
+            let digit = |c: u64| (c / 10u64.pow(place)) % 10;
+            let kept = codes
+                .windows(2)
+                .filter(|w| digit(w[0]) == digit(w[1]))
+                .count();
+            assert!(kept < 60, "digit {place} kept in {kept} of 199 pairs");
         }
-        assert_eq!(hashes[0], hashes[1]);
     }
 
     #[test]

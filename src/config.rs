@@ -22,6 +22,9 @@ use crate::text::gsm7::Budget;
 pub const DEFAULT_DB: &str = "var/db";
 /// The sample feed followed by default.
 pub const DEFAULT_FEED: &str = "data/feed.ndjson";
+/// `[feed] max_seq_gap` by default: far above any real day's changes of one insurer, far below
+/// a `seq` mistyped with extra digits.
+pub const DEFAULT_MAX_SEQ_GAP: u64 = 1_000_000;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -151,6 +154,10 @@ pub struct FeedConfig {
     pub source: Option<String>,
     /// How often a followed feed is polled for new changes. Above 0.
     pub poll_ms: u64,
+    /// The largest step a `seq` may take above the last one applied; a line beyond it is
+    /// rejected (reported, counted), so one mistyped `seq` cannot move the watermark past
+    /// every later change. 0: no limit.
+    pub max_seq_gap: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +187,9 @@ pub(crate) struct AuditConfig {
     pub(crate) retention_days: u32,
     /// Secret for the keyed hashes of MSISDNs and identifiers; prefer `DAFTAR_HASH_KEY`.
     pub(crate) hash_key: Option<String>,
+    /// The file of the generated secrets (the hash key when none is given, the tracking-code
+    /// key), owner-only, never inside the store. None: `<store.db>.key` beside the store.
+    pub(crate) key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,7 +202,11 @@ pub struct MenusConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// Bearer token of the admin API; prefer `DAFTAR_ADMIN_TOKEN`. None: the admin API is off.
+    /// Never empty (refused): an empty token would be matched by an empty `Bearer `.
     pub token: Option<String>,
+    /// An address of their own for `/metrics` and `/admin/` (`127.0.0.1:9090`): when set they
+    /// are no longer served on `[server] listen`, the aggregators' port. None: one port.
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -353,6 +367,7 @@ impl Default for FeedConfig {
         FeedConfig {
             source: None,
             poll_ms: 1_000,
+            max_seq_gap: DEFAULT_MAX_SEQ_GAP,
         }
     }
 }
@@ -375,6 +390,7 @@ impl Default for AuditConfig {
             node: 0,
             retention_days: 400,
             hash_key: None,
+            key_file: None,
         }
     }
 }
@@ -486,6 +502,17 @@ impl Config {
         if self.audit.node > 9 {
             let rule = format!("must be 0–9, not {}", self.audit.node);
             return Err(Refused::new("audit.node", rule));
+        }
+        if self
+            .admin
+            .token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(Refused::new(
+                "admin.token",
+                "must not be empty: leave it out to keep the admin API off",
+            ));
         }
         check_screen("screen", &self.screen)?;
         for (name, dialect) in &self.dialects {
@@ -654,6 +681,7 @@ mod tests {
             ("limits.providers[1]", |c| {
                 c.limits.providers = vec!["989121234567".into(), "+98 912".into()]
             }),
+            ("admin.token", |c| c.admin.token = Some(" ".into())),
             ("screen.ucs2", |c| c.screen.ucs2 = 39),
             ("screen.gsm7", |c| c.screen.gsm7 = 79),
             ("dialects.nalo.networks.MTN.screen.ucs2", |c| {

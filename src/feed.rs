@@ -13,6 +13,8 @@
 //! What it must never do: write to the store, or touch HTTP or sessions; load a line of
 //! unbounded size into memory.
 
+mod reason;
+
 use crate::record::Change;
 use std::fmt;
 use std::fs::File;
@@ -374,7 +376,7 @@ fn trim_line(b: &[u8], first: bool) -> &[u8] {
 }
 
 /// Parses one line into a change, or says why it is not one.
-fn parse_line(bytes: &[u8], too_long: bool) -> Result<Change, LineError> {
+pub(crate) fn parse_line(bytes: &[u8], too_long: bool) -> Result<Change, LineError> {
     if too_long {
         return Err(LineError {
             seq: leading_seq(bytes),
@@ -385,9 +387,9 @@ fn parse_line(bytes: &[u8], too_long: bool) -> Result<Change, LineError> {
         seq: leading_seq(bytes),
         message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
     })?;
-    let change = serde_json::from_str::<Change>(text).map_err(|e| LineError {
+    let change = serde_json::from_str::<Change>(text).map_err(|_| LineError {
         seq: lenient_seq(text),
-        message: e.to_string(),
+        message: reason::reason(text),
     })?;
     change.check().map_err(|message| LineError {
         seq: Some(change.seq),

@@ -528,6 +528,9 @@ digits_newtype_traits!(Cin, Cin::parse);
 digits_newtype_traits!(Matricule, Matricule::parse);
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use jiff::civil::date;

@@ -20,6 +20,7 @@
 //! on later lines; `use crate::` lines say so):
 //!
 //! ```text
+//! fuzzing                        the fuzz targets' seams (doc-hidden; uses the parsers below)
 //! cli ─► app                    the commands; putting the house together
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
 //! sms                            the SMS channel: commands, outbox, sender, alerts
@@ -28,7 +29,7 @@
 //! limits                         rate limits per caller, identifier and address; connection caps
 //! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
-//! audit, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
+//! audit, keys, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
 //! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
 //! ```
 //!
@@ -49,8 +50,12 @@ pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
 pub(crate) mod flow;
+/// Seams for the fuzz targets and the corpus replay test; not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod ids;
 pub(crate) mod inquiry;
+pub(crate) mod keys;
 pub mod limits;
 pub mod locale;
 pub(crate) mod menu;

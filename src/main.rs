@@ -165,28 +165,43 @@ fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
-/// rusmpp's codec logs every SMPP PDU whole at debug, the caller's MSISDN and what they typed
-/// included (SPEC §8: never in a log): held to info, whatever `DAFTAR_LOG` asks (a directive
-/// for the same target is replaced). Its errors stay.
-const PDUS_UNLOGGED: &str = "rusmpp::codec=info";
+/// The most each library's own log lines may say, whatever `DAFTAR_LOG` asks (SPEC §8: no
+/// MSISDN or identifier in a log, at any level). sled traces every key it looks up (queried
+/// national codes, registered MSISDNs, as bytes); rusmpp's codec logs every SMPP PDU whole at
+/// debug, the caller's MSISDN and what they typed included (the client, rusmppc, traces only
+/// its state: `tests/smpp.rs` reads it at trace); hyper and h2 trace the bytes they
+/// read. Their warnings and errors stay. A cap only lowers: `DAFTAR_LOG=warn` keeps them at warn.
+const LIBRARY_CAPS: [(&str, tracing::Level); 5] = [
+    ("sled", tracing::Level::WARN),
+    ("rusmpp::codec", tracing::Level::INFO),
+    ("hyper", tracing::Level::INFO),
+    ("hyper_util", tracing::Level::INFO),
+    ("h2", tracing::Level::WARN),
+];
 
 /// Logs go to stderr through a thread of their own (tracing-appender), so that a slow
 /// terminal or pipe never holds up a tokio worker; under a flood the newest lines are
 /// dropped rather than the callers. The guard writes what is queued when it is dropped.
 fn init_logs(default_level: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let asked = tracing_subscriber::EnvFilter::try_from_env("DAFTAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    if let Ok(quiet) = PDUS_UNLOGGED.parse() {
-        filter = filter.add_directive(quiet);
-    }
+    // A second filter over the whole subscriber: a line is written only when both let it by.
+    let caps = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::TRACE)
+        .with_targets(LIBRARY_CAPS);
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(true)
         .thread_name("daftar-log")
         .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(asked)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(writer)
+        .finish()
+        .with(caps)
         .init();
     guard
 }

@@ -126,7 +126,7 @@ impl Metrics {
         let feed_rejected = Counter::default();
         registry.register(
             "feed_rejected",
-            "Feed lines rejected (unparsable or out of order)",
+            "Feed lines rejected (unparsable, out of order, or a seq beyond [feed] max_seq_gap)",
             feed_rejected.clone(),
         );
         let task_failures = Family::<TaskLabel, Counter>::default();

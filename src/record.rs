@@ -36,10 +36,7 @@ impl Change {
             } => (insurer.as_str(), person_id.as_str()),
         };
         if !INSURERS.contains(&insurer) {
-            return Err(format!(
-                "insurer {insurer:?} is none of {}",
-                INSURERS.join(", ")
-            ));
+            return Err(format!("insurer is none of {}", INSURERS.join(", ")));
         }
         if let ChangeOp::Event { event, .. } = &self.op {
             // An event of an unknown kind or without its fields would be kept and never
@@ -371,7 +368,7 @@ mod opt_date {
             None => Ok(None),
             Some(s) => parse_date(&s)
                 .map(Some)
-                .ok_or_else(|| D::Error::custom(format!("not a YYYY-MM-DD date: {s:?}"))),
+                .ok_or_else(|| D::Error::custom("not a YYYY-MM-DD date")),
         }
     }
 }
@@ -426,7 +423,7 @@ mod month_map {
                 let mut out = Vec::new();
                 while let Some((k, paid)) = map.next_entry::<String, bool>()? {
                     let month = MonthKey::parse(&k)
-                        .ok_or_else(|| A::Error::custom(format!("not a YYYY-MM month: {k:?}")))?;
+                        .ok_or_else(|| A::Error::custom("a key is not a YYYY-MM month"))?;
                     out.push((month, paid));
                 }
                 out.sort_by_key(|(m, _)| *m);
@@ -438,7 +435,7 @@ mod month_map {
                 let mut out = Vec::new();
                 while let Some((k, paid)) = seq.next_element::<(String, bool)>()? {
                     let month = MonthKey::parse(&k)
-                        .ok_or_else(|| A::Error::custom(format!("not a YYYY-MM month: {k:?}")))?;
+                        .ok_or_else(|| A::Error::custom("a key is not a YYYY-MM month"))?;
                     out.push((month, paid));
                 }
                 Ok(out)

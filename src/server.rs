@@ -4,7 +4,8 @@
 //! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
 //! API under `/admin/` (bearer token; off without one), and the SMS callbacks
 //! `POST /sms/africastalking` (an inbound SMS: answered 200 at once, handled in a task) and
-//! `POST /sms/africastalking/delivery` (a delivery report).
+//! `POST /sms/africastalking/delivery` (a delivery report). With `[admin] listen`, `/metrics` and
+//! `/admin/` leave the aggregators' port for a port of their own ([`Routes`]).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), a cap
 //! of connections per source address and `max_connections` in all, checked as a connection is
@@ -69,10 +70,35 @@ pub(crate) struct App {
     pub(crate) sources: SourceCap,
 }
 
+/// Which routes a listener serves: all of them (one port), or the aggregators' and the
+/// operators' apart, when `[admin] listen` gives the operators a port of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routes {
+    /// Every route on one port (no `[admin] listen`).
+    All,
+    /// The aggregator-facing port: USSD, health and readiness; no `/metrics`, no `/admin/`.
+    Public,
+    /// The operators' port: `/metrics`, `/admin/`, health and readiness; no USSD.
+    Operators,
+}
+
+impl Routes {
+    /// Whether a path is served here: the operators' paths on one side, USSD on the other.
+    fn serves(self, path: &str) -> bool {
+        let operators = path == "/metrics" || path.starts_with("/admin/");
+        match self {
+            Routes::All => true,
+            Routes::Public => !operators,
+            Routes::Operators => operators || path == "/healthz" || path == "/readyz",
+        }
+    }
+}
+
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Arc<App>,
+    routes: Routes,
     limits: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -104,7 +130,7 @@ pub(crate) async fn serve(
         let app = app.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(route(&app, req, peer).await) }
+            async move { Ok::<_, std::convert::Infallible>(route(&app, routes, req, peer).await) }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -153,9 +179,17 @@ fn shed(stream: tokio::net::TcpStream) {
     drop(stream);
 }
 
-async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn route(
+    app: &App,
+    routes: Routes,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
+    if !routes.serves(&path) {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    }
     match (method.as_str(), path.as_str()) {
         ("GET", "/healthz") => text(StatusCode::OK, "ok\n"),
         ("GET", "/readyz") => readyz(app),

@@ -9,6 +9,10 @@
 //!   be read); the next lines go on;
 //! - a `seq` at or below the watermark is skipped: it is already in the store;
 //! - a `seq` not above the last one applied in this run is rejected as out of order;
+//! - a `seq` more than the maximum gap (`[feed] max_seq_gap`) above the last one applied (the
+//!   watermark at start) is rejected as a jump: one mistyped `seq` (9999999999) must not move
+//!   the watermark past every later change. A store that has applied nothing has no last
+//!   `seq`: its first change sets it;
 //! - anything else is applied with plain writes, in order.
 //!
 //! Every [`CHECKPOINT_EVERY`] applied changes and at the end: `flush`, THEN write the watermark
@@ -139,22 +143,30 @@ pub(crate) struct FeedStatus {
     pub(crate) caught_up_at: Option<std::time::Instant>,
 }
 
-/// Applies the whole feed once (a last line without its newline included).
+/// Applies the whole feed once (a last line without its newline included), with the default
+/// largest `seq` gap.
 pub fn sync_once(store: &Store, source: &FeedSource) -> Result<SyncReport, SyncError> {
+    sync_once_gapped(store, source, crate::config::DEFAULT_MAX_SEQ_GAP)
+}
+
+/// As [`sync_once`], rejecting a `seq` more than `max_seq_gap` above the last one applied
+/// (0: no limit).
+pub fn sync_once_gapped(
+    store: &Store,
+    source: &FeedSource,
+    max_seq_gap: u64,
+) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
     let mut reader = FeedReader::new(source.clone());
-    run(
-        store,
-        &mut reader,
-        ReadMode::ToEnd,
-        &CancellationToken::new(),
-    )
+    let stop = CancellationToken::new();
+    run(store, &mut reader, ReadMode::ToEnd, max_seq_gap, &stop)
 }
 
 /// Follows a feed for the server: each poll applies what is new since the previous one.
 #[derive(Debug)]
 pub struct Follower {
     reader: FeedReader,
+    max_seq_gap: u64,
 }
 
 impl Follower {
@@ -165,7 +177,14 @@ impl Follower {
         claim_feed(store, &source)?;
         Ok(Follower {
             reader: FeedReader::new(source),
+            max_seq_gap: crate::config::DEFAULT_MAX_SEQ_GAP,
         })
+    }
+
+    /// The largest step a `seq` may take above the last one applied (0: no limit).
+    pub fn with_max_seq_gap(mut self, max_seq_gap: u64) -> Follower {
+        self.max_seq_gap = max_seq_gap;
+        self
     }
 
     /// Applies the lines added since the last poll; a last line without its newline waits for
@@ -184,7 +203,13 @@ impl Follower {
         store: &Store,
         stop: &CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let result = run(store, &mut self.reader, ReadMode::Follow, stop);
+        let result = run(
+            store,
+            &mut self.reader,
+            ReadMode::Follow,
+            self.max_seq_gap,
+            stop,
+        );
         if result.is_err() {
             self.reader.reset();
         }
@@ -278,11 +303,13 @@ fn run(
     store: &Store,
     reader: &mut FeedReader,
     mode: ReadMode,
+    max_seq_gap: u64,
     stop: &CancellationToken,
 ) -> Result<SyncReport, SyncError> {
     let watermark = store.watermark()?;
     let mut state = Run {
         store,
+        max_seq_gap,
         first_unrecorded: store.feed_first()?.is_none(),
         watermark,
         last_applied: watermark,
@@ -309,6 +336,8 @@ struct Run<'a> {
     store: &'a Store,
     /// Whether the store has yet to record its first change (see [`claim_feed`]).
     first_unrecorded: bool,
+    /// The largest step a `seq` may take above `last_applied` (0: no limit).
+    max_seq_gap: u64,
     watermark: u64,
     last_applied: u64,
     since_checkpoint: u64,
@@ -341,6 +370,13 @@ impl Run<'_> {
         } else if seq <= self.last_applied {
             let message = format!("seq out of order: not above {}", self.last_applied);
             self.reject(&line.file, line.line_no, Some(seq), message);
+        } else if self.jumps(seq) {
+            let message = format!(
+                "seq jumps more than feed.max_seq_gap ({}) above the last seq applied ({}): \
+                 a mistyped seq? The lines after it are read as usual",
+                self.max_seq_gap, self.last_applied
+            );
+            self.reject(&line.file, line.line_no, Some(seq), message);
         } else {
             self.apply(&line.file, line.line_no, &change)?;
             if self.first_unrecorded && self.last_applied == seq {
@@ -349,6 +385,12 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether `seq` lies more than the maximum gap above the last `seq` applied (never for a
+    /// store that has applied nothing yet, nor with no limit).
+    fn jumps(&self, seq: u64) -> bool {
+        self.max_seq_gap > 0 && self.last_applied > 0 && seq - self.last_applied > self.max_seq_gap
     }
 
     fn apply(&mut self, file: &Path, line_no: usize, change: &Change) -> Result<(), SyncError> {
@@ -381,12 +423,14 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// `message` says what is wrong without the line's values (`feed::reason`), so it is
+    /// reported whole: masking digits would hide the real error.
     fn reject(&mut self, file: &Path, line_no: usize, seq: Option<u64>, message: String) {
         self.report.reject(Reject {
             file: file.to_path_buf(),
             line_no,
             seq,
-            message: redact(&message),
+            message,
         });
     }
 }
@@ -394,10 +438,9 @@ impl Run<'_> {
 /// Shortest run of digits taken for an identifier or an MSISDN.
 const IDENTIFIER_DIGITS: usize = 6;
 
-/// The message with every run of six or more digits masked: a parser quotes the value it
-/// choked on, and a national identifier or an MSISDN must never reach a log in clear. Dates
-/// (`2026-11-25`), amounts and seq numbers under a million stay readable. `tasks` masks a
-/// failed task's error or panic text with it too.
+/// The message with every run of six or more digits masked: a failed task's error or panic
+/// text (`tasks`) may quote a value, and a national identifier or an MSISDN must never reach a
+/// log in clear. Feed rejects need none of it: their messages never hold a value.
 pub(crate) fn redact(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut digits = String::new();

@@ -126,6 +126,41 @@ fn sync_exits_3_on_a_bad_line_naming_its_seq_and_line_and_applies_the_others() {
     assert_eq!(store.watermark().expect("watermark"), 3);
 }
 
+/// Issue 11: a mistyped `seq` is a rejected line (exit 3) naming its line; the lines after it
+/// are applied and the watermark stays with them; `[feed] max_seq_gap` sets the limit.
+#[test]
+fn sync_exits_3_on_a_seq_that_jumps_and_applies_the_lines_after_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (feed, db) = (dir.path().join("feed.ndjson"), dir.path().join("db"));
+    let config = dir.path().join("daftar.toml");
+    std::fs::write(&config, "[feed]\nmax_seq_gap = 100\n").expect("config");
+    let typo = HOLDER_3.replace("\"seq\": 3", "\"seq\": 9999999999");
+    assert_ne!(typo, HOLDER_3);
+    write_feed(&feed, &[HOLDER_1, &typo, HOLDER_3]);
+    let args = [
+        "sync",
+        "--db",
+        arg(&db),
+        "--feed",
+        arg(&feed),
+        "--config",
+        arg(&config),
+    ];
+    let sync = run(&args, "");
+    assert_eq!(sync.code, Some(3), "{sync}");
+    let output = sync.output();
+    let reject = output.lines().find(|l| l.contains("feed.ndjson:2"));
+    let says = |word: &str| reject.is_some_and(|l| l.contains(word));
+    assert!(
+        says("seq 9999999999") && says("max_seq_gap (100)"),
+        "{sync}"
+    );
+    let watermark = daftar::store::Store::open(&db, 1 << 24)
+        .and_then(|store| store.watermark())
+        .expect("store opens");
+    assert_eq!(watermark, 3, "the typo did not move the watermark");
+}
+
 #[test]
 fn sync_exits_1_when_the_feed_does_not_exist() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -705,6 +705,93 @@ fn unknown_insurers_and_wrong_check_digits_are_rejected_with_their_line() {
         "a foreign national's number has no check digit"
     );
     let printed = report.to_string();
-    assert!(printed.contains("tamn"), "{printed}");
+    // What is wrong, not the value (issue 11): the rule names the insurers a feed may use.
+    assert!(printed.contains("insurer is none of tamin"), "{printed}");
+    assert!(!printed.contains("tamn"), "{printed}");
     assert!(!printed.contains("0012345678"), "{printed}");
+}
+
+/// Issue 11: one mistyped `seq` (9999999999) must not move the watermark past every later
+/// change. It is rejected with its line, the good lines after it are applied, and the
+/// watermark stays with them.
+#[test]
+fn a_seq_that_jumps_beyond_the_gap_is_rejected_and_the_rest_applied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let feed = [
+        holder(1, "0012345679", &[]),
+        holder(9_999_999_999, "0020000014", &[]),
+        holder(2, "0030000017", &[]),
+        holder(3, "0040000011", &[]),
+    ];
+    let source = write(&dir.path().join("feed.ndjson"), &feed.concat());
+    let report = daftar::sync::sync_once_gapped(&store, &source, 1_000).expect("sync");
+    assert_eq!(
+        (report.applied, report.rejected_count()),
+        (3, 1),
+        "{report}"
+    );
+    let r = &report.rejected[0];
+    assert_eq!((r.seq, r.line_no), (Some(9_999_999_999), 2));
+    assert!(r.message.contains("max_seq_gap"), "{report}");
+    assert_eq!(report.watermark, 3);
+    assert!(store.person("tamin", "0020000014").expect("read").is_none());
+    assert!(store.person("tamin", "0040000011").expect("read").is_some());
+
+    // Fixed in place (the insurer corrects the typo), the line is applied after the others.
+    let fixed = [
+        holder(1, "0012345679", &[]),
+        holder(4, "0020000014", &[]),
+        holder(2, "0030000017", &[]),
+        holder(3, "0040000011", &[]),
+        holder(5, "0050000012", &[]),
+    ];
+    std::fs::write(dir.path().join("feed.ndjson"), fixed.concat()).expect("rewrite");
+    let again = daftar::sync::sync_once_gapped(&store, &source, 1_000).expect("sync");
+    assert_eq!(again.watermark, 5, "{again}");
+    assert!(store.person("tamin", "0050000012").expect("read").is_some());
+}
+
+/// A gap within the limit is applied, and a limit of 0 lets any gap through.
+#[test]
+fn a_gap_within_the_limit_or_with_no_limit_is_applied() {
+    for (limit, next) in [(1_000, 1_001), (0, 9_999_999_999)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        let feed = [
+            holder(1, "0012345679", &[]),
+            holder(next, "0020000014", &[]),
+        ];
+        let source = write(&dir.path().join("feed.ndjson"), &feed.concat());
+        let report = daftar::sync::sync_once_gapped(&store, &source, limit).expect("sync");
+        assert_eq!(
+            (report.applied, report.watermark),
+            (2, next),
+            "{limit}: {report}"
+        );
+    }
+}
+
+/// The follower (the server's path) holds the same limit.
+#[test]
+fn the_follower_rejects_a_jump_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let path = dir.path().join("feed.ndjson");
+    let source = write(&path, &holder(1, "0012345679", &[]));
+    let mut follower = Follower::new(&store, source)
+        .expect("follower")
+        .with_max_seq_gap(10);
+    assert_eq!(follower.poll(&store).expect("poll").applied, 1);
+    append(
+        &path,
+        &[holder(12, "0020000014", &[]), holder(2, "0030000017", &[])].concat(),
+    );
+    let report = follower.poll(&store).expect("poll");
+    assert_eq!(
+        (report.applied, report.rejected_count()),
+        (1, 1),
+        "{report}"
+    );
+    assert_eq!(report.watermark, 2);
 }

@@ -137,6 +137,11 @@ fn built_in() -> Vec<Arc<dyn Dialect>> {
     ]
 }
 
+/// The names of the built-in dialects (the fuzz targets reach each by name).
+pub(crate) fn built_in_names() -> Vec<String> {
+    built_in().iter().map(|d| d.name().to_string()).collect()
+}
+
 /// A dialect configuration that cannot work, refused at start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum RegistryError {

@@ -368,6 +368,7 @@ mod fixture {
                 store.tree("audit_meta").expect("tree"),
                 0,
                 400,
+                &[1; 32],
             )
             .expect("tracker");
             let writer = Arc::new(Writer::start().expect("writer"));

@@ -111,7 +111,18 @@ fn read_service(
     common: &HashMap<String, Words>,
     words: &mut HashMap<(String, String), Words>,
 ) -> Result<Service, MenuError> {
-    let file: ServiceFile = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
+    service_from_text(path, &read_text(path)?, common, words)
+}
+
+/// A service from the text of its file at `path` (whose stem must be its id), with its words
+/// taken out of `words` over the `common` ones.
+pub(crate) fn service_from_text(
+    path: &Path,
+    text: &str,
+    common: &HashMap<String, Words>,
+    words: &mut HashMap<(String, String), Words>,
+) -> Result<Service, MenuError> {
+    let file: ServiceFile = toml::from_str(text).map_err(|e| parse_err(path, e))?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -152,7 +163,12 @@ fn read_service(
 }
 
 pub(crate) fn read_words(path: &Path) -> Result<Words, MenuError> {
-    let table: toml::Table = toml::from_str(&read_text(path)?).map_err(|e| parse_err(path, e))?;
+    words_from_text(path, &read_text(path)?)
+}
+
+/// A word table from the text of its file at `path`.
+pub(crate) fn words_from_text(path: &Path, text: &str) -> Result<Words, MenuError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| parse_err(path, e))?;
     let mut entries = HashMap::new();
     flatten(path, "", &table, &mut entries)?;
     let files = entries

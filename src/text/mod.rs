@@ -7,3 +7,6 @@
 
 pub mod gsm7;
 pub mod page;
+
+#[cfg(test)]
+mod props;

@@ -184,6 +184,12 @@ impl TestServer {
         bin::get(&self.agent, &format!("{}{path}", self.base))
     }
 
+    /// `http://<address>` of the operators' own port (`[admin] listen`), when it has one.
+    pub fn admin_base(&self) -> Option<String> {
+        let address = self.running.as_ref()?.admin_address?;
+        Some(format!("http://{address}"))
+    }
+
     /// A raw POST to `path` with `content_type`; status 0 when the connection failed (a server
     /// that refuses a huge body early may close while the client is still writing it).
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
@@ -232,16 +238,20 @@ impl TestServer {
         }
     }
 
-    /// Two servers over copies of one store (so one sequence of tracking codes, one key):
-    /// the same requests in the same order get the same answers, codes and all.
+    /// Two servers over copies of one store and its key file (so one sequence of tracking
+    /// codes, one key): the same requests in the same order get the same answers, codes and all.
     pub fn twins(lines: &[String], adjust: impl Fn(&mut Config)) -> (TestServer, TestServer) {
         let mut first = TestServer::start_with(lines, &adjust);
         first.stop();
-        // Each twin's store is a copy in its own temp dir, where it would have been made.
+        // Each twin's store is a copy in its own temp dir, where it would have been made; the
+        // keys are not in the store (`<db>.key` beside it): copied too.
+        let key_file = |db: &Path| db.with_file_name("db.key");
         let copy = || {
             TestServer::start_with(lines, |c| {
                 adjust(c);
                 copy_dir(&first.config.store.db, &c.store.db);
+                std::fs::copy(key_file(&first.config.store.db), key_file(&c.store.db))
+                    .expect("key file copied");
             })
         };
         (copy(), copy())

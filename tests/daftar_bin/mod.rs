@@ -204,7 +204,20 @@ pub struct Served {
 
 /// `GET url`: the status and the body, or status 0 when the connection failed.
 pub fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
-    match agent.get(url).call() {
+    get_authorized(agent, url, None)
+}
+
+/// `GET url` with an `Authorization` header when one is given.
+pub fn get_authorized(
+    agent: &ureq::Agent,
+    url: &str,
+    authorization: Option<&str>,
+) -> (u16, String) {
+    let mut request = agent.get(url);
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    match request.call() {
         Ok(mut response) => (
             response.status().as_u16(),
             response.body_mut().read_to_string().unwrap_or_default(),
@@ -216,15 +229,20 @@ pub fn get(agent: &ureq::Agent, url: &str) -> (u16, String) {
 impl Served {
     /// `daftar serve` over a store in `dir`, the shipped menus and the sample feed.
     pub fn start_sample(dir: &Path, env: &[(&str, &str)]) -> Served {
+        Served::start_following(dir, &sample_feed(), env)
+    }
+
+    /// `daftar serve` over a store in `dir`, the shipped menus and the feed `feed`.
+    pub fn start_following(dir: &Path, feed: &Path, env: &[(&str, &str)]) -> Served {
         let db = dir.join("db");
-        let (menus, feed) = (menus_dir(), sample_feed());
+        let menus = menus_dir();
         let args = [
             "--db",
             arg(&db),
             "--menus",
             arg(&menus),
             "--feed",
-            arg(&feed),
+            arg(feed),
         ];
         Served::start(dir, &args, env)
     }
