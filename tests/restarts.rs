@@ -9,7 +9,7 @@
 
 mod daftar_bin;
 
-use daftar_bin::{agent, arg, run, tracking_codes, Served};
+use daftar_bin::{agent, arg, menus_dir, run, sample_feed, tracking_codes, Served};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -123,8 +123,26 @@ fn inquire_until(url: &str, client: usize, stop: &AtomicBool, shown: &Mutex<Vec<
     }
 }
 
+/// The sample service with the per-caller rate limits off: the load is eight clients asking
+/// as fast as they can from a handful of phones, which the limits would rightly hold back.
+const UNLIMITED: &str = "[limits]\nmsisdn_steps_per_minute = 0\nmsisdn_sessions = 0\n\
+msisdn_inquiries_per_hour = 0\nidentifier_inquiries_per_hour = 0\nsource_requests_per_second = 0\n";
+
 fn serve(dir: &Path) -> Served {
-    Served::start_sample(dir, &[("DAFTAR_ADMIN_TOKEN", TOKEN)])
+    let config = dir.join("daftar.toml");
+    std::fs::write(&config, UNLIMITED).expect("config written");
+    let (db, menus, feed) = (dir.join("db"), menus_dir(), sample_feed());
+    let args = [
+        "--config",
+        arg(&config),
+        "--db",
+        arg(&db),
+        "--menus",
+        arg(&menus),
+        "--feed",
+        arg(&feed),
+    ];
+    Served::start(dir, &args, &[("DAFTAR_ADMIN_TOKEN", TOKEN)])
 }
 
 /// The codes of `shown` that the admin API of `server` does not find.
