@@ -19,7 +19,7 @@ pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
     pub(crate) dialect: String,
-    /// `continue`, `end`, `bad_request`, `bad_body` (too large or too slow), `limited` (the
+    /// `continue`, `end`, `bad_request`, `bad_body` (too large, too slow, or not readable), `limited` (the
     /// source address over its request rate: 429).
     pub(crate) outcome: String,
 }

@@ -15,7 +15,7 @@
 //! accepting, lets in-flight requests finish, and gives up after the grace period.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
@@ -400,7 +400,8 @@ async fn sms_delivery(channel: &SmsChannel, body: &[u8]) -> Response<Body> {
     }
 }
 
-/// The body, or 413 when it is (or says it will be) larger than `limit`.
+/// The body, or 413 when it is (or says it will be) larger than `limit`, 408 when it is too
+/// slow, 400 when it does not read.
 async fn read_body(
     declared: Option<&HeaderValue>,
     body: Incoming,
@@ -417,7 +418,10 @@ async fn read_body(
     let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(timeout, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        // Over the limit: 413. Anything else is a body that does not read (a malformed
+        // chunk, a connection cut mid-body): 400.
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(StatusCode::PAYLOAD_TOO_LARGE),
+        Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
     }
 }
@@ -583,7 +587,12 @@ fn wire_response(wire: WireResponse) -> Response<Body> {
 /// connection, so the connection closes after this answer, and says so, so that a client does
 /// not send its next request down a connection that is going away.
 fn body_refused(status: StatusCode) -> Response<Body> {
-    let mut response = text(status, "request body too large or too slow\n");
+    let why = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "request body too large\n",
+        StatusCode::REQUEST_TIMEOUT => "request body too slow\n",
+        _ => "request body does not read\n",
+    };
+    let mut response = text(status, why);
     response
         .headers_mut()
         .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));

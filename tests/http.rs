@@ -202,6 +202,28 @@ fn a_refused_body_closes_its_connection_and_says_so() {
     assert_eq!(server.get("/healthz").0, 200);
 }
 
+/// A chunked body whose chunk size is not hexadecimal is a request that does not read: 400,
+/// not 413 (it is not too large).
+#[test]
+fn a_malformed_chunked_body_gets_400() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let server = TestServer::start(&feed());
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nsessionId=x\r\n0\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 400"), "{head:?}");
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
 #[test]
 fn a_caller_refused_for_a_full_table_runs_no_inquiry() {
     let mut server = TestServer::start_with(&feed(), |c| c.sessions.max = 1);
