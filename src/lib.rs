@@ -30,7 +30,7 @@
 //! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, keys, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
-//! record, locale ─► money; ids, text, turn, readiness, writer   (leaves)
+//! record, locale ─► money; ids, text, turn, readiness, writer, value_free   (leaves)
 //! ```
 //!
 //! Modules are `pub(crate)` by default; `pub` is what the binary, `tests/`, `benches/` and
@@ -75,4 +75,5 @@ pub mod sync;
 pub(crate) mod tasks;
 pub mod text;
 pub mod turn;
+pub(crate) mod value_free;
 pub(crate) mod writer;

@@ -138,7 +138,12 @@ const EVENT_TEXT_CHARS: usize = 120;
 impl Event {
     /// The typed event of an `event` change's JSON, or why it is none (without quoting it).
     pub(crate) fn read(json: &serde_json::Value) -> Result<Event, String> {
-        let event = Event::deserialize(json).map_err(|e| format!("event refused: {e}"))?;
+        let event = Event::deserialize(json).map_err(|e| {
+            format!(
+                "event refused: {}",
+                crate::value_free::plain(&e.to_string())
+            )
+        })?;
         let text = match &event {
             Event::CoverageDecision { what, .. } => Some(what),
             Event::ChronicEnding { label, .. } => Some(label),
