@@ -303,7 +303,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let menus = load_checked_menus(&opening)?;
         let parts = open_parts(&opening)?;
         let follower = match &opening.feed.source {
-            Some(source) => Some(open_feed(&parts.store, source, opening.feed.max_seq_gap)?),
+            Some(source) => Some(open_feed(&parts.store, source, &opening.feed)?),
             None => None,
         };
         Ok((menus, parts, follower))
@@ -429,9 +429,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Some(follower) => {
             readiness.hold(Unready::FeedNotApplied);
             let (store, app) = (parts.store.clone(), app.clone());
-            let every = Duration::from_millis(config.feed.poll_ms);
+            let pace = Pace::of(&config.feed);
             supervisor.spawn("feed-follower", OnFailure::Unready, move |stop| {
-                follow_feed(follower, store, app, every, stop)
+                follow_feed(follower, store, app, pace, stop)
             });
         }
         None => publish_watermark(&app, &parts.store),
@@ -543,12 +543,18 @@ fn start_sms(
 
 /// The follower of the feed `source`: a source that does not parse, or a feed that cannot be
 /// opened, is refused here with its path.
-fn open_feed(store: &Store, source: &str, max_seq_gap: u64) -> anyhow::Result<Follower> {
+fn open_feed(
+    store: &Store,
+    source: &str,
+    config: &crate::config::FeedConfig,
+) -> anyhow::Result<Follower> {
     let follower = FeedSource::parse(source)
         .map_err(SyncError::from)
         .and_then(|source| Follower::new(store, source))
         .context("the feed cannot be followed")?;
-    Ok(follower.with_max_seq_gap(max_seq_gap))
+    Ok(follower
+        .with_max_seq_gap(config.max_seq_gap)
+        .with_timeout(Duration::from_millis(config.timeout_ms)))
 }
 
 /// Waits for SIGTERM or SIGINT.
@@ -639,16 +645,17 @@ async fn purge_audit(tracker: Arc<Tracker>, stop: CancellationToken) {
 
 /// Applies the feed, clears "feed not applied", then polls for what is new until stopped. A
 /// poll that fails holds "feed failing" on `/readyz` until one succeeds (the follower reads
-/// the feed again from its start after an error, skipping what the watermark covers).
+/// the feed again from its start after an error, skipping what the watermark covers), and
+/// the next poll waits longer ([`Pace`]). A poll that found more (an HTTP page that moved
+/// the watermark) is followed by the next at once.
 async fn follow_feed(
     mut follower: Follower,
     store: Store,
     app: Arc<App>,
-    every: Duration,
+    pace: Pace,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0u32;
     loop {
         let (store_now, stop_now) = (store.clone(), stop.clone());
         let polled = tokio::task::spawn_blocking(move || {
@@ -668,11 +675,53 @@ async fn follow_feed(
         if stop.is_cancelled() {
             return;
         }
+        let wait = match &report {
+            Ok(r) if r.more => Duration::ZERO,
+            Ok(_) => pace.every,
+            Err(e) if e.is_refusal() => pace.most,
+            Err(_) => pace.after_failures(failures + 1),
+        };
+        failures = if report.is_ok() { 0 } else { failures + 1 };
         record_poll(&app, report);
         tokio::select! {
-            _ = tick.tick() => {},
+            _ = tokio::time::sleep(wait) => {},
             _ = stop.cancelled() => return,
         }
+    }
+}
+
+/// How long the follower waits between polls.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// After a poll that found nothing more: `[feed] poll_ms`.
+    every: Duration,
+    /// The longest wait after failures: `[feed] backoff_max_ms` (at least `every`).
+    most: Duration,
+}
+
+impl Pace {
+    fn of(config: &crate::config::FeedConfig) -> Pace {
+        let every = Duration::from_millis(config.poll_ms);
+        Pace {
+            every,
+            most: Duration::from_millis(config.backoff_max_ms).max(every),
+        }
+    }
+
+    /// After `n` failures in a row: `every` doubled `n - 1` times, capped at `most`, then
+    /// between half and all of it (jitter, so that servers restarted together do not ask a
+    /// recovering feed server at the same instant).
+    fn after_failures(&self, n: u32) -> Duration {
+        let doubled = self
+            .every
+            .saturating_mul(1u32 << n.saturating_sub(1).min(20));
+        let full = doubled.min(self.most);
+        let mut byte = [0u8; 1];
+        let fraction = match getrandom::fill(&mut byte) {
+            Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
+            Err(_) => 1.0,
+        };
+        full.mul_f64(fraction)
     }
 }
 
@@ -694,7 +743,10 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
                     .extend(report.rejected.iter().map(|r| r.to_string()));
                 let keep = status.last_rejects.len().saturating_sub(20);
                 status.last_rejects.drain(..keep);
-                status.caught_up_at = Some(Instant::now());
+                if !report.more {
+                    status.caught_up_at = Some(Instant::now());
+                }
+                status.last_error = None;
             }
             if report.applied > 0 {
                 tracing::info!(
@@ -705,7 +757,13 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
             }
         }
         Err(error) => {
-            if app.readiness.hold(Unready::FeedFailing) {
+            if let Ok(mut status) = app.feed.lock() {
+                status.last_error = Some(crate::sync::redact(&error.to_string()));
+            }
+            if error.is_refusal() {
+                tracing::error!(%error, "the feed refuses the request: check [feed] source and its credentials; retrying at [feed] backoff_max_ms");
+                app.readiness.hold(Unready::FeedFailing);
+            } else if app.readiness.hold(Unready::FeedFailing) {
                 tracing::error!(%error, "feed poll failed; not ready until a poll succeeds");
             } else {
                 tracing::debug!(%error, "feed poll failed again");

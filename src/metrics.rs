@@ -58,6 +58,8 @@ pub(crate) struct Metrics {
     pub(crate) session_ends: Family<EndLabels, Counter>,
     pub(crate) sessions_live: Gauge,
     pub(crate) feed_watermark: Gauge,
+    /// Seconds since the feed was last read to its end (-1: not yet); set at each scrape.
+    pub(crate) feed_lag: Gauge,
     pub(crate) feed_applied: Counter,
     pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
@@ -120,6 +122,12 @@ impl Metrics {
             "feed_watermark",
             "The seq of the last feed change applied and made durable",
             feed_watermark.clone(),
+        );
+        let feed_lag = Gauge::default();
+        registry.register(
+            "feed_lag_seconds",
+            "Seconds since the followed feed was last read to its end (-1: not yet)",
+            feed_lag.clone(),
         );
         let feed_applied = Counter::default();
         registry.register("feed_applied", "Feed changes applied", feed_applied.clone());
@@ -191,6 +199,7 @@ impl Metrics {
             step_seconds,
             sessions_live,
             feed_watermark,
+            feed_lag,
             feed_applied,
             feed_rejected,
             task_failures,
@@ -286,6 +295,7 @@ mod tests {
             "daftar_ussd_step_seconds_bucket",
             "daftar_sessions_live 3",
             "daftar_feed_watermark",
+            "daftar_feed_lag_seconds",
             "daftar_sms_outbox_pending 0",
             "daftar_sms_messages_total{outcome=\"sent\"} 1",
             "daftar_sms_send_attempts_total{outcome=\"retry\"} 1",

@@ -198,6 +198,9 @@ async fn route(
             app.metrics.sessions_live.set(live as i64);
             let pending = app.sms.as_ref().map_or(0, |sms| sms.pending());
             app.metrics.sms_pending.set(pending as i64);
+            if let Some(lag) = feed_lag(app) {
+                app.metrics.feed_lag.set(lag);
+            }
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -424,6 +427,18 @@ async fn read_body(
         Ok(Err(_)) => Err(StatusCode::BAD_REQUEST),
         Err(_) => Err(StatusCode::REQUEST_TIMEOUT),
     }
+}
+
+/// Seconds since the followed feed was last read to its end, -1 before the first time; `None`
+/// when no feed is followed.
+fn feed_lag(app: &App) -> Option<i64> {
+    let status = app.feed.lock().ok()?;
+    status.source.as_ref()?;
+    Some(
+        status
+            .caught_up_at
+            .map_or(-1, |t| t.elapsed().as_secs() as i64),
+    )
 }
 
 /// How the admin API's answer begins when no token is configured; `track --server` reads it.
