@@ -725,7 +725,10 @@ impl Pace {
     }
 }
 
+/// Publishes a poll's outcome. "Feed not applied" clears only once the feed was read to its
+/// end (an HTTP page that found more is not the end).
 fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::SyncError>) {
+    let caught_up = report.as_ref().is_ok_and(|r| !r.more);
     match report {
         Ok(report) => {
             app.metrics.feed_applied.inc_by(report.applied);
@@ -774,7 +777,7 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
     if app.readiness.clear(Unready::FeedFailing) {
         tracing::info!("the feed reads again");
     }
-    if app.readiness.clear(Unready::FeedNotApplied) {
+    if caught_up && app.readiness.clear(Unready::FeedNotApplied) {
         tracing::info!("feed applied; ready unless /readyz says why not");
     }
 }

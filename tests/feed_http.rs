@@ -2,10 +2,12 @@
 //! purpose, one way per request: a 500, a reset mid-body, a last line cut short, a hang past
 //! the timeout, a page served twice, an empty body, a 404. The store must end in exactly the
 //! state of a clean sync of the same feed, each change applied once, none lost; `daftar sync
-//! --feed http://…` exits 0 or 3 as for a file.
+//! --feed http://…` exits 0 or 3 as for a file; a server following an URL shows its lag.
 
-mod daftar_bin;
+mod common;
 
+use common::bin as daftar_bin;
+use common::TestServer;
 use daftar::feed::FeedSource;
 use daftar::store::Store;
 use daftar::sync::{sync_once, Follower};
@@ -290,4 +292,40 @@ fn daftar_sync_reads_an_url_and_exits_0_or_3() {
     );
     assert_eq!(run.code, Some(3), "{}", run.output());
     assert!(run.output().contains("rejected 1"), "{}", run.output());
+}
+
+#[test]
+fn a_server_follows_an_url_through_failures_and_shows_its_lag() {
+    const TOKEN: &str = "feed-http-admin-token-0123456789";
+    let feed_server = FeedServer::start(
+        feed(),
+        &[Answer::Status(503), Answer::ResetMidBody, Answer::Page],
+    );
+    let server = TestServer::start_with(&[], |c| {
+        c.feed.source = Some(feed_server.url.clone());
+        c.feed.poll_ms = 20;
+        c.feed.backoff_max_ms = 50;
+        c.admin.token = Some(TOKEN.into());
+    });
+    // Ready means the feed was read to its end once: all 30 changes, the failures retried.
+    let bearer = format!("Bearer {TOKEN}");
+    let agent = daftar_bin::agent();
+    let (status, body) = daftar_bin::get_authorized(
+        &agent,
+        &format!("{}/admin/feed", server.base),
+        Some(&bearer),
+    );
+    assert_eq!(status, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(status["watermark"], 30, "{body}");
+    assert_eq!(status["applied"], 30, "{body}");
+    assert!(status["caught_up_secs_ago"].is_u64(), "{body}");
+    assert!(status["last_error"].is_null(), "{body}");
+    let (_, metrics) = server.get("/metrics");
+    let lag = metrics
+        .lines()
+        .find(|l| l.starts_with("daftar_feed_lag_seconds "))
+        .unwrap_or_else(|| panic!("no lag in {metrics}"));
+    assert!(!lag.ends_with(" -1"), "{lag}");
+    assert!(feed_server.script_left() == 0);
 }
