@@ -187,14 +187,21 @@ pub fn sync_once_gapped(
     source: &FeedSource,
     max_seq_gap: u64,
 ) -> Result<SyncReport, SyncError> {
+    let timeout = std::time::Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS);
+    sync_once_with(store, source, max_seq_gap, timeout)
+}
+
+/// As [`sync_once_gapped`], an HTTP page request taking at most `timeout`.
+pub fn sync_once_with(
+    store: &Store,
+    source: &FeedSource,
+    max_seq_gap: u64,
+    timeout: std::time::Duration,
+) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
     let stop = CancellationToken::new();
     if let FeedSource::Http(url) = source {
-        let feed = HttpFeed::new(
-            url,
-            std::time::Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS),
-        );
-        return sync_http_to_end(store, &feed, max_seq_gap);
+        return sync_http_to_end(store, &HttpFeed::new(url, timeout), max_seq_gap);
     }
     let mut reader = FeedReader::new(source.clone());
     run(store, &mut reader, ReadMode::ToEnd, max_seq_gap, &stop)
