@@ -351,6 +351,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ..FeedStatus::default()
     }));
     let readiness = Arc::new(Readiness::new());
+    let menu_reloader = Arc::new(crate::reload::MenuReloader::new(
+        config.clone(),
+        core.engine.clone(),
+        metrics.clone(),
+    ));
     let app = Arc::new(App {
         engine: core.engine.clone(),
         dialects: core.dialects.clone(),
@@ -369,6 +374,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
         limits: core.limits.clone(),
         sources,
+        menus: menu_reloader.clone(),
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(
@@ -421,6 +427,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             menus = %config.menus.dir.display(),
             "no SMS words (sms.<locale>.toml) in the menus: the SMS channel is off"
         ),
+    }
+    #[cfg(unix)]
+    {
+        let reloader = menu_reloader.clone();
+        supervisor.spawn("menu-reload", OnFailure::Unready, move |stop| {
+            crate::reload::on_hangup(reloader, stop)
+        });
     }
     match follower {
         // A dead follower means stale records: the node is taken out of rotation with the

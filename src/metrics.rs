@@ -49,6 +49,12 @@ pub(crate) struct OutcomeLabel {
     pub(crate) outcome: String,
 }
 
+/// How a menu reload ended: `ok` or `refused`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ResultLabel {
+    pub(crate) result: String,
+}
+
 /// Every metric the server exports.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -61,6 +67,8 @@ pub(crate) struct Metrics {
     /// Seconds since the feed was last read to its end (-1: not yet); set at each scrape.
     pub(crate) feed_lag: Gauge,
     pub(crate) feed_applied: Counter,
+    /// Menu reloads (`reload`), by result.
+    pub(crate) menu_reloads: Family<ResultLabel, Counter>,
     pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
     pub(crate) task_failures: Family<TaskLabel, Counter>,
@@ -128,6 +136,12 @@ impl Metrics {
             "feed_lag_seconds",
             "Seconds since the followed feed was last read to its end (-1: not yet)",
             feed_lag.clone(),
+        );
+        let menu_reloads = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "menu_reloads",
+            "Menu reloads (SIGHUP or POST /admin/menus/reload), by result: ok or refused",
+            menu_reloads.clone(),
         );
         let feed_applied = Counter::default();
         registry.register("feed_applied", "Feed changes applied", feed_applied.clone());
@@ -200,10 +214,19 @@ impl Metrics {
             sessions_live,
             feed_watermark,
             feed_lag,
+            menu_reloads,
             feed_applied,
             feed_rejected,
             task_failures,
         }
+    }
+
+    pub(crate) fn count_menu_reload(&self, result: &str) {
+        self.menu_reloads
+            .get_or_create(&ResultLabel {
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     pub(crate) fn count_request(&self, dialect: &str, outcome: &str) {

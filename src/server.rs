@@ -68,6 +68,8 @@ pub(crate) struct App {
     pub(crate) limits: Arc<Limits>,
     /// The connections each source address may hold.
     pub(crate) sources: SourceCap,
+    /// `POST /admin/menus/reload`.
+    pub(crate) menus: Arc<crate::reload::MenuReloader>,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -467,6 +469,15 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
     }
     if (method, path) == ("POST", "backup") {
         return backup(app).await;
+    }
+    if (method, path) == ("POST", "menus/reload") {
+        return match app.menus.reload("POST /admin/menus/reload").await {
+            Ok(version) => json(StatusCode::OK, &serde_json::json!({ "version": version })),
+            Err(reason) => json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &serde_json::json!({ "refused": reason }),
+            ),
+        };
     }
     if method != "GET" {
         return text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
