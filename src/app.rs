@@ -116,6 +116,19 @@ fn open_keys(config: &Config, meta: &sled::Tree) -> anyhow::Result<Keys> {
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
 pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
+    match load_and_check_menus(config)? {
+        Ok(menus) => Ok(menus),
+        Err(faults) => anyhow::bail!(
+            "the menus have {} fault(s); `daftar check` lists them; the first: {}",
+            faults.len(),
+            faults[0]
+        ),
+    }
+}
+
+/// The menus of `config` with its `[services]` overrides, or the faults `check` finds in them
+/// (each as `daftar check` prints it); `Err` when they cannot be read at all.
+pub(crate) fn load_and_check_menus(config: &Config) -> anyhow::Result<Result<Menus, Vec<String>>> {
     let mut menus = load_menus(&config.menus.dir)?;
     if let Some(id) = config
         .services
@@ -145,13 +158,10 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
         }
     }
     let faults = check::check(&menus, config.tightest_screen());
-    if let Some(first) = faults.first() {
-        anyhow::bail!(
-            "the menus have {} fault(s); `daftar check` lists them; the first: {first}",
-            faults.len()
-        );
+    if faults.is_empty() {
+        return Ok(Ok(menus));
     }
-    Ok(menus)
+    Ok(Err(faults.iter().map(ToString::to_string).collect()))
 }
 
 /// What answers a turn: the engine, the session store it steps on, and the dialects.

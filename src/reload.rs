@@ -29,22 +29,29 @@ impl MenuReloader {
         }
     }
 
-    /// Loads, checks and installs the menus; the new version, or why they were refused.
-    pub(crate) async fn reload(self: &Arc<Self>, trigger: &'static str) -> Result<u64, String> {
+    /// Loads, checks and installs the menus; the new version, or the reasons they were refused
+    /// (each fault `check` found, or why they could not be read).
+    pub(crate) async fn reload(
+        self: &Arc<Self>,
+        trigger: &'static str,
+    ) -> Result<u64, Vec<String>> {
         let this = self.clone();
         let loaded =
-            tokio::task::spawn_blocking(move || crate::app::load_checked_menus(&this.config)).await;
+            tokio::task::spawn_blocking(move || crate::app::load_and_check_menus(&this.config))
+                .await;
         let result = match loaded {
-            Ok(Ok(menus)) => Ok(self.engine.install_menus(menus)),
-            Ok(Err(error)) => Err(format!("{error:#}")),
-            Err(_) => Err("the menu load did not finish".to_string()),
+            Ok(Ok(Ok(menus))) => Ok(self.engine.install_menus(menus)),
+            Ok(Ok(Err(faults))) => Err(faults),
+            Ok(Err(error)) => Err(vec![format!("{error:#}")]),
+            Err(_) => Err(vec!["the menu load did not finish".to_string()]),
         };
         let label = if result.is_ok() { "ok" } else { "refused" };
         self.metrics.count_menu_reload(label);
         match &result {
             Ok(version) => tracing::info!(trigger, version, "menus reloaded"),
-            Err(reason) => {
-                tracing::error!(trigger, %reason, "menu reload refused; the old menus keep serving")
+            Err(reasons) => {
+                let reasons = reasons.join("; ");
+                tracing::error!(trigger, %reasons, "menu reload refused; the old menus keep serving")
             }
         }
         result

@@ -473,9 +473,9 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
     if (method, path) == ("POST", "menus/reload") {
         return match app.menus.reload("POST /admin/menus/reload").await {
             Ok(version) => json(StatusCode::OK, &serde_json::json!({ "version": version })),
-            Err(reason) => json(
+            Err(reasons) => json(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &serde_json::json!({ "refused": reason }),
+                &serde_json::json!({ "refused": reasons }),
             ),
         };
     }

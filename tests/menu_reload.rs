@@ -69,7 +69,17 @@ fn a_reload_reaches_new_sessions_and_spares_those_in_flight() {
     let fresh = server.at("s2", T, PHONE, "1");
     assert!(fresh.text.contains(NEW_ASK), "{}", fresh.text);
 
-    // A broken menu is refused with its reason; the last good menus keep serving.
+    // A menu that fails the check is refused with each fault; so is one that does not parse;
+    // the last good menus keep serving.
+    let words = menus.join("tamin.fa.toml");
+    let good = std::fs::read_to_string(&words).expect("read");
+    edit(&words, "own = \"استحقاق\"\n", "");
+    let (status, body) = reload(&server);
+    assert_eq!(status, 422, "{body}");
+    let refused: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let faults = refused["refused"].as_array().expect("a list of faults");
+    assert!(!faults.is_empty() && body.contains("own"), "{body}");
+    std::fs::write(&words, good).expect("restore");
     std::fs::write(menus.join("tamin.toml"), "start = [\n").expect("break");
     let (status, body) = reload(&server);
     assert_eq!(status, 422, "{body}");
@@ -84,7 +94,7 @@ fn a_reload_reaches_new_sessions_and_spares_those_in_flight() {
     let (_, metrics) = server.get("/metrics");
     for line in [
         "daftar_menu_reloads_total{result=\"ok\"} 1",
-        "daftar_menu_reloads_total{result=\"refused\"} 1",
+        "daftar_menu_reloads_total{result=\"refused\"} 2",
     ] {
         assert!(metrics.contains(line), "{line} missing");
     }
