@@ -116,6 +116,19 @@ fn open_keys(config: &Config, meta: &sled::Tree) -> anyhow::Result<Keys> {
 
 /// Loads the menus of `config`, applies its service overrides, and refuses faulty ones.
 pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
+    match load_and_check_menus(config)? {
+        Ok(menus) => Ok(menus),
+        Err(faults) => anyhow::bail!(
+            "the menus have {} fault(s); `daftar check` lists them; the first: {}",
+            faults.len(),
+            faults[0]
+        ),
+    }
+}
+
+/// The menus of `config` with its `[services]` overrides, or the faults `check` finds in them
+/// (each as `daftar check` prints it); `Err` when they cannot be read at all.
+pub(crate) fn load_and_check_menus(config: &Config) -> anyhow::Result<Result<Menus, Vec<String>>> {
     let mut menus = load_menus(&config.menus.dir)?;
     if let Some(id) = config
         .services
@@ -145,13 +158,10 @@ pub fn load_checked_menus(config: &Config) -> anyhow::Result<Menus> {
         }
     }
     let faults = check::check(&menus, config.tightest_screen());
-    if let Some(first) = faults.first() {
-        anyhow::bail!(
-            "the menus have {} fault(s); `daftar check` lists them; the first: {first}",
-            faults.len()
-        );
+    if faults.is_empty() {
+        return Ok(Ok(menus));
     }
-    Ok(menus)
+    Ok(Err(faults.iter().map(ToString::to_string).collect()))
 }
 
 /// What answers a turn: the engine, the session store it steps on, and the dialects.
@@ -303,7 +313,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let menus = load_checked_menus(&opening)?;
         let parts = open_parts(&opening)?;
         let follower = match &opening.feed.source {
-            Some(source) => Some(open_feed(&parts.store, source, opening.feed.max_seq_gap)?),
+            Some(source) => Some(open_feed(&parts.store, source, &opening.feed)?),
             None => None,
         };
         Ok((menus, parts, follower))
@@ -351,6 +361,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ..FeedStatus::default()
     }));
     let readiness = Arc::new(Readiness::new());
+    let menu_reloader = Arc::new(crate::reload::MenuReloader::new(
+        config.clone(),
+        core.engine.clone(),
+        metrics.clone(),
+    ));
     let app = Arc::new(App {
         engine: core.engine.clone(),
         dialects: core.dialects.clone(),
@@ -369,6 +384,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         body_timeout: Duration::from_millis(config.server.body_timeout_ms),
         limits: core.limits.clone(),
         sources,
+        menus: menu_reloader.clone(),
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(
@@ -422,6 +438,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             "no SMS words (sms.<locale>.toml) in the menus: the SMS channel is off"
         ),
     }
+    #[cfg(unix)]
+    {
+        let reloader = menu_reloader.clone();
+        supervisor.spawn("menu-reload", OnFailure::Unready, move |stop| {
+            crate::reload::on_hangup(reloader, stop)
+        });
+    }
     match follower {
         // A dead follower means stale records: the node is taken out of rotation with the
         // reason, as a failing feed is, while what it answers stays correct as of its
@@ -429,9 +452,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Some(follower) => {
             readiness.hold(Unready::FeedNotApplied);
             let (store, app) = (parts.store.clone(), app.clone());
-            let every = Duration::from_millis(config.feed.poll_ms);
+            let pace = Pace::of(&config.feed);
             supervisor.spawn("feed-follower", OnFailure::Unready, move |stop| {
-                follow_feed(follower, store, app, every, stop)
+                follow_feed(follower, store, app, pace, stop)
             });
         }
         None => publish_watermark(&app, &parts.store),
@@ -543,12 +566,18 @@ fn start_sms(
 
 /// The follower of the feed `source`: a source that does not parse, or a feed that cannot be
 /// opened, is refused here with its path.
-fn open_feed(store: &Store, source: &str, max_seq_gap: u64) -> anyhow::Result<Follower> {
+fn open_feed(
+    store: &Store,
+    source: &str,
+    config: &crate::config::FeedConfig,
+) -> anyhow::Result<Follower> {
     let follower = FeedSource::parse(source)
         .map_err(SyncError::from)
         .and_then(|source| Follower::new(store, source))
         .context("the feed cannot be followed")?;
-    Ok(follower.with_max_seq_gap(max_seq_gap))
+    Ok(follower
+        .with_max_seq_gap(config.max_seq_gap)
+        .with_timeout(Duration::from_millis(config.timeout_ms)))
 }
 
 /// Waits for SIGTERM or SIGINT.
@@ -639,16 +668,17 @@ async fn purge_audit(tracker: Arc<Tracker>, stop: CancellationToken) {
 
 /// Applies the feed, clears "feed not applied", then polls for what is new until stopped. A
 /// poll that fails holds "feed failing" on `/readyz` until one succeeds (the follower reads
-/// the feed again from its start after an error, skipping what the watermark covers).
+/// the feed again from its start after an error, skipping what the watermark covers), and
+/// the next poll waits longer ([`Pace`]). A poll that found more (an HTTP page that moved
+/// the watermark) is followed by the next at once.
 async fn follow_feed(
     mut follower: Follower,
     store: Store,
     app: Arc<App>,
-    every: Duration,
+    pace: Pace,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0u32;
     loop {
         let (store_now, stop_now) = (store.clone(), stop.clone());
         let polled = tokio::task::spawn_blocking(move || {
@@ -668,15 +698,60 @@ async fn follow_feed(
         if stop.is_cancelled() {
             return;
         }
+        let wait = match &report {
+            Ok(r) if r.more => Duration::ZERO,
+            Ok(_) => pace.every,
+            Err(e) if e.is_refusal() => pace.most,
+            Err(_) => pace.after_failures(failures + 1),
+        };
+        failures = if report.is_ok() { 0 } else { failures + 1 };
         record_poll(&app, report);
         tokio::select! {
-            _ = tick.tick() => {},
+            _ = tokio::time::sleep(wait) => {},
             _ = stop.cancelled() => return,
         }
     }
 }
 
+/// How long the follower waits between polls.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// After a poll that found nothing more: `[feed] poll_ms`.
+    every: Duration,
+    /// The longest wait after failures: `[feed] backoff_max_ms` (at least `every`).
+    most: Duration,
+}
+
+impl Pace {
+    fn of(config: &crate::config::FeedConfig) -> Pace {
+        let every = Duration::from_millis(config.poll_ms);
+        Pace {
+            every,
+            most: Duration::from_millis(config.backoff_max_ms).max(every),
+        }
+    }
+
+    /// After `n` failures in a row: `every` doubled `n - 1` times, capped at `most`, then
+    /// between half and all of it (jitter, so that servers restarted together do not ask a
+    /// recovering feed server at the same instant).
+    fn after_failures(&self, n: u32) -> Duration {
+        let doubled = self
+            .every
+            .saturating_mul(1u32 << n.saturating_sub(1).min(20));
+        let full = doubled.min(self.most);
+        let mut byte = [0u8; 1];
+        let fraction = match getrandom::fill(&mut byte) {
+            Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
+            Err(_) => 1.0,
+        };
+        full.mul_f64(fraction)
+    }
+}
+
+/// Publishes a poll's outcome. "Feed not applied" clears only once the feed was read to its
+/// end (an HTTP page that found more is not the end).
 fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::SyncError>) {
+    let caught_up = report.as_ref().is_ok_and(|r| !r.more);
     match report {
         Ok(report) => {
             app.metrics.feed_applied.inc_by(report.applied);
@@ -694,7 +769,10 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
                     .extend(report.rejected.iter().map(|r| r.to_string()));
                 let keep = status.last_rejects.len().saturating_sub(20);
                 status.last_rejects.drain(..keep);
-                status.caught_up_at = Some(Instant::now());
+                if !report.more {
+                    status.caught_up_at = Some(Instant::now());
+                }
+                status.last_error = None;
             }
             if report.applied > 0 {
                 tracing::info!(
@@ -705,7 +783,13 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
             }
         }
         Err(error) => {
-            if app.readiness.hold(Unready::FeedFailing) {
+            if let Ok(mut status) = app.feed.lock() {
+                status.last_error = Some(crate::sync::redact(&error.to_string()));
+            }
+            if error.is_refusal() {
+                tracing::error!(%error, "the feed refuses the request: check [feed] source and its credentials; retrying at [feed] backoff_max_ms");
+                app.readiness.hold(Unready::FeedFailing);
+            } else if app.readiness.hold(Unready::FeedFailing) {
                 tracing::error!(%error, "feed poll failed; not ready until a poll succeeds");
             } else {
                 tracing::debug!(%error, "feed poll failed again");
@@ -716,7 +800,7 @@ fn record_poll(app: &App, report: Result<crate::sync::SyncReport, crate::sync::S
     if app.readiness.clear(Unready::FeedFailing) {
         tracing::info!("the feed reads again");
     }
-    if app.readiness.clear(Unready::FeedNotApplied) {
+    if caught_up && app.readiness.clear(Unready::FeedNotApplied) {
         tracing::info!("feed applied; ready unless /readyz says why not");
     }
 }

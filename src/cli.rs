@@ -28,7 +28,8 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
     let source = FeedSource::parse(feed)?;
     let store =
         crate::store::Store::open_or_create(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
-    let report = crate::sync::sync_once_gapped(&store, &source, config.feed.max_seq_gap)?;
+    let timeout = std::time::Duration::from_millis(config.feed.timeout_ms);
+    let report = crate::sync::sync_once_with(&store, &source, config.feed.max_seq_gap, timeout)?;
     store.flush()?;
     // The report lists each rejected line once.
     println!("{report}");

@@ -150,7 +150,8 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeedConfig {
-    /// A file, a directory of `*.ndjson`, or (later) an URL. `None`: follow nothing.
+    /// A file, a directory of `*.ndjson`, or an `http://`/`https://` URL answering
+    /// `GET <url>?since=<seq>`. `None`: follow nothing.
     pub source: Option<String>,
     /// How often a followed feed is polled for new changes. Above 0.
     pub poll_ms: u64,
@@ -158,6 +159,11 @@ pub struct FeedConfig {
     /// rejected (reported, counted), so one mistyped `seq` cannot move the watermark past
     /// every later change. 0: no limit.
     pub max_seq_gap: u64,
+    /// HTTP feed: how long one page request may take, connect to last byte. Above 0.
+    pub timeout_ms: u64,
+    /// HTTP feed: the longest wait between two failed polls (the wait doubles from `poll_ms`
+    /// up to it, with jitter). Above 0.
+    pub backoff_max_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,6 +374,8 @@ impl Default for FeedConfig {
             source: None,
             poll_ms: 1_000,
             max_seq_gap: DEFAULT_MAX_SEQ_GAP,
+            timeout_ms: 10_000,
+            backoff_max_ms: 60_000,
         }
     }
 }
@@ -530,13 +538,15 @@ impl Config {
         }
         check_sms(&self.sms)?;
         self.limits.check()?;
-        let above_zero: [(&'static str, u64); 16] = [
+        let above_zero: [(&'static str, u64); 18] = [
             ("sessions.max", self.sessions.max as u64),
             ("sessions.idle_s", self.sessions.idle_s),
             ("sessions.ended_s", self.sessions.ended_s),
             ("sessions.resume_s", self.sessions.resume_s),
             ("sessions.sweep_ms", self.sessions.sweep_ms),
             ("feed.poll_ms", self.feed.poll_ms),
+            ("feed.timeout_ms", self.feed.timeout_ms),
+            ("feed.backoff_max_ms", self.feed.backoff_max_ms),
             ("server.max_connections", self.server.max_connections as u64),
             ("server.header_timeout_ms", self.server.header_timeout_ms),
             ("server.body_timeout_ms", self.server.body_timeout_ms),
@@ -664,6 +674,8 @@ mod tests {
             ("sessions.resume_s", |c| c.sessions.resume_s = 0),
             ("sessions.ended_s", |c| c.sessions.ended_s = 0),
             ("feed.poll_ms", |c| c.feed.poll_ms = 0),
+            ("feed.timeout_ms", |c| c.feed.timeout_ms = 0),
+            ("feed.backoff_max_ms", |c| c.feed.backoff_max_ms = 0),
             ("server.max_connections", |c| c.server.max_connections = 0),
             ("server.header_timeout_ms", |c| {
                 c.server.header_timeout_ms = 0
@@ -739,6 +751,8 @@ mod tests {
             ..Config::default()
         };
         least.feed.poll_ms = 1;
+        least.feed.timeout_ms = 1;
+        least.feed.backoff_max_ms = 1;
         least.server.max_connections = 1;
         least.server.header_timeout_ms = 1;
         least.server.body_timeout_ms = 1;

@@ -21,7 +21,7 @@
 //! polite END naming the wait, and nothing is stored.
 
 use dashmap::DashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,13 +90,17 @@ impl PerDialect {
 /// The session engine; share it behind an `Arc`.
 pub struct Engine {
     menus: Arc<Menus>,
+    /// The version of `menus` in `menu_set`.
+    version: u64,
+    /// Every menu version a session may still be on, and the current one.
+    menu_set: Arc<MenuSet>,
     store: Arc<dyn SessionStore>,
     actions: Arc<dyn ActionRunner>,
     hasher: KeyedHasher,
     settings: EngineSettings,
     /// What configuration says of each dialect.
     dialects: PerDialect,
-    in_flight: InFlight,
+    in_flight: Arc<InFlight>,
     /// The steps each MSISDN may take (`limits`); none held back unless set.
     limits: Arc<Limits>,
 }
@@ -115,13 +119,15 @@ impl Engine {
     ) -> Engine {
         Engine {
             limits: Arc::new(Limits::off(hasher.clone())),
+            menu_set: Arc::new(MenuSet::new(menus.clone())),
+            version: 0,
             menus,
             store,
             actions,
             hasher,
             settings,
             dialects,
-            in_flight: InFlight::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -136,14 +142,68 @@ impl Engine {
         self.store.count().await.unwrap_or(0)
     }
 
+    /// Makes `menus` the current version (after the same checks as at start): new sessions
+    /// open on it, sessions in flight end on the version they started on. Returns its number.
+    pub(crate) fn install_menus(&self, menus: Menus) -> u64 {
+        self.menu_set.install(Arc::new(menus))
+    }
+
+    /// This engine over menu version `version` (sharing everything else).
+    fn on_version(&self, version: u64, menus: Arc<Menus>) -> Engine {
+        Engine {
+            menus,
+            version,
+            menu_set: self.menu_set.clone(),
+            store: self.store.clone(),
+            actions: self.actions.clone(),
+            hasher: self.hasher.clone(),
+            settings: self.settings,
+            dialects: self.dialects.clone(),
+            in_flight: self.in_flight.clone(),
+            limits: self.limits.clone(),
+        }
+    }
+
+    /// The engine for the session under `key`: over the menu version it started on while it
+    /// is open, else over the current one. `Err`: its version is no longer kept.
+    async fn engine_for(&self, key: &SessionKey) -> Result<Option<Engine>, ()> {
+        let (current, menus) = self.menu_set.current();
+        if current == self.version && self.menu_set.single() {
+            return Ok(None);
+        }
+        let held = self
+            .store
+            .load(key, None)
+            .await
+            .ok()
+            .and_then(|l| l.session);
+        let version = match held {
+            Some(held) if !held.session.is_ended() => held.session.menus,
+            _ => current,
+        };
+        if version == self.version {
+            return Ok(None);
+        }
+        let menus = if version == current {
+            menus
+        } else {
+            self.menu_set.get(version).ok_or(())?
+        };
+        Ok(Some(self.on_version(version, menus)))
+    }
+
     /// One turn of a session.
     pub async fn step(&self, turn: &Turn) -> Reply {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
         let _one_at_a_time = self.in_flight.enter(&key).await;
+        let Ok(other) = self.engine_for(&key).await else {
+            return self.unavailable(turn);
+        };
+        let engine = other.as_ref().unwrap_or(self);
         for _ in 0..MAX_CONFLICTS {
             // Boxed: the walk's state is kilobytes, and a future that size would be copied
             // each time the step's future moves (into its task, say).
-            if let Ok(reply) = Box::pin(self.try_step(&key, turn)).await {
+            if let Ok(reply) = Box::pin(engine.try_step(&key, turn)).await {
                 return reply;
             }
         }
@@ -505,6 +565,7 @@ impl Engine {
     ) -> (Session, Option<Offer>) {
         let locale = opening_locale(service, loaded.locale.as_ref(), key, !first);
         let mut session = Session::new(service.id(), caller, &service.spec.start, &locale);
+        session.menus = self.version;
         let Some(offer) = &loaded.offer else {
             return (session, None);
         };
@@ -674,6 +735,53 @@ fn extension<'a>(seen: &str, full: &'a str) -> Option<&'a str> {
         return (!full.is_empty()).then_some(full);
     }
     full.strip_prefix(seen)?.strip_prefix('*')
+}
+
+/// The menu versions: the current one, and the older ones sessions may still be on (the last
+/// [`MenuSet::KEPT`]; a session on one older still ends with "unavailable").
+struct MenuSet(std::sync::RwLock<VecDeque<(u64, Arc<Menus>)>>);
+
+impl MenuSet {
+    const KEPT: usize = 32;
+
+    fn new(menus: Arc<Menus>) -> MenuSet {
+        MenuSet(std::sync::RwLock::new(VecDeque::from([(0, menus)])))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, VecDeque<(u64, Arc<Menus>)>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn current(&self) -> (u64, Arc<Menus>) {
+        self.read().back().cloned().expect("a menu version")
+    }
+
+    fn single(&self) -> bool {
+        self.read().len() == 1
+    }
+
+    fn get(&self, version: u64) -> Option<Arc<Menus>> {
+        let versions = self.read();
+        versions
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, m)| m.clone())
+    }
+
+    fn install(&self, menus: Arc<Menus>) -> u64 {
+        let mut versions = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = versions.back().map_or(0, |(v, _)| v + 1);
+        versions.push_back((next, menus));
+        while versions.len() > Self::KEPT {
+            versions.pop_front();
+        }
+        next
+    }
 }
 
 /// The sessions being stepped on this node: a second request for one of them waits its turn.

@@ -1,5 +1,6 @@
-//! Reading a change feed (SPEC §5): NDJSON lines, each a [`Change`], from a file or from a
-//! directory of `*.ndjson` files read in name order.
+//! Reading a change feed (SPEC §5): NDJSON lines, each a [`Change`], from a file, from a
+//! directory of `*.ndjson` files read in name order, or from an HTTP URL page by page
+//! (`feed::http`).
 //!
 //! Where it sits: `feed ─► sync ─► store`. A [`FeedReader`] remembers where it stopped (file,
 //! byte offset, line number), so a follower reads only what is new: lines appended to a file,
@@ -13,6 +14,7 @@
 //! What it must never do: write to the store, or touch HTTP or sessions; load a line of
 //! unbounded size into memory.
 
+pub(crate) mod http;
 mod reason;
 
 use crate::record::Change;
@@ -29,13 +31,26 @@ const SEQ_PROBE: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("feed {url}: HTTP feeds are not supported yet; use a file or a directory")]
-    HttpNotSupported { url: String },
+    #[error("feed {url}: {message}")]
+    Http {
+        url: String,
+        /// The HTTP status when the feed answered one other than 200.
+        status: Option<u16>,
+        message: String,
+    },
     #[error("feed {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl FeedError {
+    /// Whether the feed refused the request (HTTP 4xx: a wrong URL or credentials), which
+    /// waiting alone will not mend: logged at each retry, retried at the slowest pace.
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, FeedError::Http { status: Some(s), .. } if (400..500).contains(s))
+    }
 }
 
 /// Where changes come from.
@@ -46,21 +61,24 @@ pub enum FeedSource {
     /// A directory of `*.ndjson` files, read in name order (names starting with `.` are
     /// ignored, so a writer can prepare `.next.ndjson` and rename it).
     Dir(PathBuf),
+    /// An `http://` or `https://` URL answering `GET <url>?since=<seq>` with a page of NDJSON.
+    Http(String),
 }
 
 impl FeedSource {
-    /// The file or directory this feed reads.
+    /// The file or directory this feed reads (an URL as a path, for messages).
     pub(crate) fn path(&self) -> &Path {
         match self {
             FeedSource::File(p) | FeedSource::Dir(p) => p,
+            FeedSource::Http(url) => Path::new(url),
         }
     }
 
-    /// A directory path gives `Dir`, any other path `File`; an HTTP URL is refused for now.
-    /// Existing paths are made canonical, so the store records one name per feed.
+    /// An `http://` or `https://` URL gives `Http`, a directory path `Dir`, any other path
+    /// `File`. Existing paths are made canonical, so the store records one name per feed.
     pub fn parse(s: &str) -> Result<FeedSource, FeedError> {
         if s.starts_with("http://") || s.starts_with("https://") {
-            return Err(FeedError::HttpNotSupported { url: s.to_string() });
+            return Ok(FeedSource::Http(s.to_string()));
         }
         let path = PathBuf::from(s);
         let path = std::fs::canonicalize(&path).unwrap_or(path);
@@ -76,6 +94,8 @@ impl FeedSource {
     /// the first poll.
     pub(crate) fn probe(&self) -> Result<(), FeedError> {
         match self {
+            // An URL is asked at the first poll: a feed server down at start is retried.
+            FeedSource::Http(_) => Ok(()),
             FeedSource::File(p) => File::open(p).map(drop).map_err(|e| io_error(p, e)),
             FeedSource::Dir(dir) => {
                 if ndjson_files(dir)?.is_empty() {
@@ -92,6 +112,7 @@ impl FeedSource {
         match self {
             FeedSource::File(p) => Ok(vec![p.clone()]),
             FeedSource::Dir(dir) => ndjson_files(dir),
+            FeedSource::Http(_) => Ok(Vec::new()),
         }
     }
 }
@@ -101,6 +122,7 @@ impl fmt::Display for FeedSource {
         match self {
             FeedSource::File(p) => write!(f, "file:{}", p.display()),
             FeedSource::Dir(p) => write!(f, "dir:{}", p.display()),
+            FeedSource::Http(url) => write!(f, "{url}"),
         }
     }
 }
@@ -518,8 +540,12 @@ mod tests {
     }
 
     #[test]
-    fn http_feeds_are_refused_clearly() {
-        let e = FeedSource::parse("https://insurer.example/feed").expect_err("refused");
-        assert!(e.to_string().contains("not supported yet"), "{e}");
+    fn urls_are_http_feeds() {
+        for url in ["https://insurer.example/feed", "http://127.0.0.1:9/f?k=1"] {
+            assert_eq!(
+                FeedSource::parse(url).expect("parsed"),
+                FeedSource::Http(url.to_string())
+            );
+        }
     }
 }

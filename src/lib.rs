@@ -63,6 +63,7 @@ pub(crate) mod metrics;
 pub(crate) mod money;
 pub(crate) mod readiness;
 pub mod record;
+pub(crate) mod reload;
 pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;

@@ -49,6 +49,12 @@ pub(crate) struct OutcomeLabel {
     pub(crate) outcome: String,
 }
 
+/// How a menu reload ended: `ok` or `refused`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ResultLabel {
+    pub(crate) result: String,
+}
+
 /// Every metric the server exports.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -58,7 +64,11 @@ pub(crate) struct Metrics {
     pub(crate) session_ends: Family<EndLabels, Counter>,
     pub(crate) sessions_live: Gauge,
     pub(crate) feed_watermark: Gauge,
+    /// Seconds since the feed was last read to its end (-1: not yet); set at each scrape.
+    pub(crate) feed_lag: Gauge,
     pub(crate) feed_applied: Counter,
+    /// Menu reloads (`reload`), by result.
+    pub(crate) menu_reloads: Family<ResultLabel, Counter>,
     pub(crate) feed_rejected: Counter,
     /// Background tasks that ended with an error or a panic, by task.
     pub(crate) task_failures: Family<TaskLabel, Counter>,
@@ -120,6 +130,18 @@ impl Metrics {
             "feed_watermark",
             "The seq of the last feed change applied and made durable",
             feed_watermark.clone(),
+        );
+        let feed_lag = Gauge::default();
+        registry.register(
+            "feed_lag_seconds",
+            "Seconds since the followed feed was last read to its end (-1: not yet)",
+            feed_lag.clone(),
+        );
+        let menu_reloads = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "menu_reloads",
+            "Menu reloads (SIGHUP or POST /admin/menus/reload), by result: ok or refused",
+            menu_reloads.clone(),
         );
         let feed_applied = Counter::default();
         registry.register("feed_applied", "Feed changes applied", feed_applied.clone());
@@ -191,10 +213,20 @@ impl Metrics {
             step_seconds,
             sessions_live,
             feed_watermark,
+            feed_lag,
+            menu_reloads,
             feed_applied,
             feed_rejected,
             task_failures,
         }
+    }
+
+    pub(crate) fn count_menu_reload(&self, result: &str) {
+        self.menu_reloads
+            .get_or_create(&ResultLabel {
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     pub(crate) fn count_request(&self, dialect: &str, outcome: &str) {
@@ -286,6 +318,7 @@ mod tests {
             "daftar_ussd_step_seconds_bucket",
             "daftar_sessions_live 3",
             "daftar_feed_watermark",
+            "daftar_feed_lag_seconds",
             "daftar_sms_outbox_pending 0",
             "daftar_sms_messages_total{outcome=\"sent\"} 1",
             "daftar_sms_send_attempts_total{outcome=\"retry\"} 1",

@@ -68,6 +68,8 @@ pub(crate) struct App {
     pub(crate) limits: Arc<Limits>,
     /// The connections each source address may hold.
     pub(crate) sources: SourceCap,
+    /// `POST /admin/menus/reload`.
+    pub(crate) menus: Arc<crate::reload::MenuReloader>,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -198,6 +200,9 @@ async fn route(
             app.metrics.sessions_live.set(live as i64);
             let pending = app.sms.as_ref().map_or(0, |sms| sms.pending());
             app.metrics.sms_pending.set(pending as i64);
+            if let Some(lag) = feed_lag(app) {
+                app.metrics.feed_lag.set(lag);
+            }
             let mut response = text(StatusCode::OK, &app.metrics.render());
             response.headers_mut().insert(
                 CONTENT_TYPE,
@@ -426,6 +431,18 @@ async fn read_body(
     }
 }
 
+/// Seconds since the followed feed was last read to its end, -1 before the first time; `None`
+/// when no feed is followed.
+fn feed_lag(app: &App) -> Option<i64> {
+    let status = app.feed.lock().ok()?;
+    status.source.as_ref()?;
+    Some(
+        status
+            .caught_up_at
+            .map_or(-1, |t| t.elapsed().as_secs() as i64),
+    )
+}
+
 /// How the admin API's answer begins when no token is configured; `track --server` reads it.
 pub(crate) const ADMIN_OFF: &str = "the admin API is off";
 /// The whole answer: how to turn it on.
@@ -452,6 +469,15 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
     }
     if (method, path) == ("POST", "backup") {
         return backup(app).await;
+    }
+    if (method, path) == ("POST", "menus/reload") {
+        return match app.menus.reload("POST /admin/menus/reload").await {
+            Ok(version) => json(StatusCode::OK, &serde_json::json!({ "version": version })),
+            Err(reasons) => json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &serde_json::json!({ "refused": reasons }),
+            ),
+        };
     }
     if method != "GET" {
         return text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");

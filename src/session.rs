@@ -126,6 +126,10 @@ pub struct Session {
     pub(crate) started_in: String,
     /// The dialect's retry mark of the step that made `last`, where the dialect has marks.
     pub(crate) last_mark: Option<String>,
+    /// The menu version the session started on (`engine::MenuSet`): it ends on it, so a
+    /// reload never mixes two menus in one session. 0: the menus loaded at start.
+    #[serde(default)]
+    pub(crate) menus: u64,
 }
 
 impl Session {
@@ -148,6 +152,7 @@ impl Session {
             offered: None,
             locale_chosen: false,
             started_in: locale.to_string(),
+            menus: 0,
             last_mark: None,
         }
     }

@@ -21,8 +21,16 @@
 //! last watermark and ends in exactly the state of a clean sync. A rejected line whose `seq` is
 //! below a later applied one is covered by the watermark with it.
 //!
-//! What it must never do: touch HTTP, sessions or menus; use sled batches or transactions.
+//! An HTTP feed (`feed::http`) goes through the same rules a page at a time: each poll asks
+//! for the changes after the watermark, applies the page's complete lines, then checkpoints.
+//! A poll "found more" ([`SyncReport::more`]) when its page held lines and moved the
+//! watermark: the follower asks again at once. A rejected line comes back in every page
+//! until the watermark passes it, so the follower reports it once (by its hash) and skips it
+//! after.
+//!
+//! What it must never do: touch sessions or menus; use sled batches or transactions.
 
+use crate::feed::http::{HttpFeed, Page};
 use crate::feed::{FeedError, FeedLine, FeedReader, FeedSource, ReadMode};
 use crate::record::Change;
 use crate::store::{Store, StoreError};
@@ -55,6 +63,13 @@ pub enum SyncError {
         why: String,
         watermark: u64,
     },
+}
+
+impl SyncError {
+    /// Whether an HTTP feed refused the request (4xx); see [`FeedError::is_refusal`].
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, SyncError::Feed(e) if e.is_refusal())
+    }
 }
 
 /// A line that was not applied, and why.
@@ -91,12 +106,26 @@ pub struct SyncReport {
     pub(crate) rejected_unlisted: u64,
     /// The store's watermark when the run ended.
     pub watermark: u64,
+    /// An HTTP page brought lines and moved the watermark: more may be waiting now.
+    pub more: bool,
 }
 
 impl SyncReport {
     /// Every reject, listed or not (`daftar sync` exits 3 when this is not 0).
     pub fn rejected_count(&self) -> u64 {
         self.rejected.len() as u64 + self.rejected_unlisted
+    }
+
+    /// Adds a later run's report to this one (its watermark and `more` replace these).
+    fn add(&mut self, later: SyncReport) {
+        self.applied += later.applied;
+        self.skipped += later.skipped;
+        self.rejected_unlisted += later.rejected_unlisted;
+        for r in later.rejected {
+            self.reject(r);
+        }
+        self.watermark = later.watermark;
+        self.more = later.more;
     }
 
     fn reject(&mut self, reject: Reject) {
@@ -139,6 +168,8 @@ pub(crate) struct FeedStatus {
     pub(crate) last_rejects: Vec<String>,
     /// Seconds since the feed was last read to its end.
     pub(crate) caught_up_secs_ago: Option<u64>,
+    /// Why the last poll failed (`None` once one succeeds); never a feed line's content.
+    pub(crate) last_error: Option<String>,
     #[serde(skip)]
     pub(crate) caught_up_at: Option<std::time::Instant>,
 }
@@ -156,17 +187,84 @@ pub fn sync_once_gapped(
     source: &FeedSource,
     max_seq_gap: u64,
 ) -> Result<SyncReport, SyncError> {
+    let timeout = std::time::Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS);
+    sync_once_with(store, source, max_seq_gap, timeout)
+}
+
+/// As [`sync_once_gapped`], an HTTP page request taking at most `timeout`.
+pub fn sync_once_with(
+    store: &Store,
+    source: &FeedSource,
+    max_seq_gap: u64,
+    timeout: std::time::Duration,
+) -> Result<SyncReport, SyncError> {
     claim_feed(store, source)?;
-    let mut reader = FeedReader::new(source.clone());
     let stop = CancellationToken::new();
+    if let FeedSource::Http(url) = source {
+        return sync_http_to_end(store, &HttpFeed::new(url, timeout), max_seq_gap);
+    }
+    let mut reader = FeedReader::new(source.clone());
     run(store, &mut reader, ReadMode::ToEnd, max_seq_gap, &stop)
+}
+
+/// `[feed] timeout_ms` by default.
+pub(crate) const DEFAULT_HTTP_TIMEOUT_MS: u64 = 10_000;
+
+/// Asks an HTTP feed for pages until one brings nothing new; a page cut short at the end is
+/// an error (its last line would be missing).
+fn sync_http_to_end(
+    store: &Store,
+    feed: &HttpFeed,
+    max_seq_gap: u64,
+) -> Result<SyncReport, SyncError> {
+    let stop = CancellationToken::new();
+    let mut seen = Reported::default();
+    let mut total = SyncReport::default();
+    loop {
+        let (report, truncated) = run_http(store, feed, &mut seen, max_seq_gap, &stop)?;
+        total.add(report);
+        if !total.more {
+            if truncated {
+                return Err(SyncError::Feed(FeedError::Http {
+                    url: feed.url().to_string(),
+                    status: None,
+                    message: "the last page ended in the middle of a line".into(),
+                }));
+            }
+            return Ok(total);
+        }
+    }
 }
 
 /// Follows a feed for the server: each poll applies what is new since the previous one.
 #[derive(Debug)]
 pub struct Follower {
-    reader: FeedReader,
+    reader: Reader,
     max_seq_gap: u64,
+}
+
+/// Where a follower reads.
+#[derive(Debug)]
+enum Reader {
+    Files(FeedReader),
+    Http(HttpFeed, Reported),
+}
+
+/// The hashes of the rejected lines an HTTP follower has already reported (a page repeats
+/// them until the watermark passes them); forgotten whole when it grows past a bound.
+#[derive(Debug, Default)]
+struct Reported(std::collections::HashSet<[u8; 32]>);
+
+impl Reported {
+    /// Most hashes kept.
+    const MAX: usize = 10 * REJECTS_LISTED;
+
+    fn remember(&mut self, digest: [u8; 32]) {
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(digest);
+    }
 }
 
 impl Follower {
@@ -175,10 +273,28 @@ impl Follower {
     /// this feed.
     pub fn new(store: &Store, source: FeedSource) -> Result<Follower, SyncError> {
         claim_feed(store, &source)?;
+        let reader = match source {
+            FeedSource::Http(url) => Reader::Http(
+                HttpFeed::new(
+                    &url,
+                    std::time::Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS),
+                ),
+                Reported::default(),
+            ),
+            other => Reader::Files(FeedReader::new(other)),
+        };
         Ok(Follower {
-            reader: FeedReader::new(source),
+            reader,
             max_seq_gap: crate::config::DEFAULT_MAX_SEQ_GAP,
         })
+    }
+
+    /// How long one HTTP page request may take (no effect on a file feed).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Follower {
+        if let Reader::Http(feed, _) = &mut self.reader {
+            *feed = HttpFeed::new(feed.url(), timeout);
+        }
+        self
     }
 
     /// The largest step a `seq` may take above the last one applied (0: no limit).
@@ -203,17 +319,18 @@ impl Follower {
         store: &Store,
         stop: &CancellationToken,
     ) -> Result<SyncReport, SyncError> {
-        let result = run(
-            store,
-            &mut self.reader,
-            ReadMode::Follow,
-            self.max_seq_gap,
-            stop,
-        );
-        if result.is_err() {
-            self.reader.reset();
+        match &mut self.reader {
+            Reader::Files(reader) => {
+                let result = run(store, reader, ReadMode::Follow, self.max_seq_gap, stop);
+                if result.is_err() {
+                    reader.reset();
+                }
+                result
+            }
+            Reader::Http(feed, seen) => {
+                run_http(store, feed, seen, self.max_seq_gap, stop).map(|(report, _)| report)
+            }
         }
-        result
     }
 }
 
@@ -306,20 +423,8 @@ fn run(
     max_seq_gap: u64,
     stop: &CancellationToken,
 ) -> Result<SyncReport, SyncError> {
-    let watermark = store.watermark()?;
-    let mut state = Run {
-        store,
-        max_seq_gap,
-        first_unrecorded: store.feed_first()?.is_none(),
-        watermark,
-        last_applied: watermark,
-        since_checkpoint: 0,
-        report: SyncReport {
-            watermark,
-            ..SyncReport::default()
-        },
-    };
-    let mut lines = reader.read(mode, watermark)?;
+    let mut state = Run::start(store, max_seq_gap)?;
+    let mut lines = reader.read(mode, state.watermark)?;
     for line in lines.by_ref() {
         state.take(line?)?;
         if stop.is_cancelled() {
@@ -329,6 +434,41 @@ fn run(
     state.report.skipped += lines.passed_over();
     state.checkpoint()?;
     Ok(state.report)
+}
+
+/// One HTTP page after the watermark, applied; also whether its last line was cut short.
+fn run_http(
+    store: &Store,
+    feed: &HttpFeed,
+    seen: &mut Reported,
+    max_seq_gap: u64,
+    stop: &CancellationToken,
+) -> Result<(SyncReport, bool), SyncError> {
+    let mut state = Run::start(store, max_seq_gap)?;
+    let Page {
+        lines,
+        passed_over,
+        complete,
+        truncated,
+    } = feed.page(state.watermark)?;
+    for line in lines {
+        if seen.0.contains(&line.digest) {
+            state.report.skipped += 1;
+            continue;
+        }
+        let (digest, before) = (line.digest, state.report.rejected_count());
+        state.take(line)?;
+        if state.report.rejected_count() > before {
+            seen.remember(digest);
+        }
+        if stop.is_cancelled() {
+            break;
+        }
+    }
+    state.report.skipped += passed_over;
+    state.checkpoint()?;
+    state.report.more = complete > 0 && state.report.watermark > state.watermark;
+    Ok((state.report, truncated))
 }
 
 /// One run over a feed: the watermark it started from and what it has applied since.
@@ -344,7 +484,24 @@ struct Run<'a> {
     report: SyncReport,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A run from the store's watermark.
+    fn start(store: &'a Store, max_seq_gap: u64) -> Result<Run<'a>, SyncError> {
+        let watermark = store.watermark()?;
+        Ok(Run {
+            store,
+            max_seq_gap,
+            first_unrecorded: store.feed_first()?.is_none(),
+            watermark,
+            last_applied: watermark,
+            since_checkpoint: 0,
+            report: SyncReport {
+                watermark,
+                ..SyncReport::default()
+            },
+        })
+    }
+
     fn take(&mut self, line: FeedLine) -> Result<(), SyncError> {
         let change = match line.parsed {
             Ok(change) => change,

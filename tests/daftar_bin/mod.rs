@@ -321,6 +321,16 @@ impl Served {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends `signal` (`HUP`, say) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+    }
+
     /// Sends SIGKILL (a crash: nothing of the process runs after it) and reaps it.
     pub fn kill(&mut self) -> ExitStatus {
         let _ = self.child.kill();
