@@ -7,8 +7,6 @@
 mod common;
 mod fhir_support;
 
-use std::time::Duration;
-
 use common::people::{holder, ir_code, kz_iin, today_tehran, upsert, wrong_check};
 use common::TestServer;
 use daftar::fhir::config::{ClientScope, FhirClient};
@@ -114,41 +112,31 @@ fn request(system: &str, value: &str, phone: Option<&str>) -> Value {
     })
 }
 
+/// A refusal to provoke: token, content type, body, and the status and issue code expected.
+type Refusal<'a> = (Option<&'a str>, &'a str, &'a [u8], u16, &'a str);
+
+/// An answer of the API: its status, content type and FHIR resource (validated).
 struct Answer {
     status: u16,
     content_type: String,
     body: Value,
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
 /// POSTs `body` with `token` and `content_type`; the answer's JSON, validated.
 fn post_raw(server: &TestServer, token: Option<&str>, content_type: &str, body: &[u8]) -> Answer {
-    let url = format!("{}/fhir/CoverageEligibilityRequest", server.base);
-    let mut call = agent().post(&url).header("Content-Type", content_type);
-    if let Some(token) = token {
-        call = call.header("Authorization", &format!("Bearer {token}"));
-    }
-    let mut response = call.send(body).expect("the server answers");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = response.body_mut().read_to_string().expect("a body");
-    let body: Value = serde_json::from_str(&text).expect("a JSON answer");
-    assert_valid(&body);
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("Authorization", b.as_str()))
+        .collect();
+    let path = "/fhir/CoverageEligibilityRequest";
+    let answer = server.post_with(path, content_type, &headers, body);
+    let resource: Value = serde_json::from_str(&answer.body).expect("a JSON answer");
+    assert_valid(&resource);
     Answer {
-        status: response.status().as_u16(),
-        content_type,
-        body,
+        status: answer.status,
+        content_type: answer.content_type,
+        body: resource,
     }
 }
 
@@ -208,7 +196,7 @@ fn tracking_code(answer: &Answer) -> String {
 /// What the audit trail keeps under `code`.
 fn trail(server: &TestServer, code: &str) -> Value {
     let url = format!("{}/admin/track/{code}", server.base);
-    let mut response = agent()
+    let mut response = common::bin::agent()
         .get(&url)
         .header("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
         .call()
@@ -292,40 +280,46 @@ fn a_member_without_the_bound_phone_learns_in_force_only() {
 #[test]
 fn each_refusal_is_an_operation_outcome_with_its_status() {
     let server = server();
-    let good = request(IR, &covered(), None);
-    let json_body = good.to_string();
-    let no_token = post_raw(&server, None, "application/fhir+json", json_body.as_bytes());
-    refused(&no_token, 401, "security");
-    let wrong_token = post_raw(
-        &server,
-        Some("nope"),
-        "application/fhir+json",
-        json_body.as_bytes(),
-    );
-    refused(&wrong_token, 401, "security");
-    let text = post_raw(
-        &server,
-        Some(PROVIDER_TOKEN),
-        "text/plain",
-        json_body.as_bytes(),
-    );
-    refused(&text, 415, "not-supported");
+    let good = request(IR, &covered(), None).to_string();
+    let fhir = "application/fhir+json";
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(BODY_LIMIT));
+    let cases: [Refusal; 5] = [
+        (None, fhir, good.as_bytes(), 401, "security"),
+        (Some("nope"), fhir, good.as_bytes(), 401, "security"),
+        (
+            Some(PROVIDER_TOKEN),
+            "text/plain",
+            good.as_bytes(),
+            415,
+            "not-supported",
+        ),
+        (
+            Some(PROVIDER_TOKEN),
+            fhir,
+            b"{\"resourceType\":",
+            400,
+            "structure",
+        ),
+        (
+            Some(PROVIDER_TOKEN),
+            fhir,
+            huge.as_bytes(),
+            413,
+            "too-costly",
+        ),
+    ];
+    for (token, content_type, body, status, code) in cases {
+        refused(&post_raw(&server, token, content_type, body), status, code);
+    }
     // Plain JSON is taken as well.
-    let plain = post_raw(
+    eligible(&post_raw(
         &server,
         Some(PROVIDER_TOKEN),
         "application/json",
-        json_body.as_bytes(),
-    );
-    eligible(&plain);
-    let bad_json = post_raw(
-        &server,
-        Some(PROVIDER_TOKEN),
-        "application/fhir+json",
-        b"{\"resourceType\":",
-    );
-    refused(&bad_json, 400, "structure");
+        good.as_bytes(),
+    ));
 
+    let good = request(IR, &covered(), None);
     let mut wrong_type = good.clone();
     wrong_type["resourceType"] = json!("Coverage");
     let mut no_purpose = good.clone();
@@ -342,14 +336,6 @@ fn each_refusal_is_an_operation_outcome_with_its_status() {
     for (body, code) in &cases {
         refused(&post(&server, PROVIDER_TOKEN, body), 400, code);
     }
-    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(BODY_LIMIT));
-    let too_big = post_raw(
-        &server,
-        Some(PROVIDER_TOKEN),
-        "application/fhir+json",
-        huge.as_bytes(),
-    );
-    refused(&too_big, 413, "too-costly");
 }
 
 #[test]
