@@ -301,7 +301,16 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
 /// media type and the body limit, each refusal an `OperationOutcome`; then the API's answer.
 async fn fhir_eligibility(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     if let Err(limited) = app.limits.request(peer.ip()) {
-        return too_many(&limited);
+        let why = "too many requests from this address";
+        let mut response = fhir_json((
+            StatusCode::TOO_MANY_REQUESTS,
+            fhir::outcome("throttled", why),
+        ));
+        let waiting = too_many(&limited);
+        if let Some(after) = waiting.headers().get(RETRY_AFTER) {
+            response.headers_mut().insert(RETRY_AFTER, after.clone());
+        }
+        return response;
     }
     let (head, body) = req.into_parts();
     let bearer = head

@@ -77,6 +77,11 @@ fn client(token: &str, scope: ClientScope) -> FhirClient {
 }
 
 fn server() -> TestServer {
+    server_with(|_| {})
+}
+
+/// The server with its two clients and the admin token, and the configuration adjusted.
+fn server_with(adjust: impl FnOnce(&mut daftar::config::Config)) -> TestServer {
     TestServer::start_with(&feed(), |c| {
         c.admin.token = Some(ADMIN_TOKEN.into());
         let clients = &mut c.fhir.clients;
@@ -88,6 +93,7 @@ fn server() -> TestServer {
             "member-app".into(),
             client(MEMBER_TOKEN, ClientScope::Member),
         );
+        adjust(c);
     })
 }
 
@@ -336,6 +342,23 @@ fn each_refusal_is_an_operation_outcome_with_its_status() {
     for (body, code) in &cases {
         refused(&post(&server, PROVIDER_TOKEN, body), 400, code);
     }
+}
+
+#[test]
+fn an_address_over_its_rate_gets_429_as_an_operation_outcome() {
+    let server = server_with(|c| c.limits.source_requests_per_second = 2);
+    let body = request(IR, &covered(), None);
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| {
+            let answer = post(&server, PROVIDER_TOKEN, &body);
+            if answer.status == 429 {
+                refused(&answer, 429, "throttled");
+            }
+            answer.status
+        })
+        .collect();
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 #[test]
