@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
 use crate::feed::FeedSource;
+use crate::fhir::Fhir;
 use crate::inquiry::{Clock, Inquiries};
 use crate::keys::{self, Keys, Origin};
 use crate::limits::sources::SourceCap;
@@ -172,6 +173,8 @@ pub struct Core {
     /// The embedded session store, which the sweeper tidies.
     pub sessions: Arc<MemoryStore>,
     pub(crate) dialects: Registry,
+    /// The FHIR eligibility API, over the same inquiries and menus as the engine.
+    pub(crate) fhir: Arc<Fhir>,
 }
 
 /// How long a caller's choice of locale is remembered.
@@ -215,6 +218,8 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         clock: Clock::System,
         subscriptions: parts.subscriptions.clone(),
     };
+    let menus = Arc::new(menus);
+    let fhir = Arc::new(Fhir::new(&config.fhir, menus.clone(), inquiries.clone()));
     let actions = Actions::new(inquiries, limits.clone());
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {
@@ -225,7 +230,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         locale_for: LOCALE_KEPT,
     };
     let engine = Engine::new(
-        Arc::new(menus),
+        menus,
         sessions.clone(),
         Arc::new(actions),
         parts.hasher.clone(),
@@ -254,6 +259,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         limits,
         sessions,
         dialects,
+        fhir,
     })
 }
 
@@ -385,6 +391,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         limits: core.limits.clone(),
         sources,
         menus: menu_reloader.clone(),
+        fhir: core.fhir.clone(),
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(

@@ -49,6 +49,8 @@ pub struct Config {
     pub smpp: BTreeMap<String, GatewayConfig>,
     /// The SMS channel (`cnam`, SPEC §4.1): the provider replies and alerts are sent through.
     pub sms: SmsConfig,
+    /// The FHIR eligibility API's clients (`[fhir.clients.<name>]`; `fhir::config`).
+    pub fhir: crate::fhir::config::FhirConfig,
 }
 
 /// `[sms]`: where SMS leave. With no `provider`, inbound commands are still answered and alerts
@@ -486,6 +488,7 @@ impl Config {
         for (name, gateway) in &mut self.smpp {
             gateway.apply_env(name, |key| std::env::var(key).ok());
         }
+        self.fhir.apply_env(|key| std::env::var(key).ok());
         if let Ok(key) = std::env::var("DAFTAR_SMS_API_KEY") {
             if !key.is_empty() {
                 self.sms.api_key = Some(key);
@@ -537,6 +540,7 @@ impl Config {
             crate::smpp::config::check(name, gateway)?;
         }
         check_sms(&self.sms)?;
+        self.fhir.check()?;
         self.limits.check()?;
         let above_zero: [(&'static str, u64); 18] = [
             ("sessions.max", self.sessions.max as u64),

@@ -49,6 +49,7 @@ pub mod dialect;
 pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
+pub mod fhir;
 pub(crate) mod flow;
 /// Seams for the fuzz targets and the corpus replay test; not an API.
 #[doc(hidden)]

@@ -37,6 +37,7 @@ use crate::config::ServerConfig;
 use crate::dialect::guard::{constant_time_eq, Refusal};
 use crate::dialect::{Registry, WireRequest, WireResponse};
 use crate::engine::Engine;
+use crate::fhir::{self, Fhir};
 use crate::limits::sources::{Admitted, SourceCap};
 use crate::limits::{self, Limit, Limits};
 use crate::metrics::{self, Metrics};
@@ -70,6 +71,8 @@ pub(crate) struct App {
     pub(crate) sources: SourceCap,
     /// `POST /admin/menus/reload`.
     pub(crate) menus: Arc<crate::reload::MenuReloader>,
+    /// The FHIR eligibility API (`POST /fhir/CoverageEligibilityRequest`).
+    pub(crate) fhir: Arc<Fhir>,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -210,6 +213,7 @@ async fn route(
             );
             response
         }
+        ("POST", "/fhir/CoverageEligibilityRequest") => fhir_eligibility(app, req, peer).await,
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
         _ if path.starts_with("/sms/") => {
             sms(app, &method, &path["/sms/".len()..], req, peer).await
@@ -296,6 +300,69 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     app.metrics
         .observe_step(dialect.name(), started.elapsed().as_secs_f64());
     wire_response(response)
+}
+
+/// `POST /fhir/CoverageEligibilityRequest`: the source's rate limit, the client's token, the
+/// media type and the body limit, each refusal an `OperationOutcome`; then the API's answer.
+async fn fhir_eligibility(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    if let Err(limited) = app.limits.request(peer.ip()) {
+        let why = "too many requests from this address";
+        let mut response = fhir_json((
+            StatusCode::TOO_MANY_REQUESTS,
+            fhir::outcome("throttled", why),
+        ));
+        let waiting = too_many(&limited);
+        if let Some(after) = waiting.headers().get(RETRY_AFTER) {
+            response.headers_mut().insert(RETRY_AFTER, after.clone());
+        }
+        return response;
+    }
+    let (head, body) = req.into_parts();
+    let bearer = head
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !app.fhir.knows(bearer) {
+        return fhir_json(fhir::unauthorised());
+    }
+    let media = head
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if !matches!(media.as_deref(), Some(fhir::FHIR_JSON | "application/json")) {
+        let why = "the body must be application/fhir+json or application/json";
+        return fhir_json((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            fhir::outcome("not-supported", why),
+        ));
+    }
+    let declared = head.headers.get(CONTENT_LENGTH);
+    let body = match read_body(declared, body, app.body_limit, app.body_timeout).await {
+        Ok(body) => body,
+        Err(status) => {
+            let why = status.canonical_reason().unwrap_or("the body was refused");
+            let mut response = fhir_json((status, fhir::outcome("too-costly", why)));
+            // As `body_refused`: the rest of the body is still on the connection.
+            response
+                .headers_mut()
+                .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    fhir_json(app.fhir.answer(bearer, &body).await)
+}
+
+/// A FHIR resource as `application/fhir+json`.
+fn fhir_json((status, resource): fhir::Reply) -> Response<Body> {
+    let mut response = json(status, &resource);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json; charset=utf-8"),
+    );
+    response
 }
 
 /// Who may call, before the body is read (SPEC §4): the path tail the handler is to see (a

@@ -47,10 +47,10 @@ pub(crate) enum Asker<'a> {
     /// the logs get its keyed hash.
     Phone { msisdn: &'a str },
     /// A client of an API, by the name configuration gives it. It is registered for no one.
-    // Asked by no channel yet: the FHIR API (issue 12) is its first; the audit trail's form
-    // for it is part of this layer's contract and is tested.
-    #[allow(dead_code)]
     Client { name: &'a str },
+    /// A client of an API asking for a member, with the phone its request names: registered
+    /// where that phone is, named in the audit trail and the logs by the client's name only.
+    Member { name: &'a str, msisdn: &'a str },
 }
 
 /// Kept out of logs: a phone's `{:?}` never shows its MSISDN.
@@ -59,6 +59,7 @@ impl fmt::Debug for Asker<'_> {
         match self {
             Asker::Phone { .. } => f.write_str("Phone { .. }"),
             Asker::Client { name } => f.debug_struct("Client").field("name", name).finish(),
+            Asker::Member { name, .. } => write!(f, "Member {{ name: {name:?}, .. }}"),
         }
     }
 }
@@ -68,7 +69,9 @@ impl Asker<'_> {
     /// identifies a person when it is in that person's `msisdns`).
     fn is_registered_on(&self, person: &Person) -> bool {
         match self {
-            Asker::Phone { msisdn } => person.msisdns.iter().any(|m| m == msisdn),
+            Asker::Phone { msisdn } | Asker::Member { msisdn, .. } => {
+                person.msisdns.iter().any(|m| m == msisdn)
+            }
             Asker::Client { .. } => false,
         }
     }
@@ -249,6 +252,11 @@ impl Desk<'_> {
         &self.inquiries.store
     }
 
+    /// The desk's day: today in the service's time zone.
+    pub(crate) fn today(&self) -> Date {
+        self.today
+    }
+
     /// The record of `person_id` at the service's insurer.
     fn person(&self, person_id: &str) -> Result<Option<Person>, InquiryError> {
         Ok(self.store().person(self.scope.insurer, person_id)?)
@@ -275,7 +283,9 @@ impl Desk<'_> {
         let hasher = &self.inquiries.hasher;
         match self.asker {
             Asker::Phone { msisdn } => (hasher.hash(msisdn), hasher.tag(msisdn)),
-            Asker::Client { name } => (format!("client:{name}"), format!("client:{name}")),
+            Asker::Client { name } | Asker::Member { name, .. } => {
+                (format!("client:{name}"), format!("client:{name}"))
+            }
         }
     }
 
@@ -456,6 +466,11 @@ mod tests {
         assert_eq!(format!("{phone:?}"), "Phone { .. }");
         let client = Asker::Client { name: "clinic-7" };
         assert_eq!(format!("{client:?}"), "Client { name: \"clinic-7\" }");
+        let member = Asker::Member {
+            name: "app",
+            msisdn: "989121234567",
+        };
+        assert_eq!(format!("{member:?}"), "Member { name: \"app\", .. }");
     }
 
     #[test]
@@ -487,6 +502,20 @@ mod tests {
             (
                 Asker::Client {
                     name: "989121234567",
+                },
+                false,
+            ),
+            (
+                Asker::Member {
+                    name: "app",
+                    msisdn: "989121234568",
+                },
+                true,
+            ),
+            (
+                Asker::Member {
+                    name: "989121234567",
+                    msisdn: "98912",
                 },
                 false,
             ),

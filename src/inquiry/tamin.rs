@@ -118,7 +118,7 @@ impl Desk<'_> {
     pub(crate) async fn my_dependents(&self) -> Result<Household, InquiryError> {
         let people = match self.asker {
             Asker::Phone { msisdn } => self.store().people_by_msisdn(self.scope.insurer, msisdn)?,
-            Asker::Client { .. } => Vec::new(),
+            Asker::Client { .. } | Asker::Member { .. } => Vec::new(),
         };
         let holders: Vec<&Person> = people.iter().filter(|p| p.holder.is_none()).collect();
         match holders.as_slice() {

@@ -224,18 +224,23 @@ impl TestServer {
                 .header("Content-Type", content_type)
                 .send(body),
         };
-        let mut response = response.expect("the server answers");
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        Answer {
-            status: response.status().as_u16(),
-            content_type,
-            body: response.body_mut().read_to_string().unwrap_or_default(),
+        answer_of(response.expect("the server answers"))
+    }
+
+    /// A POST to `path` with `content_type` and the extra `headers` (`Authorization`, say).
+    pub fn post_with(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let mut call = self.agent.post(&url).header("Content-Type", content_type);
+        for (name, value) in headers {
+            call = call.header(*name, *value);
         }
+        answer_of(call.send(body).expect("the server answers"))
     }
 
     /// Two servers over copies of one store and its key file (so one sequence of tracking
@@ -318,6 +323,21 @@ pub struct Answer {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+}
+
+/// The status, content type and body of an answer, exactly as they came.
+fn answer_of(mut response: ureq::http::Response<ureq::Body>) -> Answer {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    Answer {
+        status: response.status().as_u16(),
+        content_type,
+        body: response.body_mut().read_to_string().unwrap_or_default(),
+    }
 }
 
 /// Copies the directory `from` (a stopped store) to `to`.
