@@ -179,24 +179,30 @@ fn slow_heads_and_slow_bodies_are_cut_off() {
     assert_eq!(server.get("/healthz").0, 200);
 }
 
+/// Sends `request` as raw bytes on a connection of its own and reads the answer to its end
+/// (the server closes the connection after it), as text.
+fn raw_exchange(server: &TestServer, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let hang_guard = std::time::Duration::from_secs(10);
+    stream.set_read_timeout(Some(hang_guard)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// A body refused before it was read (too large, too slow) leaves unread bytes on the
 /// connection: the answer says the connection closes, so a pooling client opens a new one.
 #[test]
 fn a_refused_body_closes_its_connection_and_says_so() {
-    use std::io::{Read, Write};
-    use std::time::Duration;
     let server = TestServer::start(&feed());
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nsessionId=")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let head = raw_exchange(
+        &server,
+        b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nsessionId=",
+    )
+    .to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 413"), "{head:?}");
     assert!(head.contains("\r\nconnection: close\r\n"), "{head:?}");
     assert_eq!(server.get("/healthz").0, 200);
@@ -206,20 +212,11 @@ fn a_refused_body_closes_its_connection_and_says_so() {
 /// not 413 (it is not too large).
 #[test]
 fn a_malformed_chunked_body_gets_400() {
-    use std::io::{Read, Write};
-    use std::time::Duration;
     let server = TestServer::start(&feed());
-    let address = server.base.trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nsessionId=x\r\n0\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let head = String::from_utf8_lossy(&answer);
+    let head = raw_exchange(
+        &server,
+        b"POST /ussd/africastalking HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nsessionId=x\r\n0\r\n\r\n",
+    );
     assert!(head.starts_with("HTTP/1.1 400"), "{head:?}");
     assert_eq!(server.get("/healthz").0, 200);
 }

@@ -9,7 +9,7 @@
 
 mod daftar_bin;
 
-use daftar_bin::{agent, arg, menus_dir, run, sample_feed, tracking_codes, Served};
+use daftar_bin::{agent, arg, run, sample_feed, tracking_codes, Served};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,18 +131,8 @@ msisdn_inquiries_per_hour = 0\nidentifier_inquiries_per_hour = 0\nsource_request
 fn serve(dir: &Path) -> Served {
     let config = dir.join("daftar.toml");
     std::fs::write(&config, UNLIMITED).expect("config written");
-    let (db, menus, feed) = (dir.join("db"), menus_dir(), sample_feed());
-    let args = [
-        "--config",
-        arg(&config),
-        "--db",
-        arg(&db),
-        "--menus",
-        arg(&menus),
-        "--feed",
-        arg(&feed),
-    ];
-    Served::start(dir, &args, &[("DAFTAR_ADMIN_TOKEN", TOKEN)])
+    let env = [("DAFTAR_ADMIN_TOKEN", TOKEN)];
+    Served::start_configured(dir, Some(&config), &sample_feed(), &env)
 }
 
 /// The codes of `shown` that the admin API of `server` does not find.

@@ -8,7 +8,7 @@ mod daftar_bin;
 #[path = "sms_support/mod.rs"]
 mod sms_support;
 
-use daftar_bin::{agent, arg, menus_dir, Served};
+use daftar_bin::{agent, Served};
 use serde_json::{json, Value};
 use sms_support::{eventually, inbound_form, Answer, FakeAt};
 use std::collections::BTreeMap;
@@ -26,25 +26,11 @@ const PHONES: [&str; 5] = [
 ];
 
 fn start(dir: &Path) -> Served {
-    let (db, feed, config, menus) = (
-        dir.join("db"),
-        dir.join("feed.ndjson"),
-        dir.join("daftar.toml"),
-        menus_dir(),
-    );
-    let args = [
-        "--config",
-        arg(&config),
-        "--db",
-        arg(&db),
-        "--menus",
-        arg(&menus),
-        "--feed",
-        arg(&feed),
-    ];
-    Served::start(
+    let (feed, config) = (dir.join("feed.ndjson"), dir.join("daftar.toml"));
+    Served::start_configured(
         dir,
-        &args,
+        Some(&config),
+        &feed,
         &[
             ("DAFTAR_SMS_API_KEY", "k-test"),
             ("DAFTAR_ADMIN_TOKEN", ADMIN),

@@ -234,9 +234,19 @@ impl Served {
 
     /// `daftar serve` over a store in `dir`, the shipped menus and the feed `feed`.
     pub fn start_following(dir: &Path, feed: &Path, env: &[(&str, &str)]) -> Served {
-        let db = dir.join("db");
-        let menus = menus_dir();
-        let args = [
+        Served::start_configured(dir, None, feed, env)
+    }
+
+    /// `daftar serve` over a store in `dir`, the shipped menus, the feed `feed` and, when
+    /// given, the configuration file `config`.
+    pub fn start_configured(
+        dir: &Path,
+        config: Option<&Path>,
+        feed: &Path,
+        env: &[(&str, &str)],
+    ) -> Served {
+        let (db, menus) = (dir.join("db"), menus_dir());
+        let mut args = vec![
             "--db",
             arg(&db),
             "--menus",
@@ -244,6 +254,9 @@ impl Served {
             "--feed",
             arg(feed),
         ];
+        if let Some(config) = config {
+            args.extend(["--config", arg(config)]);
+        }
         Served::start(dir, &args, env)
     }
 
