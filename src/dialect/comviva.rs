@@ -26,7 +26,7 @@
 
 use std::sync::Arc;
 
-use super::xml_body::{check_xml_content_type, element, looks_dialled, read_flat};
+use super::xml_body::{element, looks_dialled, read_posted};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -53,10 +53,7 @@ impl Dialect for Comviva {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        request.expect_at_root("POST")?;
-        check_xml_content_type(request)?;
-        let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
-        let fields = read_flat(body, "request")?;
+        let fields = read_posted(request, "request")?;
         let get = |name: &str| fields.get(&name.to_ascii_lowercase()).map(|v| v.trim());
 
         let session_id = get("sessionId")
@@ -265,7 +262,8 @@ mod tests {
             .body
             .contains("<freeflowState>FB</freeflowState></freeflow><applicationResponse></applicationResponse>"));
         // What we write, we read back.
-        let fields = read_flat(&answer.body, "response").expect("well formed");
+        let fields =
+            crate::dialect::xml_body::read_flat(&answer.body, "response").expect("well formed");
         assert_eq!(fields["applicationresponse"], "Welcome <1>\n1. Check");
     }
 

@@ -17,12 +17,12 @@
 //! the reply shape has no field of the request. `premium` is written with `cost` `0` and an
 //! empty `ref` (no charge), as the documented reply shape has the element.
 //!
-//! XML is read by [`super::comviva::read_flat`] (`quick-xml`'s pull reader; a DOCTYPE or an
+//! XML is read by [`super::xml_body::read_posted`] (`quick-xml`'s pull reader; a DOCTYPE or an
 //! entity that is not predefined is refused with a 400).
 
 use std::sync::Arc;
 
-use super::xml_body::{check_xml_content_type, element, looks_dialled, read_flat};
+use super::xml_body::{element, looks_dialled, read_posted};
 use super::{msisdn_digits, BadRequest, Dialect, WireRequest, WireResponse};
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -49,10 +49,7 @@ impl Dialect for TruRoute {
     }
 
     fn parse(&self, request: &WireRequest<'_>) -> Result<Turn, BadRequest> {
-        request.expect_at_root("POST")?;
-        check_xml_content_type(request)?;
-        let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
-        let fields = read_flat(body, "ussd")?;
+        let fields = read_posted(request, "ussd")?;
         let get = |name: &str| fields.get(name).map(|v| v.trim());
 
         let session_id = get("sessionid")
@@ -202,7 +199,8 @@ mod tests {
             truroute.respond(&turn, &Reply::Ack).body,
             "<ussd><type>3</type><msg></msg><premium><cost>0</cost><ref></ref></premium></ussd>"
         );
-        let fields = read_flat(&answer.body, "ussd").expect("well formed");
+        let fields =
+            crate::dialect::xml_body::read_flat(&answer.body, "ussd").expect("well formed");
         assert_eq!(fields["msg"], "1. a & b\n2. c");
     }
 

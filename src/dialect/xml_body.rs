@@ -28,8 +28,20 @@ pub(super) fn element(out: &mut String, name: &str, text: &str) {
     out.push('>');
 }
 
+/// The fields of a flat XML document POSTed to a dialect's own URL (see [`read_flat`]), once
+/// the method, the path, the content type and the UTF-8 of the body are checked.
+pub(super) fn read_posted(
+    request: &WireRequest<'_>,
+    root: &str,
+) -> Result<BTreeMap<String, String>, BadRequest> {
+    request.expect_at_root("POST")?;
+    check_xml_content_type(request)?;
+    let body = std::str::from_utf8(request.body).map_err(|_| BadRequest::NotUtf8)?;
+    read_flat(body, root)
+}
+
 /// An XML content type, or none at all (`text/xml`, `application/xml`, `…+xml`).
-pub(super) fn check_xml_content_type(request: &WireRequest<'_>) -> Result<(), BadRequest> {
+fn check_xml_content_type(request: &WireRequest<'_>) -> Result<(), BadRequest> {
     let Some(ct) = request.header("content-type") else {
         return Ok(());
     };
