@@ -219,8 +219,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         subscriptions: parts.subscriptions.clone(),
     };
     let menus = Arc::new(menus);
-    let fhir = Arc::new(Fhir::new(&config.fhir, menus.clone(), inquiries.clone()));
-    let actions = Actions::new(inquiries, limits.clone());
+    let actions = Actions::new(inquiries.clone(), limits.clone());
     let idle = Duration::from_secs(config.sessions.idle_s);
     let settings = EngineSettings {
         budget: config.screen,
@@ -254,6 +253,8 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         },
     )
     .with_limits(limits.clone());
+    // The API reads the engine's current menus, so a live reload reaches it too.
+    let fhir = Arc::new(Fhir::new(&config.fhir, engine.current_menus(), inquiries));
     Ok(Core {
         engine: Arc::new(engine),
         limits,

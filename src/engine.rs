@@ -148,6 +148,12 @@ impl Engine {
         self.menu_set.install(Arc::new(menus))
     }
 
+    /// A handle on the current menu version, for the channels that read the menus without a
+    /// session (the FHIR API): each read sees the menus the last reload installed.
+    pub(crate) fn current_menus(&self) -> CurrentMenus {
+        CurrentMenus(self.menu_set.clone())
+    }
+
     /// This engine over menu version `version` (sharing everything else).
     fn on_version(&self, version: u64, menus: Arc<Menus>) -> Engine {
         Engine {
@@ -735,6 +741,17 @@ fn extension<'a>(seen: &str, full: &'a str) -> Option<&'a str> {
         return (!full.is_empty()).then_some(full);
     }
     full.strip_prefix(seen)?.strip_prefix('*')
+}
+
+/// The current menu version of an engine, read afresh each time (`Engine::current_menus`).
+#[derive(Clone)]
+pub(crate) struct CurrentMenus(Arc<MenuSet>);
+
+impl CurrentMenus {
+    /// The menus new sessions open on now.
+    pub(crate) fn get(&self) -> Arc<Menus> {
+        self.0.current().1
+    }
 }
 
 /// The menu versions: the current one, and the older ones sessions may still be on (the last

@@ -481,8 +481,7 @@ impl Matricule {
         }
     }
 
-    /// The eight ASCII digits (what `Display` writes; the tests read it).
-    #[cfg(test)]
+    /// The eight ASCII digits (what `Display` writes; the FHIR API echoes it).
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }

@@ -71,6 +71,14 @@ impl Money {
             .ok_or(MoneyError::TooLarge)
     }
 
+    /// The amount in major units as the nearest `f64`, for a JSON number (FHIR's `decimal` is
+    /// one). Below 2^53 minor units the nearest double of `minor / 1000` prints back in its
+    /// shortest round-trip form as that exact decimal (`120.5`, `0.001`), so the wire carries the
+    /// amount unaltered; the arithmetic stays in integers.
+    pub(crate) fn as_major_f64(self) -> f64 {
+        self.0 as f64 / Money::UNIT as f64
+    }
+
     /// `self − other`, never below zero (a balance that is used up).
     pub(crate) fn remaining_after(self, used: Money) -> Money {
         Money(self.0.saturating_sub(used.0).max(0))
@@ -182,5 +190,33 @@ mod tests {
             let left = Money::from_minor(limit).remaining_after(Money::from_minor(used));
             assert_eq!(left, Money::from_minor(want), "{limit} − {used}");
         }
+    }
+
+    /// Each amount, as a JSON number, reads back as itself: nothing is lost on the wire.
+    #[test]
+    fn a_json_number_carries_the_exact_amount() {
+        let mut amounts = vec![
+            0,
+            1,
+            5,
+            10,
+            999,
+            1_000,
+            120_500,
+            450_000,
+            500_250,
+            9_999_999_999,
+        ];
+        amounts.extend((0..2_000_000).step_by(997));
+        amounts.extend((999_999_000_000..999_999_000_000 + 5_000).step_by(7));
+        for minor in amounts {
+            let amount = Money::from_minor(minor);
+            let wire = serde_json::to_string(&amount.as_major_f64()).expect("a number");
+            assert_eq!(Money::parse(&wire), Ok(amount), "{minor} as {wire}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Money::from_minor(120_500).as_major_f64()).unwrap(),
+            "120.5"
+        );
     }
 }

@@ -10,7 +10,7 @@ mod fhir_support;
 use common::people::{holder, ir_code, kz_iin, today_tehran, upsert, wrong_check};
 use common::TestServer;
 use daftar::fhir::config::{ClientScope, FhirClient};
-use fhir_support::assert_valid;
+use fhir_support::api::{self, post, post_raw, refused, tracking_code, Answer};
 use jiff::ToSpan;
 use serde_json::{json, Value};
 
@@ -121,40 +121,6 @@ fn request(system: &str, value: &str, phone: Option<&str>) -> Value {
 /// A refusal to provoke: token, content type, body, and the status and issue code expected.
 type Refusal<'a> = (Option<&'a str>, &'a str, &'a [u8], u16, &'a str);
 
-/// An answer of the API: its status, content type and FHIR resource (validated).
-struct Answer {
-    status: u16,
-    content_type: String,
-    body: Value,
-}
-
-/// POSTs `body` with `token` and `content_type`; the answer's JSON, validated.
-fn post_raw(server: &TestServer, token: Option<&str>, content_type: &str, body: &[u8]) -> Answer {
-    let bearer = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = bearer
-        .iter()
-        .map(|b| ("Authorization", b.as_str()))
-        .collect();
-    let path = "/fhir/CoverageEligibilityRequest";
-    let answer = server.post_with(path, content_type, &headers, body);
-    let resource: Value = serde_json::from_str(&answer.body).expect("a JSON answer");
-    assert_valid(&resource);
-    Answer {
-        status: answer.status,
-        content_type: answer.content_type,
-        body: resource,
-    }
-}
-
-fn post(server: &TestServer, token: &str, request: &Value) -> Answer {
-    post_raw(
-        server,
-        Some(token),
-        "application/fhir+json",
-        request.to_string().as_bytes(),
-    )
-}
-
 /// An eligibility response: 200, `application/fhir+json`, and its `insurance[0]` without the
 /// `coverage` reference (checked to name the insurer only).
 fn eligible(answer: &Answer) -> Value {
@@ -180,35 +146,9 @@ fn eligible(answer: &Answer) -> Value {
     insurance
 }
 
-/// The `OperationOutcome` of a refusal, with `status` and its issue `code`.
-fn refused(answer: &Answer, status: u16, code: &str) {
-    assert_eq!(answer.status, status, "{:#}", answer.body);
-    assert_eq!(answer.body["resourceType"], "OperationOutcome");
-    assert_eq!(answer.body["issue"][0]["severity"], "error");
-    assert_eq!(answer.body["issue"][0]["code"], code, "{:#}", answer.body);
-}
-
-fn tracking_code(answer: &Answer) -> String {
-    assert_eq!(
-        answer.body["identifier"][0]["system"],
-        "https://daftar.example/id/tracking-code"
-    );
-    answer.body["identifier"][0]["value"]
-        .as_str()
-        .expect("a tracking code")
-        .to_string()
-}
-
 /// What the audit trail keeps under `code`.
 fn trail(server: &TestServer, code: &str) -> Value {
-    let url = format!("{}/admin/track/{code}", server.base);
-    let mut response = common::bin::agent()
-        .get(&url)
-        .header("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
-        .call()
-        .expect("the admin API answers");
-    assert_eq!(response.status().as_u16(), 200, "{code}");
-    serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("JSON")
+    api::trail(server, ADMIN_TOKEN, code)
 }
 
 #[test]

@@ -519,6 +519,7 @@ mod tests {
             balance,
         };
         let balances = MutualBalances {
+            entitlement: Entitlement::Covered { until: None },
             year: 2026,
             beneficiaries: vec![
                 line(

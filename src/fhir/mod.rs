@@ -1,27 +1,29 @@
 //! The HL7 FHIR R4 eligibility API: `POST /fhir/CoverageEligibilityRequest` answered with a
 //! `CoverageEligibilityResponse`. A thin adapter over `inquiry`, as the USSD actions are: the
 //! bearer token names the client (the asker in the audit trail), the identifier's system names
-//! the service, and the answer is the inquiry's — in force or not for a `provider` client (the
-//! general inquiry), and the benefit period too for a `member` client whose request's
-//! `Patient.telecom` is a phone the record binds (the own-status rules). No identifier and no
-//! phone is logged.
+//! the service (`systems`), and the answer is the inquiry's — in force or not for a `provider`
+//! client (the general inquiry), and the benefit period too for a `member` client whose
+//! request's `Patient.telecom` is a phone the record binds (the own-status rules); for `cnam`
+//! and `mutual` the member's ceilings too (`tunisia`). The services' settings are the engine's
+//! current menus, so a live reload reaches the API. No identifier and no phone is logged.
 
 pub mod config;
 mod request;
 mod response;
-
-use std::sync::Arc;
+mod systems;
+mod tunisia;
 
 use hyper::StatusCode;
 use serde_json::Value;
 
-use crate::ids::IranId;
+use crate::engine::CurrentMenus;
+use crate::ids::{Iin, IranId};
 use crate::inquiry::{Asker, General, Inquiries, InquiryError, Own, Scope};
-use crate::menu::{Menus, Service};
+use crate::menu::Service;
 use crate::rules::Entitlement;
 use config::{ClientScope, FhirConfig};
 use request::{Eligibility, PatientId, RequestError};
-use response::Answer;
+use response::{Answer, Item};
 
 pub(crate) use response::outcome;
 
@@ -41,7 +43,8 @@ struct Client {
 /// The API: its clients, the services' settings, and the inquiries it asks.
 pub(crate) struct Fhir {
     clients: Vec<Client>,
-    menus: Arc<Menus>,
+    /// The engine's menus as the last reload left them.
+    menus: CurrentMenus,
     inquiries: Inquiries,
 }
 
@@ -49,7 +52,7 @@ pub(crate) struct Fhir {
 pub(crate) type Reply = (StatusCode, Value);
 
 impl Fhir {
-    pub(crate) fn new(config: &FhirConfig, menus: Arc<Menus>, inquiries: Inquiries) -> Fhir {
+    pub(crate) fn new(config: &FhirConfig, menus: CurrentMenus, inquiries: Inquiries) -> Fhir {
         let clients = config
             .clients
             .iter()
@@ -90,12 +93,39 @@ impl Fhir {
             Ok(asked) => asked,
             Err(error) => return refused(&error),
         };
-        let Some(service) = self.menus.service(asked.patient.service()) else {
+        let menus = self.menus.get();
+        let Some(service) = menus.service(asked.patient.service()) else {
             let why = "the identifier's insurer is not served here";
             return (StatusCode::BAD_REQUEST, outcome("not-supported", why));
         };
-        match self.ask(client, service, &asked).await {
-            Ok(answer) => (StatusCode::OK, response::eligibility(&asked, &answer)),
+        let insurer = service.spec.insurer.as_str();
+        let asked_of = match &asked.patient {
+            PatientId::Tunisia {
+                fund,
+                matricule,
+                cin,
+            } => {
+                let pair = tunisia::Pair {
+                    fund: *fund,
+                    matricule,
+                    cin,
+                };
+                tunisia::ask(&self.inquiries, scope(service), client, &asked, pair).await
+            }
+            PatientId::Iran(id) => self.ask(client, service, &asked, Single::Iran(id)).await,
+            PatientId::Kazakh(iin) => self.ask(client, service, &asked, Single::Kazakh(iin)).await,
+        };
+        match asked_of {
+            Ok(Asked::Found(found)) => {
+                let answer = found.with_insurer(insurer);
+                (StatusCode::OK, response::eligibility(&asked, &answer))
+            }
+            Ok(Asked::NoSuchPair(code)) => {
+                let why = format!(
+                    "no person holds this matricule and CIN together; tracking code {code}"
+                );
+                (StatusCode::NOT_FOUND, outcome("not-found", &why))
+            }
             Err(error) => {
                 tracing::error!(%error, client = %client.name, "fhir inquiry failed");
                 let why = "the inquiry could not be answered; try again later";
@@ -104,22 +134,17 @@ impl Fhir {
         }
     }
 
-    /// Puts the question to the service's desk: the member's own status when the client may
-    /// ask it and the request names a phone, and the general answer otherwise (or when the
-    /// phone does not match).
-    async fn ask<'a>(
+    /// Puts a `tamin` or `osms` question to the service's desk: the member's own status when
+    /// the client may ask it and the request names a phone, and the general answer otherwise
+    /// (or when the phone does not match).
+    async fn ask(
         &self,
         client: &Client,
-        service: &'a Service,
+        service: &Service,
         asked: &Eligibility,
-    ) -> Result<Answer<'a>, InquiryError> {
-        let scope = Scope {
-            service: service.spec.id.as_str(),
-            insurer: &service.spec.insurer,
-            time_zone: &service.spec.time_zone,
-            rules: &service.rules,
-            benefits: &service.benefits,
-        };
+        patient: Single<'_>,
+    ) -> Result<Asked, InquiryError> {
+        let scope = scope(service);
         let member = match (client.scope, asked.msisdn.as_deref()) {
             (ClientScope::Member, Some(msisdn)) => Some(Asker::Member {
                 name: &client.name,
@@ -129,16 +154,39 @@ impl Fhir {
         };
         if let Some(asker) = member {
             let desk = self.inquiries.desk(scope, asker, CHANNEL);
-            if let Some(answer) = own(&desk, &asked.patient).await? {
-                return Ok(answer.with_insurer(&service.spec.insurer));
+            if let Some(found) = own(&desk, patient).await? {
+                return Ok(Asked::Found(found));
             }
         }
         let asker = Asker::Client { name: &client.name };
         let desk = self.inquiries.desk(scope, asker, CHANNEL);
-        Ok(general(&desk, &asked.patient)
-            .await?
-            .with_insurer(&service.spec.insurer))
+        general(&desk, patient).await.map(Asked::Found)
     }
+}
+
+/// The scope of the questions put to `service`.
+fn scope(service: &Service) -> Scope<'_> {
+    Scope {
+        service: service.spec.id.as_str(),
+        insurer: &service.spec.insurer,
+        time_zone: &service.spec.time_zone,
+        rules: &service.rules,
+        benefits: &service.benefits,
+    }
+}
+
+/// A `tamin` or `osms` identifier (a Tunisian pair is `tunisia`'s).
+#[derive(Clone, Copy)]
+enum Single<'a> {
+    Iran(&'a IranId),
+    Kazakh(&'a Iin),
+}
+
+/// What the inquiries said: an answer, or (`cnam`, `mutual`) a pair that belongs to no one
+/// person, tracked.
+enum Asked {
+    Found(Found),
+    NoSuchPair(crate::audit::TrackingCode),
 }
 
 /// What an inquiry says before the insurer is named.
@@ -147,6 +195,8 @@ struct Found {
     until: Option<jiff::civil::Date>,
     code: crate::audit::TrackingCode,
     created: jiff::civil::Date,
+    /// The member's benefits (`cnam`, `mutual`), when they may learn them.
+    items: Vec<Item>,
 }
 
 impl Found {
@@ -157,6 +207,7 @@ impl Found {
             until: self.until,
             code: self.code,
             created: self.created,
+            items: self.items,
         }
     }
 }
@@ -164,14 +215,14 @@ impl Found {
 /// In force or not: the general inquiry (`tamin`), the status to a stranger (`osms`).
 async fn general(
     desk: &crate::inquiry::Desk<'_>,
-    patient: &PatientId,
+    patient: Single<'_>,
 ) -> Result<Found, InquiryError> {
     let (inforce, code) = match patient {
-        PatientId::Iran(id) => {
+        Single::Iran(id) => {
             let tracked = desk.general(id).await?;
             (tracked.answer == General::Covered, tracked.code)
         }
-        PatientId::Kazakh(iin) => {
+        Single::Kazakh(iin) => {
             let tracked = desk.osms_status(iin).await?;
             (tracked.answer.insured, tracked.code)
         }
@@ -181,6 +232,7 @@ async fn general(
         until: None,
         code,
         created: desk.today(),
+        items: Vec::new(),
     })
 }
 
@@ -188,9 +240,9 @@ async fn general(
 /// general answer is given). `osms` has no benefit period: its status is in force or not.
 async fn own(
     desk: &crate::inquiry::Desk<'_>,
-    patient: &PatientId,
+    patient: Single<'_>,
 ) -> Result<Option<Found>, InquiryError> {
-    let PatientId::Iran(IranId::National(code)) = patient else {
+    let Single::Iran(IranId::National(code)) = patient else {
         return Ok(None);
     };
     let tracked = desk.own_entitlement(code).await?;
@@ -204,6 +256,7 @@ async fn own(
         until,
         code: tracked.code,
         created: desk.today(),
+        items: Vec::new(),
     }))
 }
 
@@ -218,6 +271,7 @@ fn refused(error: &RequestError) -> Reply {
     let code = match error {
         RequestError::NotJson => "structure",
         RequestError::UnknownSystem => "not-supported",
+        RequestError::IncompletePair | RequestError::NoIdentifier => "required",
         _ => "invalid",
     };
     (StatusCode::BAD_REQUEST, outcome(code, &error.to_string()))

@@ -4,6 +4,9 @@
 //! mutual fund too); else the person whose matricule and CIN the caller typed, both halves
 //! belonging to that one person.
 //!
+//! For an API client the pair names the person, and the phone its request carries only decides
+//! whether the member's details may be shown ([`Desk::phone_binds`]).
+//!
 //! What it must never do: say which half of a wrong pair was wrong, or whether either half
 //! belongs to anyone; pick one person of a family phone for the caller.
 
@@ -71,6 +74,27 @@ impl Desk<'_> {
             }
         }
         Ok(people)
+    }
+
+    /// Whether the asker's phone binds `person` (SPEC §2 *Who a caller is*): it is on their
+    /// record or their holder's, or it subscribed to SMS alerts for either through daftar. An
+    /// asker without a phone binds no one.
+    pub(crate) fn phone_binds(&self, person: &Person) -> Result<bool, InquiryError> {
+        let holder = self.holder_of(person)?;
+        if self.registered_for(person, holder.as_ref()) {
+            return Ok(true);
+        }
+        let Some(msisdn) = self.asker.msisdn() else {
+            return Ok(false);
+        };
+        let subscribed = self
+            .inquiries
+            .subscriptions
+            .people_of(ALERTS_INSURER, msisdn)?;
+        let named = |id: &String| {
+            *id == person.person_id || holder.as_ref().is_some_and(|h| h.person_id == *id)
+        };
+        Ok(subscribed.iter().any(named))
     }
 
     /// The third wrong pair: the audit trail keeps it as a mismatch, under a tracking code.
@@ -145,6 +169,48 @@ mod tests {
         assert!(found(desk.who(Claim::Phone).expect("who")).is_some());
         let client = fixture.desk("cnam", Asker::Client { name: "x" });
         assert_eq!(client.who(Claim::Phone).expect("who"), Who::AskPair);
+    }
+
+    #[tokio::test]
+    async fn a_phone_binds_its_person_their_dependents_and_whom_it_subscribed() {
+        let fixture = people();
+        fixture
+            .inquiries
+            .subscriptions
+            .subscribe("cnam", HOLDER, SUBSCRIBED)
+            .await
+            .expect("subscribed");
+        let holder = fixture.record("cnam", HOLDER);
+        let spouse = fixture.record("cnam", SPOUSE);
+        let member = |msisdn| Asker::Member {
+            name: "app",
+            msisdn,
+        };
+        let cases = [
+            (member(PHONE), &holder, true),
+            (member(PHONE), &spouse, true),
+            (member(FAMILY), &spouse, true),
+            (member(SUBSCRIBED), &holder, true),
+            (member(SUBSCRIBED), &spouse, true),
+            (member(STRANGER), &holder, false),
+            (Asker::Client { name: PHONE }, &holder, false),
+        ];
+        for (asker, person, want) in cases {
+            let desk = fixture.desk("cnam", asker);
+            let got = desk.phone_binds(person).expect("binds");
+            assert_eq!(got, want, "{asker:?} {}", person.person_id);
+        }
+        let mutual = fixture.record("mutual", HOLDER);
+        let desk = fixture.desk("mutual", member(SUBSCRIBED));
+        assert!(
+            desk.phone_binds(&mutual).expect("binds"),
+            "the CIN's subscription"
+        );
+        let desk = fixture.desk("mutual", member(PHONE));
+        assert!(
+            !desk.phone_binds(&mutual).expect("binds"),
+            "cnam's phone only"
+        );
     }
 
     #[tokio::test]

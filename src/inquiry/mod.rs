@@ -35,6 +35,7 @@ use crate::writer::{WriteError, Writer};
 pub(crate) use caller::{Claim, Who};
 pub(crate) use clock::Clock;
 pub(crate) use cnam::ChronicCover;
+pub(crate) use cnam::CnamCoverage;
 #[cfg(test)]
 pub(crate) use mutual::BeneficiaryBalance;
 pub(crate) use mutual::MutualBalances;
@@ -65,6 +66,14 @@ impl fmt::Debug for Asker<'_> {
 }
 
 impl Asker<'_> {
+    /// The asker's phone, if it has one.
+    fn msisdn(&self) -> Option<&str> {
+        match self {
+            Asker::Phone { msisdn } | Asker::Member { msisdn, .. } => Some(msisdn),
+            Asker::Client { .. } => None,
+        }
+    }
+
     /// Whether the asker's phone is registered on `person`'s record (SPEC §2: a caller's MSISDN
     /// identifies a person when it is in that person's `msisdns`).
     fn is_registered_on(&self, person: &Person) -> bool {

@@ -9,10 +9,14 @@
 use super::{DependentStatus, Desk, InquiryError, Kind, Recorded, Tracked};
 use crate::benefits::{kind, Balance, Scheme};
 use crate::record::{Person, Relation};
+use crate::rules::{entitlement, Entitlement};
 
 /// The answer of "my balances".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MutualBalances {
+    /// The entitlement today of the person asked about (SPEC §5.1, the fund's rules): the FHIR
+    /// API's `inforce` and benefit period; the USSD screen does not show it.
+    pub(crate) entitlement: Entitlement,
     /// The year the balances are of (today's, in the service's time zone).
     pub(crate) year: i16,
     pub(crate) beneficiaries: Vec<BeneficiaryBalance>,
@@ -54,7 +58,9 @@ impl Desk<'_> {
                 .benefits
                 .balance(&person.ceilings, kind::DENTAL, year),
         };
+        let own_holder = self.holder_of(person)?;
         let answer = MutualBalances {
+            entitlement: entitlement(person, own_holder.as_ref(), self.scope.rules, self.today),
             year,
             beneficiaries,
             dental,
@@ -170,6 +176,7 @@ mod tests {
             .expect("ok");
         let got = &tracked.answer;
         assert_eq!(got.year, TODAY.year());
+        assert_eq!(got.entitlement, Entitlement::Covered { until: None });
         assert_eq!(got.dental, balance("300", "310", "0"));
         let lines: Vec<(Relation, Entitlement, Option<Balance>)> = got
             .beneficiaries

@@ -1,6 +1,7 @@
 //! The questions of `tamin` (Iran, Social Security Organization; SPEC §2.1): one's own
 //! entitlement (the national code and the asker's phone must belong together), a provider's
-//! general inquiry (covered or not, nothing else), and the dependents on a holder's record.
+//! general inquiry (covered or not, nothing else; asked of a person a `cnam` or `mutual` pair
+//! named too, by the FHIR API), and the dependents on a holder's record.
 
 use super::{Asker, Desk, InquiryError, Kind, Recorded, Tracked};
 use crate::ids::{IranId, NationalCode};
@@ -93,10 +94,29 @@ impl Desk<'_> {
 
     /// Option 2: a provider's general inquiry. A number no record holds is "not covered".
     pub(crate) async fn general(&self, id: &IranId) -> Result<Tracked<General>, InquiryError> {
-        let covered = match self.person(id.as_str())? {
+        let person = self.person(id.as_str())?;
+        self.general_answer(person.as_ref(), id.as_str()).await
+    }
+
+    /// The general answer about a person already identified (a `cnam` or `mutual` pair put to
+    /// the FHIR API): covered or not, and nothing else.
+    pub(crate) async fn general_of(
+        &self,
+        person: &Person,
+    ) -> Result<Tracked<General>, InquiryError> {
+        self.general_answer(Some(person), &person.person_id).await
+    }
+
+    /// Covered or not today (no record: not), tracked under `subject`.
+    async fn general_answer(
+        &self,
+        person: Option<&Person>,
+        subject: &str,
+    ) -> Result<Tracked<General>, InquiryError> {
+        let covered = match person {
             Some(person) => {
-                let holder = self.holder_of(&person)?;
-                entitlement(&person, holder.as_ref(), self.scope.rules, self.today).is_covered()
+                let holder = self.holder_of(person)?;
+                entitlement(person, holder.as_ref(), self.scope.rules, self.today).is_covered()
             }
             None => false,
         };
@@ -105,13 +125,8 @@ impl Desk<'_> {
         } else {
             General::NotCovered
         };
-        self.tracked(
-            answer,
-            Kind::General,
-            Recorded::of(covered),
-            Some(id.as_str()),
-        )
-        .await
+        self.tracked(answer, Kind::General, Recorded::of(covered), Some(subject))
+            .await
     }
 
     /// Option 3: the dependents on the record of the asker's phone.

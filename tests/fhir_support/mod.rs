@@ -3,6 +3,8 @@
 //! misses: a response's required elements (`purpose` among them) and one choice field at a
 //! time (`allowed[x]`, `used[x]`, `serviced[x]`).
 
+pub mod api;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
