@@ -68,54 +68,25 @@ fn feed() -> Vec<String> {
     ]
 }
 
-fn client(token: &str, scope: ClientScope) -> FhirClient {
-    FhirClient {
-        token: Some(token.into()),
-        token_env: None,
-        scope,
-    }
-}
-
 fn server() -> TestServer {
     server_with(|_| {})
 }
 
 /// The server with its two clients and the admin token, and the configuration adjusted.
 fn server_with(adjust: impl FnOnce(&mut daftar::config::Config)) -> TestServer {
-    TestServer::start_with(&feed(), |c| {
-        c.admin.token = Some(ADMIN_TOKEN.into());
-        let clients = &mut c.fhir.clients;
-        clients.insert(
-            "clinic-7".into(),
-            client(PROVIDER_TOKEN, ClientScope::Provider),
-        );
-        clients.insert(
-            "member-app".into(),
-            client(MEMBER_TOKEN, ClientScope::Member),
-        );
-        adjust(c);
-    })
+    let provider = ("clinic-7", PROVIDER_TOKEN);
+    api::start(
+        &feed(),
+        ADMIN_TOKEN,
+        provider,
+        ("member-app", MEMBER_TOKEN),
+        adjust,
+    )
 }
 
 /// A request for the patient (`system`, `value`), with `phone` in the contained patient.
 fn request(system: &str, value: &str, phone: Option<&str>) -> Value {
-    let mut patient = json!({
-        "resourceType": "Patient", "id": "p1",
-        "identifier": [{"system": system, "value": value}]
-    });
-    if let Some(phone) = phone {
-        patient["telecom"] = json!([{"system": "phone", "value": format!("+{phone}")}]);
-    }
-    json!({
-        "resourceType": "CoverageEligibilityRequest",
-        "id": "req-1",
-        "status": "active",
-        "purpose": ["validation", "benefits"],
-        "contained": [patient],
-        "patient": {"reference": "#p1"},
-        "created": "2026-01-01",
-        "insurer": {"display": "any"}
-    })
+    api::request(&[(system, value)], phone, &["validation", "benefits"])
 }
 
 /// A refusal to provoke: token, content type, body, and the status and issue code expected.

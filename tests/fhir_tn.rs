@@ -10,12 +10,9 @@
 mod common;
 mod fhir_support;
 
-use std::path::Path;
-
 use common::people::{iso, tn_dependent, tn_holder, today_tunis, upsert, years_ago};
 use common::TestServer;
-use daftar::fhir::config::{ClientScope, FhirClient};
-use fhir_support::api::{post, post_raw, refused, tracking_code, Answer};
+use fhir_support::api::{self, post, post_raw, refused, request, tracking_code, Answer};
 use jiff::ToSpan;
 use serde_json::{json, Value};
 
@@ -104,53 +101,20 @@ fn feed() -> Vec<String> {
         .collect()
 }
 
-fn client(token: &str, scope: ClientScope) -> FhirClient {
-    FhirClient {
-        token: Some(token.into()),
-        token_env: None,
-        scope,
-    }
-}
-
 fn server() -> TestServer {
     server_with(|_| {})
 }
 
 /// The server with a provider and a member client and the admin token, adjusted.
 fn server_with(adjust: impl FnOnce(&mut daftar::config::Config)) -> TestServer {
-    TestServer::start_with(&feed(), |c| {
-        c.admin.token = Some(ADMIN_TOKEN.into());
-        let clients = &mut c.fhir.clients;
-        clients.insert(
-            "clinic-tn".into(),
-            client(PROVIDER_TOKEN, ClientScope::Provider),
-        );
-        clients.insert("tn-app".into(), client(MEMBER_TOKEN, ClientScope::Member));
-        adjust(c);
-    })
-}
-
-/// A request naming the patient by `identifiers` (system, value), with `phone` in the
-/// contained patient, for `purpose`.
-fn request(identifiers: &[(&str, &str)], phone: Option<&str>, purpose: &[&str]) -> Value {
-    let identifier: Vec<Value> = identifiers
-        .iter()
-        .map(|(system, value)| json!({"system": system, "value": value}))
-        .collect();
-    let mut patient = json!({"resourceType": "Patient", "id": "p1", "identifier": identifier});
-    if let Some(phone) = phone {
-        patient["telecom"] = json!([{"system": "phone", "value": format!("+{phone}")}]);
-    }
-    json!({
-        "resourceType": "CoverageEligibilityRequest",
-        "id": "tn-1",
-        "status": "active",
-        "purpose": purpose,
-        "contained": [patient],
-        "patient": {"reference": "#p1"},
-        "created": "2026-01-01",
-        "insurer": {"display": "any"}
-    })
+    let provider = ("clinic-tn", PROVIDER_TOKEN);
+    api::start(
+        &feed(),
+        ADMIN_TOKEN,
+        provider,
+        ("tn-app", MEMBER_TOKEN),
+        adjust,
+    )
 }
 
 /// A `cnam` request for the pair (`matricule`, `cin`).
@@ -175,7 +139,7 @@ fn eligible(answer: &Answer, pair: [(&str, &str); 2]) -> Value {
     assert_eq!(answer.body["created"], today_tunis().to_string());
     assert_eq!(
         answer.body["request"]["reference"],
-        "CoverageEligibilityRequest/tn-1"
+        "CoverageEligibilityRequest/req-1"
     );
     assert_eq!(answer.body["patient"], json!({"reference": "#patient"}));
     let identifiers: Vec<Value> = pair
@@ -202,7 +166,7 @@ fn eligible(answer: &Answer, pair: [(&str, &str); 2]) -> Value {
 /// What the audit trail keeps under the answer's tracking code; checked to name `client` as
 /// the caller, the API as the channel, and no identifier or phone in clear.
 fn audited(server: &TestServer, code: &str, client: &str, kind: &str, result: &str) -> Value {
-    let entry = fhir_support::api::trail(server, ADMIN_TOKEN, code);
+    let entry = api::trail(server, ADMIN_TOKEN, code);
     assert_eq!(entry["caller"], format!("client:{client}"), "{entry}");
     assert_eq!(entry["channel"], "fhir", "{entry}");
     assert_eq!(
@@ -651,16 +615,6 @@ fn an_insurer_not_served_is_not_supported() {
     assert_eq!(still.status, 200, "{:#}", still.body);
 }
 
-fn copy_menus(to: &Path) {
-    std::fs::create_dir_all(to).expect("menus dir");
-    for entry in std::fs::read_dir(common::menus_dir()).expect("menus") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-}
-
 /// `POST /admin/menus/reload`: its status.
 fn reload(server: &TestServer) -> u16 {
     let url = format!("{}/admin/menus/reload", server.base);
@@ -676,7 +630,7 @@ fn reload(server: &TestServer) -> u16 {
 fn a_menu_reloaded_live_reaches_the_api() {
     let dir = tempfile::tempdir().expect("tempdir");
     let menus = dir.path().join("menus");
-    copy_menus(&menus);
+    common::copy_menus(&menus);
     let server = server_with(|c| c.menus.dir = menus.clone());
     let asked = cnam(MATRICULE, HOLDER, Some(PHONE), &BOTH);
     let allowed = |answer: &Answer| {

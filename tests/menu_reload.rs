@@ -14,16 +14,6 @@ const PHONE: &str = "989121110001";
 const OLD_ASK: &str = "کد ملی خود را وارد کنید:";
 const NEW_ASK: &str = "کد ملی تازه را وارد کنید:";
 
-fn copy_menus(to: &Path) {
-    std::fs::create_dir_all(to).expect("menus dir");
-    for entry in std::fs::read_dir(common::menus_dir()).expect("menus") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-}
-
 fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read");
     assert!(text.contains(from), "{from} not in {}", file.display());
@@ -50,7 +40,7 @@ fn reload(server: &TestServer) -> (u16, String) {
 fn a_reload_reaches_new_sessions_and_spares_those_in_flight() {
     let dir = tempfile::tempdir().expect("tempdir");
     let menus = dir.path().join("menus");
-    copy_menus(&menus);
+    common::copy_menus(&menus);
     let server = TestServer::start_with(&[], |c| {
         c.menus.dir = menus.clone();
         c.admin.token = Some(TOKEN.into());
@@ -104,7 +94,7 @@ fn a_reload_reaches_new_sessions_and_spares_those_in_flight() {
 fn sighup_reloads_the_real_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let menus = dir.path().join("menus");
-    copy_menus(&menus);
+    common::copy_menus(&menus);
     let db = dir.path().join("db");
     let feed = common::bin::sample_feed();
     let args = [

@@ -10,6 +10,7 @@
 use super::request::{Eligibility, Fund};
 use super::response::{Category, Item};
 use super::{Asked, Client, Found, CHANNEL};
+use crate::audit::TrackingCode;
 use crate::ids::{Cin, Matricule};
 use crate::inquiry::{
     Asker, Claim, CnamCoverage, Desk, General, Inquiries, InquiryError, MutualBalances, Scope, Who,
@@ -73,14 +74,13 @@ async fn general(desk: &Desk<'_>, person: &Person) -> Result<Found, InquiryError
 /// `cnam` option 1: the coverage, its end, the ordinary-illness ceiling, the chronic coverages.
 async fn cnam(desk: &Desk<'_>, person: &Person) -> Result<Found, InquiryError> {
     let tracked = desk.cnam_coverage(person).await?;
-    let (inforce, until) = in_force(tracked.answer.entitlement);
-    Ok(Found {
-        inforce,
-        until,
-        code: tracked.code,
-        created: desk.today(),
-        items: cnam_items(&tracked.answer),
-    })
+    let items = cnam_items(&tracked.answer);
+    Ok(with_benefits(
+        desk,
+        tracked.answer.entitlement,
+        tracked.code,
+        items,
+    ))
 }
 
 fn cnam_items(coverage: &CnamCoverage) -> Vec<Item> {
@@ -104,14 +104,13 @@ fn cnam_items(coverage: &CnamCoverage) -> Vec<Item> {
 /// `mutual` option 1: each beneficiary's own ceiling, and the member's dental balance.
 async fn mutual(desk: &Desk<'_>, person: &Person) -> Result<Found, InquiryError> {
     let tracked = desk.mutual_balances(person).await?;
-    let (inforce, until) = in_force(tracked.answer.entitlement);
-    Ok(Found {
-        inforce,
-        until,
-        code: tracked.code,
-        created: desk.today(),
-        items: mutual_items(&tracked.answer),
-    })
+    let items = mutual_items(&tracked.answer);
+    Ok(with_benefits(
+        desk,
+        tracked.answer.entitlement,
+        tracked.code,
+        items,
+    ))
 }
 
 fn mutual_items(balances: &MutualBalances) -> Vec<Item> {
@@ -136,11 +135,23 @@ fn mutual_items(balances: &MutualBalances) -> Vec<Item> {
     beneficiaries.chain(dental).collect()
 }
 
-/// `inforce`, and the benefit period's end when covered.
-fn in_force(entitlement: Entitlement) -> (bool, Option<jiff::civil::Date>) {
-    match entitlement {
+/// A member's answer: in force with the benefit period's end when covered, and `items`.
+fn with_benefits(
+    desk: &Desk<'_>,
+    entitlement: Entitlement,
+    code: TrackingCode,
+    items: Vec<Item>,
+) -> Found {
+    let (inforce, until) = match entitlement {
         Entitlement::Covered { until } => (true, until),
         Entitlement::NotCovered(_) => (false, None),
+    };
+    Found {
+        inforce,
+        until,
+        code,
+        created: desk.today(),
+        items,
     }
 }
 

@@ -25,6 +25,17 @@ pub fn menus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")
 }
 
+/// A copy of the shipped menus in `to`, for a test that edits them and reloads.
+pub fn copy_menus(to: &Path) {
+    std::fs::create_dir_all(to).expect("menus dir");
+    for entry in std::fs::read_dir(menus_dir()).expect("menus") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub config: Config,

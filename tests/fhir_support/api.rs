@@ -1,11 +1,60 @@
-//! The API as a client sees it: a POST to `/fhir/CoverageEligibilityRequest` over a real HTTP
+//! The API as a client sees it: a server with a `provider` and a `member` client, a request
+//! naming a patient by its identifiers, a POST to `/fhir/CoverageEligibilityRequest` over a real HTTP
 //! client, its answer validated (`super::assert_valid`) before a test reads it, the
 //! `OperationOutcome` of a refusal, the tracking code of an answer and what the audit trail
 //! keeps under it (`/admin/track`).
 
-use serde_json::Value;
+use daftar::config::Config;
+use daftar::fhir::config::{ClientScope, FhirClient};
+use serde_json::{json, Value};
 
 use crate::common::TestServer;
+
+/// A server over `feed` with the admin token `admin`, a `provider` and a `member` client
+/// (name and token each), and the configuration adjusted by `adjust`.
+pub fn start(
+    feed: &[String],
+    admin: &str,
+    provider: (&str, &str),
+    member: (&str, &str),
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
+    let client = |token: &str, scope| FhirClient {
+        token: Some(token.into()),
+        token_env: None,
+        scope,
+    };
+    TestServer::start_with(feed, |c| {
+        c.admin.token = Some(admin.into());
+        let clients = &mut c.fhir.clients;
+        clients.insert(provider.0.into(), client(provider.1, ClientScope::Provider));
+        clients.insert(member.0.into(), client(member.1, ClientScope::Member));
+        adjust(c);
+    })
+}
+
+/// A request (`id` `req-1`) for `purpose` naming the patient by `identifiers` (system, value)
+/// in a contained `Patient`, with `phone` in its `telecom`.
+pub fn request(identifiers: &[(&str, &str)], phone: Option<&str>, purpose: &[&str]) -> Value {
+    let identifier: Vec<Value> = identifiers
+        .iter()
+        .map(|(system, value)| json!({"system": system, "value": value}))
+        .collect();
+    let mut patient = json!({"resourceType": "Patient", "id": "p1", "identifier": identifier});
+    if let Some(phone) = phone {
+        patient["telecom"] = json!([{"system": "phone", "value": format!("+{phone}")}]);
+    }
+    json!({
+        "resourceType": "CoverageEligibilityRequest",
+        "id": "req-1",
+        "status": "active",
+        "purpose": purpose,
+        "contained": [patient],
+        "patient": {"reference": "#p1"},
+        "created": "2026-01-01",
+        "insurer": {"display": "any"}
+    })
+}
 
 /// An answer of the API: its status, content type and FHIR resource (validated).
 pub struct Answer {
