@@ -115,23 +115,7 @@ impl Fhir {
             PatientId::Iran(id) => self.ask(client, service, &asked, Single::Iran(id)).await,
             PatientId::Kazakh(iin) => self.ask(client, service, &asked, Single::Kazakh(iin)).await,
         };
-        match asked_of {
-            Ok(Asked::Found(found)) => {
-                let answer = found.with_insurer(insurer);
-                (StatusCode::OK, response::eligibility(&asked, &answer))
-            }
-            Ok(Asked::NoSuchPair(code)) => {
-                let why = format!(
-                    "no person holds this matricule and CIN together; tracking code {code}"
-                );
-                (StatusCode::NOT_FOUND, outcome("not-found", &why))
-            }
-            Err(error) => {
-                tracing::error!(%error, client = %client.name, "fhir inquiry failed");
-                let why = "the inquiry could not be answered; try again later";
-                (StatusCode::SERVICE_UNAVAILABLE, outcome("transient", why))
-            }
-        }
+        reply(&asked, insurer, client, asked_of)
     }
 
     /// Puts a `tamin` or `osms` question to the service's desk: the member's own status when
@@ -161,6 +145,32 @@ impl Fhir {
         let asker = Asker::Client { name: &client.name };
         let desk = self.inquiries.desk(scope, asker, CHANNEL);
         general(&desk, patient).await.map(Asked::Found)
+    }
+}
+
+/// The wire answer of what the inquiries said to `asked` about `insurer`'s person.
+fn reply(
+    asked: &Eligibility,
+    insurer: &str,
+    client: &Client,
+    asked_of: Result<Asked, InquiryError>,
+) -> Reply {
+    match asked_of {
+        Ok(Asked::Found(found)) => {
+            let answer = found.with_insurer(insurer);
+            (StatusCode::OK, response::eligibility(asked, &answer))
+        }
+        Ok(Asked::NoSuchPair(code)) => {
+            // The same words whichever half was wrong, or both (SPEC §2.2).
+            let why =
+                format!("no person holds this matricule and CIN together; tracking code {code}");
+            (StatusCode::NOT_FOUND, outcome("not-found", &why))
+        }
+        Err(error) => {
+            tracing::error!(%error, client = %client.name, "fhir inquiry failed");
+            let why = "the inquiry could not be answered; try again later";
+            (StatusCode::SERVICE_UNAVAILABLE, outcome("transient", why))
+        }
     }
 }
 
