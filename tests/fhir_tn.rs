@@ -537,6 +537,13 @@ fn each_bad_request_is_an_operation_outcome_that_echoes_no_value() {
             "invalid",
             Some("CIN"),
         ),
+        // A CIN of 6 000 digits in a body under the limit.
+        (
+            cnam(MATRICULE, &"9".repeat(6_000), None, &BOTH),
+            400,
+            "invalid",
+            Some("CIN"),
+        ),
         // Half a pair, or a CIN beside a system daftar does not know.
         (
             request(&[(CIN, HOLDER)], None, &BOTH),
@@ -578,7 +585,14 @@ fn each_bad_request_is_an_operation_outcome_that_echoes_no_value() {
         let answer = post(&server, PROVIDER_TOKEN, body);
         refused(&answer, *status, code);
         let said = answer.body.to_string();
-        for value in [HOLDER, MATRICULE, "0812345", "О8123456", "ثمانية"] {
+        for value in [
+            HOLDER,
+            MATRICULE,
+            "0812345",
+            "О8123456",
+            "ثمانية",
+            "99999999",
+        ] {
             assert!(!said.contains(value), "{said}");
         }
         if let Some(half) = names {
