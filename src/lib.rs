@@ -69,6 +69,7 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
+pub(crate) mod simulator;
 pub mod smpp;
 pub(crate) mod sms;
 pub mod store;
