@@ -295,7 +295,10 @@ fn the_page_walks_a_tamin_and_an_osms_journey_in_a_real_browser() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let served = Served::start_sample(dir.path(), &[]);
+    // Beem carries no service code: it serves the configured one.
+    let config = dir.path().join("daftar.toml");
+    std::fs::write(&config, "[dialects.beem]\ndefault_service = \"tamin\"\n").expect("config");
+    let served = Served::start_configured(dir.path(), Some(&config), &bin::sample_feed(), &[]);
     let screenshot: PathBuf = match std::env::var_os("DAFTAR_SIMULATOR_SCREENSHOT") {
         Some(path) => bin::root().join(path),
         None => dir.path().join("simulator.png"),
@@ -314,7 +317,7 @@ fn the_page_walks_a_tamin_and_an_osms_journey_in_a_real_browser() {
         "the browser test failed:\n{stdout}\n{stderr}\n--- server log\n{}",
         served.log()
     );
-    assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
 }
