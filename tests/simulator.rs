@@ -100,6 +100,12 @@ fn the_page_and_its_files_are_served_from_the_binary_with_nothing_from_elsewhere
             assert!(!text.contains(outside), "{outside} in a simulator file");
         }
     }
+    let mut head = bin::agent()
+        .head(format!("{}/simulator", server.base))
+        .call()
+        .expect("the server answers");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.body_mut().read_to_string().unwrap_or_default(), "");
     assert_eq!(server.get("/simulator/").0, 200);
     assert_eq!(server.get("/simulator/nothing").0, 404);
     assert_eq!(server.get("/simulator/sim.js.map").0, 404);

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::dialect::{built_in_names, Registry};
 use crate::engine::Engine;
-use crate::locale::localize_digits;
+use crate::locale::{language, localize_digits};
 use crate::menu::render::{screen_text, MORE};
 use crate::menu::Service;
 
@@ -110,8 +110,7 @@ fn locale_entry(service: &Service, locale: &str) -> LocaleEntry {
 
 /// The writing direction of a locale tag's language (`fa-IR` is `fa`).
 fn direction(locale: &str) -> &'static str {
-    let language = locale.split(['-', '_']).next().unwrap_or(locale);
-    match language {
+    match language(locale) {
         "ar" | "fa" | "he" | "ur" | "ps" | "ckb" | "dv" | "yi" | "sd" | "ug" => "rtl",
         _ => "ltr",
     }
