@@ -323,7 +323,7 @@ fn the_page_walks_a_tamin_and_an_osms_journey_in_a_real_browser() {
         "the browser test failed:\n{stdout}\n{stderr}\n--- server log\n{}",
         served.log()
     );
-    assert!(stdout.contains("5 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
 }

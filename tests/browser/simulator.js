@@ -185,6 +185,16 @@ async function main() {
   await check('a tamin journey in Persian over Africa\'s Talking', () => tamin(page));
   await check('an osms journey in Russian over Hubtel, paged', () => osms(page));
   await check('one question deep in every built-in dialect', () => everyDialect(page));
+  await check('a garbage MSISDN gets the server\'s refusal on the screen', async () => {
+    await settings(page, { service: 'tamin', msisdn: 'abc', dialect: 'africastalking', locale: '' });
+    await sending(page, () => page.click('#send'));
+    assert.match(await text(page, 'response'), /^HTTP\/1\.1 400\n/);
+    assert.match(await text(page, 'screen'), /^the reply cannot be read: HTTP 400\nbad request: /);
+    assert.equal(await page.getAttribute('#screen', 'data-goes-on'), 'false');
+    assert.match(await text(page, 'log'), /the session is over/);
+    // The browser reports the refused request on its console: expected here, and only here.
+    assert.match(problems.pop() || '', /status of 400/);
+  });
   await check('nothing was fetched from elsewhere, no script error', async () => {
     assert.deepEqual(outside, []);
     assert.deepEqual(problems, []);
