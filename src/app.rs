@@ -393,6 +393,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         sources,
         menus: menu_reloader.clone(),
         fhir: core.fhir.clone(),
+        simulator: config.simulator.enabled,
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(

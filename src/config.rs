@@ -51,6 +51,24 @@ pub struct Config {
     pub sms: SmsConfig,
     /// The FHIR eligibility API's clients (`[fhir.clients.<name>]`; `fhir::config`).
     pub fhir: crate::fhir::config::FhirConfig,
+    /// The browser phone simulator at `/simulator` (on by default).
+    pub simulator: SimulatorConfig,
+}
+
+/// `[simulator]`: the phone simulator page (SPEC §7), served where the USSD endpoints are,
+/// since its page calls them on the same origin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorConfig {
+    /// `false`: `/simulator` answers 404 (an aggregators' port reachable from the internet
+    /// may want the page off; the USSD endpoints it calls are open to the same callers anyway).
+    pub enabled: bool,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig { enabled: true }
+    }
 }
 
 /// `[sms]`: where SMS leave. With no `provider`, inbound commands are still answered and alerts

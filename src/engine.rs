@@ -74,10 +74,15 @@ pub struct PerDialect {
 }
 
 impl PerDialect {
+    /// The screen of `dialect`'s gateways: its own when configured, else `budget`.
+    fn dialect_screen(&self, dialect: &str, budget: Budget) -> Budget {
+        self.screens.get(dialect).copied().unwrap_or(budget)
+    }
+
     /// The screen a turn is shown on: its network's, within its dialect's, within `budget`.
     fn screen_of(&self, turn: &Turn, budget: Budget) -> Budget {
         let dialect = turn.dialect.as_ref();
-        let screen = self.screens.get(dialect).copied().unwrap_or(budget);
+        let screen = self.dialect_screen(dialect, budget);
         let network = turn
             .network
             .as_ref()
@@ -140,6 +145,16 @@ impl Engine {
     /// How many sessions the store holds.
     pub async fn session_count(&self) -> usize {
         self.store.count().await.unwrap_or(0)
+    }
+
+    /// The menus new sessions open on (the simulator's catalogue reads them).
+    pub(crate) fn current_menus(&self) -> Arc<Menus> {
+        self.menu_set.current().1
+    }
+
+    /// The screen a turn of `dialect` is shown on, before any network's own limit.
+    pub(crate) fn screen_of_dialect(&self, dialect: &str) -> Budget {
+        self.dialects.dialect_screen(dialect, self.settings.budget)
     }
 
     /// Makes `menus` the current version (after the same checks as at start): new sessions

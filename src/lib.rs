@@ -23,6 +23,7 @@
 //! fuzzing                        the fuzz targets' seams (doc-hidden; uses the parsers below)
 //! cli ─► app                    the commands; putting the house together
 //! server, smpp                   HTTP: routes, limits, admin API; SMPP binds to USSD gateways
+//! simulator                      the browser phone page and its catalogue and measure
 //! sms                            the SMS channel: commands, outbox, sender, alerts
 //! engine, tasks ─► metrics       one step of a session; the background tasks
 //! actions ─► flow                the USSD adapters; one step through a menu tree
@@ -69,6 +70,7 @@ pub(crate) mod rules;
 pub(crate) mod server;
 pub(crate) mod session;
 pub mod session_store;
+pub(crate) mod simulator;
 pub mod smpp;
 pub(crate) mod sms;
 pub mod store;

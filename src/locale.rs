@@ -12,7 +12,7 @@ use icu_calendar::{cal::Persian, Date};
 use crate::money::Money;
 
 /// The language subtag of a locale tag: `fa` for `fa`, `fa-IR` or `fa_IR`.
-fn language(locale: &str) -> &str {
+pub(crate) fn language(locale: &str) -> &str {
     locale.split(['-', '_']).next().unwrap_or(locale)
 }
 

@@ -4,7 +4,8 @@
 //! of `readiness` holds, else 503 with the reasons, one a line), `GET /metrics`, and the admin
 //! API under `/admin/` (bearer token; off without one), and the SMS callbacks
 //! `POST /sms/africastalking` (an inbound SMS: answered 200 at once, handled in a task) and
-//! `POST /sms/africastalking/delivery` (a delivery report). With `[admin] listen`, `/metrics` and
+//! `POST /sms/africastalking/delivery` (a delivery report), and the phone simulator under
+//! `/simulator` (its page, files and helpers; on the aggregators' side). With `[admin] listen`, `/metrics` and
 //! `/admin/` leave the aggregators' port for a port of their own ([`Routes`]).
 //! Limits (CRATES.md §9): a header-read timeout that works only because a timer is set, a
 //! bounded read buffer, a body limit (413 beyond it, checked on `Content-Length` first), a cap
@@ -42,6 +43,7 @@ use crate::limits::sources::{Admitted, SourceCap};
 use crate::limits::{self, Limit, Limits};
 use crate::metrics::{self, Metrics};
 use crate::readiness::Readiness;
+use crate::simulator;
 use crate::sms::africastalking::{parse_delivery, parse_inbound};
 use crate::sms::SmsChannel;
 use crate::sync::FeedStatus;
@@ -73,6 +75,8 @@ pub(crate) struct App {
     pub(crate) menus: Arc<crate::reload::MenuReloader>,
     /// The FHIR eligibility API (`POST /fhir/CoverageEligibilityRequest`).
     pub(crate) fhir: Arc<Fhir>,
+    /// Whether `/simulator` is served (`[simulator] enabled`).
+    pub(crate) simulator: bool,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -214,6 +218,9 @@ async fn route(
             response
         }
         ("POST", "/fhir/CoverageEligibilityRequest") => fhir_eligibility(app, req, peer).await,
+        _ if app.simulator && simulator::owns(&path) => {
+            simulator_answer(app, &method, &path, req, peer).await
+        }
         _ if path.starts_with("/ussd/") => ussd(app, &path["/ussd/".len()..], req, peer).await,
         _ if path.starts_with("/sms/") => {
             sms(app, &method, &path["/sms/".len()..], req, peer).await
@@ -300,6 +307,48 @@ async fn ussd(app: &App, rest: &str, req: Request<Incoming>, peer: SocketAddr) -
     app.metrics
         .observe_step(dialect.name(), started.elapsed().as_secs_f64());
     wire_response(response)
+}
+
+/// The phone simulator's page, files and helpers (`simulator`), under the source's rate limit
+/// and the body limit; the page may load nothing from elsewhere (its content security policy).
+async fn simulator_answer(
+    app: &App,
+    method: &str,
+    path: &str,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    if let Err(limited) = app.limits.request(peer.ip()) {
+        return too_many(&limited);
+    }
+    let (head, body) = req.into_parts();
+    let body = if simulator::reads_body(method, path) {
+        let declared = head.headers.get(CONTENT_LENGTH);
+        match read_body(declared, body, app.body_limit, app.body_timeout).await {
+            Ok(body) => body,
+            Err(status) => return body_refused(status),
+        }
+    } else {
+        Bytes::new()
+    };
+    let query = head.uri.query();
+    let answer = simulator::answer(&app.engine, &app.dialects, method, path, query, &body);
+    let mut response = wire_response(WireResponse {
+        status: answer.status,
+        content_type: answer.content_type,
+        body: answer.body,
+    });
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(simulator::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `POST /fhir/CoverageEligibilityRequest`: the source's rate limit, the client's token, the

@@ -228,6 +228,11 @@ impl Registry {
             .collect()
     }
 
+    /// The name of every dialect served, built-in and declared, in order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.dialects.keys().map(String::as_str)
+    }
+
     /// The dialect served at `/ussd/<name>`.
     pub(crate) fn find(&self, name: &str) -> Option<&Arc<dyn Dialect>> {
         self.dialects.get(name)
