@@ -147,11 +147,6 @@ impl Engine {
         self.store.count().await.unwrap_or(0)
     }
 
-    /// The menus new sessions open on (the simulator's catalogue reads them).
-    pub(crate) fn current_menus(&self) -> Arc<Menus> {
-        self.menu_set.current().1
-    }
-
     /// The screen a turn of `dialect` is shown on, before any network's own limit.
     pub(crate) fn screen_of_dialect(&self, dialect: &str) -> Budget {
         self.dialects.dialect_screen(dialect, self.settings.budget)

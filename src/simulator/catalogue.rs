@@ -56,7 +56,7 @@ struct DialectEntry {
 
 impl Catalogue {
     pub(crate) fn of(engine: &Engine, dialects: &Registry) -> Self {
-        let menus = engine.current_menus();
+        let menus = engine.current_menus().get();
         let built_in = built_in_names();
         let open = dialects.open_dialects();
         let defaults = dialects.default_services();
