@@ -35,7 +35,6 @@ use crate::writer::{WriteError, Writer};
 pub(crate) use caller::{Claim, Who};
 pub(crate) use clock::Clock;
 pub(crate) use cnam::ChronicCover;
-#[cfg(test)]
 pub(crate) use mutual::BeneficiaryBalance;
 pub(crate) use mutual::MutualBalances;
 pub(crate) use tamin::{DependentStatus, General, HolderDependents, Household, Own};
