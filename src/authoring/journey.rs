@@ -120,7 +120,7 @@ impl fmt::Display for Difference {
             None => "the dial".to_string(),
         };
         writeln!(f, "{}: step {} ({typed}) differs", self.file.display(), self.step)?;
-        writeln!(f, "  expected {}", indent(&self.expected))?;
+        writeln!(f, "  expected {}", self.expected)?;
         let (kind, text) = match &self.got {
             Reply::Continue(text) => ("CON", text.as_str()),
             Reply::End(text) => ("END", text.as_str()),
@@ -128,10 +128,6 @@ impl fmt::Display for Difference {
         };
         write!(f, "  got ({kind})\n{}", quoted(text))
     }
-}
-
-fn indent(text: &str) -> String {
-    text.replace('\n', "\n  ")
 }
 
 /// `text` as block lines, each behind `  | `.
@@ -302,23 +298,25 @@ pub(crate) fn play(config: &Config, menus: &Menus, journey: &Journey) -> Result<
         .build()
         .map_err(|e| setup(format!("no runtime: {e}")))?;
     let dialect: Arc<str> = Arc::from(DIALECT);
-    let phone = |session: &str, path: &str| {
+    let phone = |session: &str, dialled: &str, path: &str| {
         let turn = Turn::new(&dialect, session, &journey.msisdn, TurnKind::Path(path.into()))
-            .dialled(&dial);
+            .dialled(dialled);
         runtime.block_on(core.engine.step(&turn))
     };
-    // The locale chosen in an earlier session: `9` on its first screen, as a caller does.
+    // The locale chosen in an earlier session: `9` on the first screen of the service's own
+    // code, as a caller does.
+    let code = service.spec.codes.first().cloned().unwrap_or_default();
     let mut chosen = Vec::new();
     for _ in 0..presses {
         chosen.push(SWITCH_LOCALE);
-        phone("journey-locale", &chosen.join("*"));
+        phone("journey-locale", &code, &chosen.join("*"));
     }
     let mut path: Vec<&str> = Vec::new();
     for (i, step) in journey.steps.iter().enumerate() {
         if let Some(input) = &step.input {
             path.push(input);
         }
-        let got = phone("journey", &path.join("*"));
+        let got = phone("journey", &dial, &path.join("*"));
         // A session that ended answers every later step with its last screen, so a journey
         // that goes on past an END differs at its next step.
         if !step.holds(&got) {
