@@ -130,12 +130,24 @@ impl fmt::Display for Difference {
     }
 }
 
-/// `text` as block lines, each behind `  | `.
+/// The most characters of a screen a difference shows (a huge expectation is cut, not dumped).
+const SHOWN_MAX: usize = 2_000;
+
+/// `text` as block lines, each behind `  | `, cut after [`SHOWN_MAX`] characters.
 fn quoted(text: &str) -> String {
-    text.split('\n')
+    let count = text.chars().count();
+    let shown: String = text.chars().take(SHOWN_MAX).collect();
+    let cut = if count > SHOWN_MAX {
+        format!("\n  … {} more characters", count - SHOWN_MAX)
+    } else {
+        String::new()
+    };
+    let lines = shown
+        .split('\n')
         .map(|line| format!("  | {line}"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    format!("{lines}{cut}")
 }
 
 /// Every `*.toml` journey in `dir`, in name order; a file that cannot be read as a journey is
@@ -167,7 +179,7 @@ pub(crate) fn load(path: &Path) -> Result<Journey, JourneyError> {
         source,
     })?;
     let text = String::from_utf8(bytes).map_err(|_| invalid("is not UTF-8 text".into()))?;
-    let file: JourneyFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let file: JourneyFile = toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
     if file.msisdn.is_empty() || !file.msisdn.chars().all(|c| c.is_ascii_digit()) {
         return Err(invalid(
             "msisdn must be digits in international form (989121234567)".into(),
@@ -194,6 +206,21 @@ pub(crate) fn load(path: &Path) -> Result<Journey, JourneyError> {
         locale: file.locale,
         steps,
     })
+}
+
+/// A TOML error on one line: the file and line where the parser stopped, and its message.
+fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> JourneyError {
+    let line = error
+        .span()
+        .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
+    let at = match line {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
+    };
+    JourneyError::Invalid {
+        path: PathBuf::from(at),
+        message: error.message().trim().to_string(),
+    }
 }
 
 fn read_step(number: usize, step: StepFile) -> Result<Step, String> {
@@ -287,8 +314,7 @@ pub(crate) fn play(config: &Config, menus: &Menus, journey: &Journey) -> Result<
     let parts = open_parts(&config).map_err(|e| setup(format!("{e:#}")))?;
     let feed = journey.feed.to_string_lossy();
     let source = FeedSource::parse(&feed).map_err(|e| setup(format!("feed: {e}")))?;
-    let report = crate::sync::sync_once(&parts.store, &source)
-        .map_err(|e| setup(format!("feed {feed}: {e}")))?;
+    let report = crate::sync::sync_once(&parts.store, &source).map_err(|e| setup(e.to_string()))?;
     if report.rejected_count() > 0 {
         return Err(setup(format!("feed {feed} has rejected lines: {report}")));
     }
