@@ -431,7 +431,7 @@ mod tests {
             "screen `act`: unknown action `demo.nothing`",
             "screen `lonely`: unknown validator `psychic`",
             "screen `lonely`: no path from the start screen reaches it",
-            "demo.en.toml: screen `main`: `go` in `en` contains a right-to-left mark",
+            "demo.en.toml:2: screen `main`: `go` in `en` contains a right-to-left mark",
             "`nav.more` has no words in `en`",
             "`rates` in `en` names `{public.tests}`, which no [benefits.rates] holds",
             "`rates` in `en` names `{private.x}`, which no [benefits.rates] holds",
