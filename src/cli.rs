@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use crate::app::{build_core, load_checked_menus, open_parts};
 use crate::audit::{AuditEntry, TrackingCode};
+use crate::authoring;
 use crate::config::Config;
 use crate::feed::FeedSource;
-use crate::authoring;
 use crate::menu::load_menus;
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -73,7 +73,10 @@ pub fn check(config: &Config, journeys: Option<&Path>) -> anyhow::Result<ExitCod
     let journeys_pass = match journeys {
         Some(dir) if clean => play_journeys(config, dir)?,
         Some(dir) => {
-            println!("journeys in {} not played: the menus have faults", dir.display());
+            println!(
+                "journeys in {} not played: the menus have faults",
+                dir.display()
+            );
             false
         }
         None => true,
@@ -95,14 +98,11 @@ fn play_journeys(config: &Config, dir: &Path) -> anyhow::Result<bool> {
     }
     let mut differ = 0;
     for journey in &loaded {
-        let played = journey
-            .as_ref()
-            .map_err(|e| e.to_string())
-            .and_then(|j| {
-                authoring::journey::play(config, &menus, j)
-                    .map(|steps| (j.file.display().to_string(), steps))
-                    .map_err(|e| e.to_string())
-            });
+        let played = journey.as_ref().map_err(|e| e.to_string()).and_then(|j| {
+            authoring::journey::play(config, &menus, j)
+                .map(|steps| (j.file.display().to_string(), steps))
+                .map_err(|e| e.to_string())
+        });
         match played {
             Ok((file, steps)) => println!("{file}: {steps} step(s) as expected"),
             Err(difference) => {

@@ -145,7 +145,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A phone in the terminal shows screens, and `check` its table, not the server's log lines.
-    let quiet = matches!(cli.command, Command::Simulate { .. } | Command::Check { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Simulate { .. } | Command::Check { .. }
+    );
     let _logs = init_logs(if quiet { "warn" } else { "info" });
     match run(cli.command) {
         Ok(code) => code,

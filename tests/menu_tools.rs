@@ -34,7 +34,11 @@ fn check_prints_each_screen_with_its_length_encoding_and_pages() {
     let check = run(&["check", "--menus", "menus"], "");
     assert_eq!(check.code, Some(0), "{check}");
     let lines: Vec<&str> = check.stdout.lines().collect();
-    let columns = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let columns = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         columns(lines[0]),
         ["service", "screen", "locale", "length", "encoding", "pages"]
@@ -48,7 +52,10 @@ fn check_prints_each_screen_with_its_length_encoding_and_pages() {
     };
     // Persian is UCS-2 (80 a page), English GSM-7 (182); the lengths are the screens' own.
     let fa = row("tamin", "main", "fa");
-    assert!(fa[3].ends_with("/80") && fa[4] == "UCS-2" && fa[5] == "1", "{fa:?}");
+    assert!(
+        fa[3].ends_with("/80") && fa[4] == "UCS-2" && fa[5] == "1",
+        "{fa:?}"
+    );
     let en = row("tamin", "general_covered", "en");
     assert_eq!(en[3..], ["61/182", "GSM-7", "1"], "{en:?}");
     // A list filled with eight sample dependents runs over several pages.
@@ -56,10 +63,17 @@ fn check_prints_each_screen_with_its_length_encoding_and_pages() {
     let pages: usize = list[5].parse().expect("pages");
     assert!(pages > 1, "{list:?}");
     // Every locale of every service has its rows; action screens have none.
-    for (service, locale) in [("osms", "kk"), ("osms", "ru"), ("cnam", "ar"), ("mutual", "fr")] {
+    for (service, locale) in [
+        ("osms", "kk"),
+        ("osms", "ru"),
+        ("cnam", "ar"),
+        ("mutual", "fr"),
+    ] {
         row(service, "main", locale);
     }
-    assert!(!lines.iter().any(|l| l.starts_with("tamin ") && l.contains(" own_status ")));
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("tamin ") && l.contains(" own_status ")));
     assert!(check.stdout.contains("no fault"), "{check}");
 }
 
@@ -113,7 +127,10 @@ fn faults_name_the_file_and_line() {
     copy_menus(dir.path());
     let words = dir.path().join("tamin.en.toml");
     let text = std::fs::read_to_string(&words).expect("words");
-    let edited = text.replace("own = \"My eligibility\"", "own = \"My\u{00A0}eligibility\"");
+    let edited = text.replace(
+        "own = \"My eligibility\"",
+        "own = \"My\u{00A0}eligibility\"",
+    );
     assert_ne!(edited, text);
     std::fs::write(&words, &edited).expect("edited");
     let check = run(&["check", "--menus", arg(dir.path())], "");
@@ -158,21 +175,33 @@ fn a_journey_that_differs_fails_with_the_step_the_expected_and_what_came() {
     let journey = copy_journey("tamin_wrong_answers.toml", "tamin.ndjson", dir.path());
     let text = std::fs::read_to_string(&journey).expect("journey");
     // The author expects the second wrong answer to be told the check digit again.
-    let wrong = text.replacen("فقط رقم وارد کنید.", "کد ملی معتبر نیست؛ دوباره بررسی کنید.", 1);
+    let wrong = text.replacen(
+        "فقط رقم وارد کنید.",
+        "کد ملی معتبر نیست؛ دوباره بررسی کنید.",
+        1,
+    );
     assert_ne!(wrong, text);
     std::fs::write(&journey, wrong).expect("edited");
     let check = run(&["check", "--journeys", arg(dir.path())], "");
     assert_eq!(check.code, Some(1), "{check}");
     let head = format!("{}: step 4 (input \"abc\") differs", journey.display());
     assert!(check.stdout.contains(&head), "{head}:\n{check}");
-    let expected_at = check.stdout.find("  expected (CON or END)").expect("expected");
+    let expected_at = check
+        .stdout
+        .find("  expected (CON or END)")
+        .expect("expected");
     let got_at = check.stdout.find("  got (CON)").expect("got");
     assert!(expected_at < got_at, "{check}");
     assert!(
         check.stdout[got_at..].contains("  | فقط رقم وارد کنید."),
         "{check}"
     );
-    assert!(check.stdout.contains("1 journey(s) played, 0 as expected, 1 failed"), "{check}");
+    assert!(
+        check
+            .stdout
+            .contains("1 journey(s) played, 0 as expected, 1 failed"),
+        "{check}"
+    );
     // A step 5 that was never reached is not reported.
     assert!(!check.stdout.contains("step 5"), "{check}");
 }
@@ -186,7 +215,12 @@ fn a_journey_expecting_an_end_where_the_session_goes_on_fails() {
     std::fs::write(&journey, wrong).expect("edited");
     let check = run(&["check", "--journeys", arg(dir.path())], "");
     assert_eq!(check.code, Some(1), "{check}");
-    assert!(check.stdout.contains("step 3 (input \"850714300018\") differs"), "{check}");
+    assert!(
+        check
+            .stdout
+            .contains("step 3 (input \"850714300018\") differs"),
+        "{check}"
+    );
     assert!(check.stdout.contains("expected (END)"), "{check}");
     assert!(check.stdout.contains("got (CON)"), "{check}");
 }
@@ -210,7 +244,11 @@ fn bad_journey_files_each_get_a_clear_answer_and_fail_the_check() {
     copy_journey("tamin_mismatch.toml", "tamin.ndjson", d);
     let head = "service = \"tamin\"\nmsisdn = \"989120000001\"\nfeed = \"tamin.ndjson\"\n";
     let files: &[(&str, String, &str)] = &[
-        ("a_garbage.toml", "\u{0}\u{1}[[[ not toml".into(), "a_garbage.toml:1: "),
+        (
+            "a_garbage.toml",
+            "\u{0}\u{1}[[[ not toml".into(),
+            "a_garbage.toml:1: ",
+        ),
         ("b_empty.toml", String::new(), "missing field"),
         ("c_no_steps.toml", head.into(), "no [[step]]"),
         (
@@ -272,7 +310,11 @@ fn bad_journey_files_each_get_a_clear_answer_and_fail_the_check() {
     for (name, text, _) in files {
         std::fs::write(d.join(name), text).expect("written");
     }
-    std::fs::write(d.join("rejected.ndjson"), "{\"seq\": 1, \"op\": \"upsert\"}\n").unwrap();
+    std::fs::write(
+        d.join("rejected.ndjson"),
+        "{\"seq\": 1, \"op\": \"upsert\"}\n",
+    )
+    .unwrap();
     std::fs::write(
         d.join("o_rejected_feed.toml"),
         head.replace("tamin.ndjson", "rejected.ndjson") + "[[step]]\nscreen = \"x\"\n",
@@ -299,11 +341,15 @@ fn bad_journey_files_each_get_a_clear_answer_and_fail_the_check() {
         "a huge expectation is cut:\n{check}"
     );
     assert!(
-        check.stdout.contains("tamin_mismatch.toml: 3 step(s) as expected"),
+        check
+            .stdout
+            .contains("tamin_mismatch.toml: 3 step(s) as expected"),
         "one bad file hides no other:\n{check}"
     );
     assert!(
-        check.stdout.contains("16 journey(s) played, 1 as expected, 15 failed"),
+        check
+            .stdout
+            .contains("16 journey(s) played, 1 as expected, 15 failed"),
         "{check}"
     );
 }
@@ -312,7 +358,10 @@ fn bad_journey_files_each_get_a_clear_answer_and_fail_the_check() {
 fn journeys_in_a_directory_that_is_not_there_or_holds_none_fail() {
     let missing = run(&["check", "--journeys", "/nonexistent/journeys"], "");
     assert_eq!(missing.code, Some(1), "{missing}");
-    assert!(missing.output().contains("/nonexistent/journeys"), "{missing}");
+    assert!(
+        missing.output().contains("/nonexistent/journeys"),
+        "{missing}"
+    );
     let empty = tempfile::tempdir().expect("temp dir");
     let none = run(&["check", "--journeys", arg(empty.path())], "");
     assert_eq!(none.code, Some(1), "{none}");
@@ -322,9 +371,18 @@ fn journeys_in_a_directory_that_is_not_there_or_holds_none_fail() {
 #[test]
 fn journeys_are_not_played_over_menus_with_faults() {
     let check = run(
-        &["check", "--menus", "tests/fixtures/dangling", "--journeys", "menus/journeys"],
+        &[
+            "check",
+            "--menus",
+            "tests/fixtures/dangling",
+            "--journeys",
+            "menus/journeys",
+        ],
         "",
     );
     assert_eq!(check.code, Some(1), "{check}");
-    assert!(check.stdout.contains("not played: the menus have faults"), "{check}");
+    assert!(
+        check.stdout.contains("not played: the menus have faults"),
+        "{check}"
+    );
 }

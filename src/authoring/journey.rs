@@ -119,7 +119,12 @@ impl fmt::Display for Difference {
             Some(input) => format!("input {input:?}"),
             None => "the dial".to_string(),
         };
-        writeln!(f, "{}: step {} ({typed}) differs", self.file.display(), self.step)?;
+        writeln!(
+            f,
+            "{}: step {} ({typed}) differs",
+            self.file.display(),
+            self.step
+        )?;
         writeln!(f, "  expected {}", self.expected)?;
         let (kind, text) = match &self.got {
             Reply::Continue(text) => ("CON", text.as_str()),
@@ -210,9 +215,13 @@ pub(crate) fn load(path: &Path) -> Result<Journey, JourneyError> {
 
 /// A TOML error on one line: the file and line where the parser stopped, and its message.
 fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> JourneyError {
-    let line = error
-        .span()
-        .map(|span| text.as_bytes()[..span.start.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1);
+    let line = error.span().map(|span| {
+        text.as_bytes()[..span.start.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    });
     let at = match line {
         Some(line) => format!("{}:{line}", path.display()),
         None => path.display().to_string(),
@@ -243,11 +252,9 @@ fn read_step(number: usize, step: StepFile) -> Result<Step, String> {
                 .map_err(|e| format!("step {number}: `matches` is not a regex: {e}"))?;
             Expect::Matches(pattern, regex)
         }
-        _ => {
-            return Err(format!(
-                "step {number} needs exactly one of `screen` (the exact text) or `matches` (a regex)"
-            ))
-        }
+        _ => return Err(format!(
+            "step {number} needs exactly one of `screen` (the exact text) or `matches` (a regex)"
+        )),
     };
     Ok(Step {
         input: step.input,
@@ -280,14 +287,20 @@ impl Step {
         };
         match &self.expect {
             Expect::Screen(screen) => format!("({kind})\n{}", quoted(screen)),
-            Expect::Matches(pattern, _) => format!("({kind}) a screen matching\n{}", quoted(pattern)),
+            Expect::Matches(pattern, _) => {
+                format!("({kind}) a screen matching\n{}", quoted(pattern))
+            }
         }
     }
 }
 
 /// Plays `journey` through the engine over `menus` (already checked), with `config`'s limits
 /// and budgets over a store of its own. `Ok`: the number of steps, all as expected.
-pub(crate) fn play(config: &Config, menus: &Menus, journey: &Journey) -> Result<usize, JourneyError> {
+pub(crate) fn play(
+    config: &Config,
+    menus: &Menus,
+    journey: &Journey,
+) -> Result<usize, JourneyError> {
     let setup = |message: String| JourneyError::Setup {
         path: journey.file.clone(),
         message,
@@ -304,8 +317,12 @@ pub(crate) fn play(config: &Config, menus: &Menus, journey: &Journey) -> Result<
     }
     let presses = match &journey.locale {
         None => 0,
-        Some(locale) => locale_presses(service, locale)
-            .ok_or_else(|| setup(format!("`{}` does not serve the locale `{locale}`", service.id())))?,
+        Some(locale) => locale_presses(service, locale).ok_or_else(|| {
+            setup(format!(
+                "`{}` does not serve the locale `{locale}`",
+                service.id()
+            ))
+        })?,
     };
     let dir = tempfile::tempdir().map_err(|e| setup(format!("no temp dir: {e}")))?;
     let mut config = config.clone();
@@ -325,8 +342,13 @@ pub(crate) fn play(config: &Config, menus: &Menus, journey: &Journey) -> Result<
         .map_err(|e| setup(format!("no runtime: {e}")))?;
     let dialect: Arc<str> = Arc::from(DIALECT);
     let phone = |session: &str, dialled: &str, path: &str| {
-        let turn = Turn::new(&dialect, session, &journey.msisdn, TurnKind::Path(path.into()))
-            .dialled(dialled);
+        let turn = Turn::new(
+            &dialect,
+            session,
+            &journey.msisdn,
+            TurnKind::Path(path.into()),
+        )
+        .dialled(dialled);
         runtime.block_on(core.engine.step(&turn))
     };
     // The locale chosen in an earlier session: `9` on the first screen of the service's own

@@ -131,9 +131,9 @@ mod tests {
             for (id, screen) in &service.screens {
                 let shown = !matches!(screen, Screen::Action { .. });
                 for locale in &service.spec.locales {
-                    let found = rows
-                        .iter()
-                        .any(|r| r.service == service.id() && &r.screen == id && &r.locale == locale);
+                    let found = rows.iter().any(|r| {
+                        r.service == service.id() && &r.screen == id && &r.locale == locale
+                    });
                     assert_eq!(found, shown, "{} {id} {locale}", service.id());
                 }
             }
@@ -191,6 +191,9 @@ mod tests {
             "service  screen  locale  length  encoding  pages\n\
              tamin    main    fa      74/80   UCS-2     1\n"
         );
-        assert_eq!(table(&[]), "service  screen  locale  length  encoding  pages\n");
+        assert_eq!(
+            table(&[]),
+            "service  screen  locale  length  encoding  pages\n"
+        );
     }
 }

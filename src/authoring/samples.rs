@@ -59,7 +59,10 @@ fn base(service: &Service, render: &Render<'_>) -> Vec<Var> {
     let open = render.until(None);
     vec![
         var("code", CODE),
-        var("complaints", service.spec.complaints.as_deref().unwrap_or("")),
+        var(
+            "complaints",
+            service.spec.complaints.as_deref().unwrap_or(""),
+        ),
         var("until", &longest(vec![dated, open])),
         var("end", &render.end_date(Some(sample_date()))),
         longest_reason(render),
@@ -70,7 +73,9 @@ fn base(service: &Service, render: &Render<'_>) -> Vec<Var> {
 fn longest_reason(render: &Render<'_>) -> Var {
     let reasons = Reason::ALL.iter().map(|reason| {
         let not_covered = Entitlement::NotCovered(*reason);
-        render.entitlement_ended(&not_covered, Some(sample_date())).1
+        render
+            .entitlement_ended(&not_covered, Some(sample_date()))
+            .1
     });
     var("reason", &longest(reasons.collect()))
 }

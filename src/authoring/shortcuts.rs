@@ -53,9 +53,8 @@ fn broken(menus: &Menus, service: &Service, dialled: &str, promised: &str) -> Op
             "shortcut `{dialled}` promises `{promised}`, which is no screen"
         ));
     }
-    let lead = |what: String| {
-        format!("shortcut `{dialled}` now {what}, not to `{promised}` as declared")
-    };
+    let lead =
+        |what: String| format!("shortcut `{dialled}` now {what}, not to `{promised}` as declared");
     let routed = menus.route(dialled).map(|route| route.service);
     if routed.as_deref() != Some(service.id()) {
         return Some(lead(match routed {
@@ -212,7 +211,9 @@ mod tests {
             .shortcuts
             .insert("*4*1420*8#".into(), "general_number".into());
         tamin.shortcuts.insert("*85666*2#".into(), "main".into());
-        tamin.shortcuts.insert("*4*1420*1#".into(), "nowhere".into());
+        tamin
+            .shortcuts
+            .insert("*4*1420*1#".into(), "nowhere".into());
         let faults: Vec<String> = faults(&menus).iter().map(ToString::to_string).collect();
         let want = [
             "shortcut `*4*1420*2#` now leads to `own_code`, not to `general_number` as declared",
@@ -221,7 +222,10 @@ mod tests {
             "shortcut `*4*1420*1#` promises `nowhere`, which is no screen",
         ];
         for want in want {
-            assert!(faults.iter().any(|f| f.contains(want)), "{want}: {faults:#?}");
+            assert!(
+                faults.iter().any(|f| f.contains(want)),
+                "{want}: {faults:#?}"
+            );
         }
         let declared = faults
             .iter()
