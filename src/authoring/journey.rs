@@ -252,9 +252,11 @@ fn read_step(number: usize, step: StepFile) -> Result<Step, String> {
                 .map_err(|e| format!("step {number}: `matches` is not a regex: {e}"))?;
             Expect::Matches(pattern, regex)
         }
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "step {number} needs exactly one of `screen` (the exact text) or `matches` (a regex)"
-        )),
+        ))
+        }
     };
     Ok(Step {
         input: step.input,
@@ -390,4 +392,87 @@ fn locale_presses(service: &crate::menu::Service, locale: &str) -> Option<usize>
         current = service.other_locale(&current).to_string();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(input: Option<&str>, screen: Option<&str>, matches: Option<&str>) -> StepFile {
+        StepFile {
+            input: input.map(str::to_string),
+            screen: screen.map(str::to_string),
+            matches: matches.map(str::to_string),
+            end: None,
+        }
+    }
+
+    #[test]
+    fn a_step_holds_on_its_text_and_on_how_the_session_goes_on() {
+        let exact = read_step(2, step(Some("1"), Some("Code?"), None)).expect("valid");
+        let pattern = read_step(2, step(Some("1"), None, Some(r"Code: \d{10}"))).expect("valid");
+        let cases = [
+            (&exact, Reply::Continue("Code?".into()), true),
+            (&exact, Reply::End("Code?".into()), true),
+            (&exact, Reply::Continue("Code? ".into()), false),
+            (&exact, Reply::Ack, false),
+            (&pattern, Reply::End("Code: 0123456789".into()), true),
+            // The whole screen must match, not a part of it.
+            (&pattern, Reply::End("Code: 0123456789\nmore".into()), false),
+            (&pattern, Reply::End("x Code: 0123456789".into()), false),
+            (&pattern, Reply::End("Code: ۰۱۲۳۴۵۶۷۸۹".into()), true),
+        ];
+        for (step, got, holds) in cases {
+            assert_eq!(step.holds(&got), holds, "{got:?}");
+        }
+        let mut ends = step(Some("1"), Some("Bye"), None);
+        ends.end = Some(true);
+        let ends = read_step(2, ends).expect("valid");
+        assert!(ends.holds(&Reply::End("Bye".into())));
+        assert!(!ends.holds(&Reply::Continue("Bye".into())));
+    }
+
+    #[test]
+    fn a_dot_in_a_pattern_matches_line_ends() {
+        let any = read_step(1, step(None, None, Some("Title.*"))).expect("valid");
+        assert!(any.holds(&Reply::Continue("Title\n1. One\n2. Two".into())));
+    }
+
+    #[test]
+    fn steps_that_cannot_be_played_are_refused_with_their_number() {
+        let cases = [
+            (
+                1,
+                step(Some("1"), Some("x"), None),
+                "step 1 is the screen the dial shows",
+            ),
+            (3, step(None, Some("x"), None), "step 3 has no input"),
+            (
+                2,
+                step(Some("1"), None, None),
+                "step 2 needs exactly one of",
+            ),
+            (
+                2,
+                step(Some("1"), Some("x"), Some("x")),
+                "step 2 needs exactly one of",
+            ),
+            (
+                2,
+                step(Some("1"), None, Some("[")),
+                "step 2: `matches` is not a regex",
+            ),
+        ];
+        for (number, step, says) in cases {
+            let error = read_step(number, step).expect_err("refused");
+            assert!(error.contains(says), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_long_screen_is_cut_in_a_difference() {
+        let shown = quoted(&"x".repeat(SHOWN_MAX + 5));
+        assert!(shown.ends_with("\n  … 5 more characters"), "{shown}");
+        assert_eq!(quoted("a\nb"), "  | a\n  | b");
+    }
 }
