@@ -23,6 +23,7 @@ use serde::Deserialize;
 use crate::app::{build_core, open_parts};
 use crate::config::Config;
 use crate::feed::FeedSource;
+use crate::menu::load::{toml_files, MenuError};
 use crate::menu::Menus;
 use crate::turn::{Reply, Turn, TurnKind};
 
@@ -94,6 +95,9 @@ pub(crate) enum JourneyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The journeys' directory cannot be listed.
+    #[error("journeys: {0}")]
+    Listing(String),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot be played: {message}")]
@@ -158,18 +162,11 @@ fn quoted(text: &str) -> String {
 /// Every `*.toml` journey in `dir`, in name order; a file that cannot be read as a journey is
 /// an error of its own, so one bad file does not hide the others.
 pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Result<Journey, JourneyError>>, JourneyError> {
-    let read_err = |source| JourneyError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        let path = entry.map_err(read_err)?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
+    // Listed as the menus are: the same `*.toml` files in name order.
+    let files = toml_files(dir).map_err(|error| match error {
+        MenuError::Read { path, source } => JourneyError::Read { path, source },
+        other => JourneyError::Listing(other.to_string()),
+    })?;
     Ok(files.iter().map(|path| load(path)).collect())
 }
 

@@ -80,7 +80,8 @@ pub(crate) fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
     Ok(Menus { services, common })
 }
 
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, MenuError> {
+/// The `*.toml` files of `dir` (not its subdirectories), in name order.
+pub(crate) fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, MenuError> {
     let read_err = |source| MenuError::Read {
         path: dir.to_path_buf(),
         source,
