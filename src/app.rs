@@ -25,7 +25,7 @@ use crate::inquiry::{Clock, Inquiries};
 use crate::keys::{self, Keys, Origin};
 use crate::limits::sources::SourceCap;
 use crate::limits::{Limit, Limits};
-use crate::menu::{check, load_menus, Menus};
+use crate::menu::{load_menus, Menus};
 use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App, Routes};
@@ -158,7 +158,7 @@ pub(crate) fn load_and_check_menus(config: &Config) -> anyhow::Result<Result<Men
             service.benefits.overlay(benefits);
         }
     }
-    let faults = check::check(&menus, config.tightest_screen());
+    let faults = crate::authoring::faults(&menus, config.tightest_screen());
     if faults.is_empty() {
         return Ok(Ok(menus));
     }

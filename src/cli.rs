@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use crate::app::{build_core, load_checked_menus, open_parts};
 use crate::audit::{AuditEntry, TrackingCode};
+use crate::authoring;
 use crate::config::Config;
 use crate::feed::FeedSource;
-use crate::menu::{check as menu_check, load_menus};
+use crate::menu::load_menus;
 use crate::turn::{Reply, Turn, TurnKind};
 
 /// The service `simulate` dials when none is given: the README's first.
@@ -40,10 +41,17 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `daftar check`: every fault, one a line; exit 1 on any.
-pub fn check(config: &Config) -> anyhow::Result<ExitCode> {
+/// `daftar check`: the length of every screen in every locale (with sample values), then every
+/// fault, one a line, with its file and line; then, with `journeys`, each journey played
+/// through the engine. Exit 1 on any fault or any journey that differs.
+pub fn check(config: &Config, journeys: Option<&Path>) -> anyhow::Result<ExitCode> {
     let menus = load_menus(&config.menus.dir)?;
-    let faults = menu_check::check(&menus, config.tightest_screen());
+    let budget = config.tightest_screen();
+    print!(
+        "{}",
+        authoring::report::table(&authoring::report::measure_all(&menus, budget))
+    );
+    let faults = authoring::faults(&menus, budget);
     let sms_faults = crate::sms::texts::check(&config.menus.dir);
     for fault in &faults {
         println!("{fault}");
@@ -51,18 +59,64 @@ pub fn check(config: &Config) -> anyhow::Result<ExitCode> {
     for fault in &sms_faults {
         println!("{fault}");
     }
-    if faults.is_empty() && sms_faults.is_empty() {
+    let clean = faults.is_empty() && sms_faults.is_empty();
+    if clean {
         let names: Vec<&str> = menus.services.keys().map(String::as_str).collect();
         println!(
             "{} service(s) checked, no fault: {}",
             names.len(),
             names.join(", ")
         );
-        Ok(ExitCode::SUCCESS)
     } else {
         println!("{} fault(s)", faults.len() + sms_faults.len());
-        Ok(ExitCode::from(1))
     }
+    let journeys_pass = match journeys {
+        Some(dir) if clean => play_journeys(config, dir)?,
+        Some(dir) => {
+            println!(
+                "journeys in {} not played: the menus have faults",
+                dir.display()
+            );
+            false
+        }
+        None => true,
+    };
+    Ok(if clean && journeys_pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Plays every journey of `dir` over the menus as `serve` loads them; whether all held.
+fn play_journeys(config: &Config, dir: &Path) -> anyhow::Result<bool> {
+    let menus = load_checked_menus(config)?;
+    let loaded = authoring::journey::load_dir(dir)?;
+    if loaded.is_empty() {
+        println!("no journey (*.toml) in {}", dir.display());
+        return Ok(false);
+    }
+    let mut differ = 0;
+    for journey in &loaded {
+        let played = journey.as_ref().map_err(|e| e.to_string()).and_then(|j| {
+            authoring::journey::play(config, &menus, j)
+                .map(|steps| (j.file.display().to_string(), steps))
+                .map_err(|e| e.to_string())
+        });
+        match played {
+            Ok((file, steps)) => println!("{file}: {steps} step(s) as expected"),
+            Err(difference) => {
+                differ += 1;
+                println!("{difference}");
+            }
+        }
+    }
+    println!(
+        "{} journey(s) played, {} as expected, {differ} failed",
+        loaded.len(),
+        loaded.len() - differ
+    );
+    Ok(differ == 0)
 }
 
 /// One step of a simulated phone: session id and whole path in, the reply out.

@@ -40,6 +40,7 @@
 pub(crate) mod actions;
 pub mod app;
 pub mod audit;
+pub(crate) mod authoring;
 pub(crate) mod backup;
 pub(crate) mod benefits;
 pub(crate) mod catalog;

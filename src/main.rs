@@ -55,11 +55,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Validate menus: links, reachability, translations, length budgets.
+    /// Validate menus: links, reachability, translations, length budgets, shortcuts; print
+    /// each screen's length, encoding and pages; play journey files.
     Check {
         /// Menu directory (default ./menus).
         #[arg(long)]
         menus: Option<PathBuf>,
+        /// A directory of journey files (*.toml) to play through the engine (menus/journeys).
+        #[arg(long)]
+        journeys: Option<PathBuf>,
         /// Configuration file (TOML).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -140,8 +144,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // A phone in the terminal shows screens, not the server's log lines.
-    let quiet = matches!(cli.command, Command::Simulate { .. });
+    // A phone in the terminal shows screens, and `check` its table, not the server's log lines.
+    let quiet = matches!(
+        cli.command,
+        Command::Simulate { .. } | Command::Check { .. }
+    );
     let _logs = init_logs(if quiet { "warn" } else { "info" });
     match run(cli.command) {
         Ok(code) => code,
@@ -255,9 +262,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = configured(config, None, Some(db))?;
             daftar::cli::sync(&config, &feed)
         }
-        Command::Check { menus, config } => {
+        Command::Check {
+            menus,
+            journeys,
+            config,
+        } => {
             let config = configured(config, menus, None)?;
-            daftar::cli::check(&config)
+            daftar::cli::check(&config, journeys.as_deref())
         }
         Command::Simulate {
             service,

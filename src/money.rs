@@ -34,7 +34,6 @@ impl Money {
     /// Decimals of the major unit (dinars: 1 dinar = 1000 millimes).
     pub(crate) const DECIMALS: u32 = 3;
     const UNIT: i64 = 10_i64.pow(Money::DECIMALS);
-    #[cfg(test)]
     pub(crate) const fn from_minor(minor: i64) -> Money {
         Money(minor)
     }

@@ -12,7 +12,7 @@ mod caller;
 mod cnam;
 mod mutual;
 mod osms;
-mod render;
+pub(crate) mod render;
 mod tamin;
 
 use std::sync::Arc;

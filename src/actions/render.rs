@@ -260,6 +260,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             files: HashMap::new(),
+            lines: HashMap::new(),
         }
     }
 

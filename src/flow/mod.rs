@@ -28,6 +28,8 @@ const MAX_TRIES: u8 = 3;
 /// What an action is given.
 pub(crate) struct ActionCall<'a> {
     pub(crate) service: &'a Service,
+    /// The action screen being run (what `daftar check` reports a shortcut reaches).
+    pub(crate) screen: &'a str,
     pub(crate) locale: &'a str,
     pub(crate) msisdn: &'a str,
     /// The answers given so far, typed, under the names their screens save them as.
@@ -194,6 +196,7 @@ impl Walk<'_> {
             let channel = format!("ussd:{}", self.dialect);
             let call = ActionCall {
                 service: self.service,
+                screen: &id,
                 locale: &session.place.locale,
                 msisdn: self.msisdn,
                 answers: &session.place.answers,

@@ -36,7 +36,6 @@ pub(crate) use caller::{Claim, Who};
 pub(crate) use clock::Clock;
 pub(crate) use cnam::ChronicCover;
 pub(crate) use cnam::CnamCoverage;
-#[cfg(test)]
 pub(crate) use mutual::BeneficiaryBalance;
 pub(crate) use mutual::MutualBalances;
 pub(crate) use tamin::{DependentStatus, General, HolderDependents, Household, Own};

@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::render::{screen_text, MORE};
-use super::{Menus, Screen, Service, SWITCH_LOCALE};
+use super::{Menus, Screen, Service, Words, SWITCH_LOCALE};
 use crate::catalog::{Action, Validator};
 use crate::locale::{format_date, localize_digits};
 use crate::text::gsm7::{fits, Budget};
@@ -22,20 +22,48 @@ use crate::text::gsm7::{fits, Budget};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fault {
     pub(crate) file: PathBuf,
+    /// The line (from 1) in `file` of what is wrong, where one line holds it.
+    pub(crate) line: Option<usize>,
     pub(crate) screen: Option<String>,
     pub(crate) message: String,
 }
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
         match &self.screen {
-            Some(screen) => write!(
-                f,
-                "{}: screen `{screen}`: {}",
-                self.file.display(),
-                self.message
-            ),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+            Some(screen) => write!(f, ": screen `{screen}`: {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+impl Fault {
+    /// A fault of `service`'s own file, at the line of the dotted key `at` (`service.start`).
+    pub(crate) fn in_service(
+        service: &Service,
+        at: &str,
+        screen: Option<&str>,
+        message: String,
+    ) -> Fault {
+        Fault {
+            file: service.file.clone(),
+            line: service.lines.get(at).copied(),
+            screen: screen.map(str::to_string),
+            message,
+        }
+    }
+
+    /// A fault of the word `key` of `words`, in the file and at the line it was read from.
+    fn in_words(service: &Service, words: &Words, key: &str, message: String) -> Fault {
+        Fault {
+            file: words.files.get(key).unwrap_or(&service.file).clone(),
+            line: words.lines.get(key).copied(),
+            screen: screen_using(service, key),
+            message,
         }
     }
 }
@@ -80,20 +108,19 @@ pub(crate) fn check(menus: &Menus, budget: Budget) -> Vec<Fault> {
 }
 
 fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
-    let fault = |screen: Option<&str>, message: String| Fault {
-        file: service.file.clone(),
-        screen: screen.map(str::to_string),
-        message,
-    };
     let start = &service.spec.start;
     if service.screen(start).is_none() {
-        faults.push(fault(
+        faults.push(Fault::in_service(
+            service,
+            "service.start",
             None,
             format!("the start screen `{start}` does not exist"),
         ));
     }
     if jiff::tz::TimeZone::get(&service.spec.time_zone).is_err() {
-        faults.push(fault(
+        faults.push(Fault::in_service(
+            service,
+            "service.time_zone",
             None,
             format!("unknown time zone `{}`", service.spec.time_zone),
         ));
@@ -101,17 +128,21 @@ fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
     for key in ENGINE_KEYS {
         for locale in &service.spec.locales {
             if !service.words(locale).has(key) {
-                faults.push(fault(None, format!("`{key}` has no words in `{locale}`")));
+                let message = format!("`{key}` has no words in `{locale}`");
+                faults.push(Fault::in_service(service, "service.locales", None, message));
             }
         }
     }
     for (id, screen) in &service.screens {
+        let at = format!("screens.{id}");
         for message in screen_faults(service, id, screen, budget) {
-            faults.push(fault(Some(id), message));
+            faults.push(Fault::in_service(service, &at, Some(id), message));
         }
     }
     for id in unreachable(service) {
-        faults.push(fault(
+        faults.push(Fault::in_service(
+            service,
+            &format!("screens.{id}"),
             Some(&id),
             "no path from the start screen reaches it".into(),
         ));
@@ -119,24 +150,18 @@ fn check_service(service: &Service, budget: Budget, faults: &mut Vec<Fault>) {
     for (locale, words) in &service.words {
         for (key, text) in &words.entries {
             for rate in unknown_rates(service, text) {
-                faults.push(Fault {
-                    file: words.files.get(key).unwrap_or(&service.file).clone(),
-                    screen: screen_using(service, key),
-                    message: format!(
-                        "`{key}` in `{locale}` names `{{{rate}}}`, which no [benefits.rates] holds"
-                    ),
-                });
+                let message = format!(
+                    "`{key}` in `{locale}` names `{{{rate}}}`, which no [benefits.rates] holds"
+                );
+                faults.push(Fault::in_words(service, words, key, message));
             }
             for (ch, name) in FORBIDDEN {
                 if text.contains(*ch) {
-                    faults.push(Fault {
-                        file: words.files.get(key).unwrap_or(&service.file).clone(),
-                        screen: screen_using(service, key),
-                        message: format!(
-                            "`{key}` in `{locale}` contains a {name} (U+{:04X})",
-                            *ch as u32
-                        ),
-                    });
+                    let message = format!(
+                        "`{key}` in `{locale}` contains a {name} (U+{:04X})",
+                        *ch as u32
+                    );
+                    faults.push(Fault::in_words(service, words, key, message));
                 }
             }
         }
@@ -406,7 +431,7 @@ mod tests {
             "screen `act`: unknown action `demo.nothing`",
             "screen `lonely`: unknown validator `psychic`",
             "screen `lonely`: no path from the start screen reaches it",
-            "demo.en.toml: screen `main`: `go` in `en` contains a right-to-left mark",
+            "demo.en.toml:2: screen `main`: `go` in `en` contains a right-to-left mark",
             "`nav.more` has no words in `en`",
             "`rates` in `en` names `{public.tests}`, which no [benefits.rates] holds",
             "`rates` in `en` names `{private.x}`, which no [benefits.rates] holds",

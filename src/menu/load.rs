@@ -9,6 +9,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::lines::key_lines;
 use super::{Menus, Screen, Service, ServiceSpec, Words};
 use crate::benefits::Benefits;
 use crate::rules::RuleConfig;
@@ -39,6 +40,9 @@ struct ServiceFile {
     #[serde(default)]
     benefits: Benefits,
     screens: BTreeMap<String, Screen>,
+    /// Dialled string → the screen it promises to reach.
+    #[serde(default)]
+    shortcuts: BTreeMap<String, String>,
 }
 
 /// Loads every service in `dir` with its words.
@@ -76,7 +80,8 @@ pub(crate) fn load_menus(dir: &Path) -> Result<Menus, MenuError> {
     Ok(Menus { services, common })
 }
 
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, MenuError> {
+/// The `*.toml` files of `dir` (not its subdirectories), in name order.
+pub(crate) fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, MenuError> {
     let read_err = |source| MenuError::Read {
         path: dir.to_path_buf(),
         source,
@@ -141,13 +146,11 @@ pub(crate) fn service_from_text(
     }
     let mut merged = HashMap::new();
     for locale in &file.service.locales {
-        let mut table = common.get(locale).cloned().unwrap_or_else(|| Words {
-            entries: HashMap::new(),
-            files: HashMap::new(),
-        });
+        let mut table = common.get(locale).cloned().unwrap_or_default();
         if let Some(own) = words.remove(&(file.service.id.clone(), locale.clone())) {
             table.entries.extend(own.entries);
             table.files.extend(own.files);
+            table.lines.extend(own.lines);
         }
         merged.insert(locale.clone(), table);
     }
@@ -159,6 +162,8 @@ pub(crate) fn service_from_text(
         screens: file.screens,
         words: merged,
         file: path.to_path_buf(),
+        shortcuts: file.shortcuts,
+        lines: key_lines(text),
     })
 }
 
@@ -175,7 +180,16 @@ pub(crate) fn words_from_text(path: &Path, text: &str) -> Result<Words, MenuErro
         .keys()
         .map(|key| (key.clone(), path.to_path_buf()))
         .collect();
-    Ok(Words { entries, files })
+    let all_lines = key_lines(text);
+    let lines = entries
+        .keys()
+        .filter_map(|key| Some((key.clone(), *all_lines.get(key)?)))
+        .collect();
+    Ok(Words {
+        entries,
+        files,
+        lines,
+    })
 }
 
 fn flatten(

@@ -10,6 +10,7 @@
 //! does; `render` turns a screen and its words into text.
 
 pub(crate) mod check;
+pub(crate) mod lines;
 pub(crate) mod load;
 pub(crate) mod render;
 
@@ -41,6 +42,11 @@ pub(crate) struct Service {
     pub(crate) words: HashMap<String, Words>,
     /// Where each screen came from, for the checker's messages.
     pub(crate) file: std::path::PathBuf,
+    /// The dialled strings the service promises (posters, stickers) → the screen each reaches
+    /// (`[shortcuts]`); `check` walks each through the menu tree.
+    pub(crate) shortcuts: BTreeMap<String, String>,
+    /// The line of each key of `file` (`screens.main`, `shortcuts.*4*1420*2#`).
+    pub(crate) lines: lines::Lines,
 }
 
 /// The `[service]` table of a menu file.
@@ -114,6 +120,8 @@ pub(crate) struct Words {
     pub(crate) entries: HashMap<String, String>,
     /// The file each entry was read from, for the checker's messages.
     pub(crate) files: HashMap<String, std::path::PathBuf>,
+    /// The line of each entry in its file.
+    pub(crate) lines: lines::Lines,
 }
 
 impl Words {
