@@ -30,7 +30,7 @@
 //! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, keys, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
-//! record, locale ─► money; ids, text, turn, readiness, writer, value_free   (leaves)
+//! record, locale ─► money; ids, text, turn, readiness, writer, value_free, funnel   (leaves)
 //! ```
 //!
 //! Modules are `pub(crate)` by default; `pub` is what the binary, `tests/`, `benches/` and
@@ -50,6 +50,7 @@ pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
 pub mod fhir;
+pub(crate) mod funnel;
 pub(crate) mod flow;
 /// Seams for the fuzz targets and the corpus replay test; not an API.
 #[doc(hidden)]
@@ -73,6 +74,7 @@ pub mod smpp;
 pub(crate) mod sms;
 pub mod store;
 pub(crate) mod subscriptions;
+pub(crate) mod support;
 pub mod sync;
 pub(crate) mod tasks;
 pub mod text;
