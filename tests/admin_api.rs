@@ -74,7 +74,6 @@ fn the_funnel_counts_each_way_a_session_ends_and_ranks_the_abandoned_screen_firs
     let server = TestServer::start_with(&lines, |c| {
         c.admin.token = Some(TOKEN.into());
         c.sessions.idle_s = 2;
-        c.sessions.ended_s = 2;
         c.sessions.sweep_ms = 100;
     });
     let empty = admin_json(&server, "/admin/funnel");
