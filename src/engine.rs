@@ -152,9 +152,7 @@ impl Engine {
     }
 
     /// How many open sessions each service holds (the admin API).
-    pub(crate) async fn open_by_service(
-        &self,
-    ) -> Result<BTreeMap<String, usize>, StoreError> {
+    pub(crate) async fn open_by_service(&self) -> Result<BTreeMap<String, usize>, StoreError> {
         self.store.open_by_service().await
     }
 
@@ -569,8 +567,8 @@ impl Engine {
         let Some(Held { session, version }) = held else {
             return Ok(Reply::Ack);
         };
-        let open = (!session.is_ended())
-            .then(|| (session.service.clone(), session.place.screen.clone()));
+        let open =
+            (!session.is_ended()).then(|| (session.service.clone(), session.place.screen.clone()));
         let offer = if self.question_open(&session) {
             OfferWrite::Put(left_by(key, &session), self.settings.resume_for)
         } else {

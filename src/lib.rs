@@ -50,8 +50,8 @@ pub(crate) mod engine;
 pub mod feed;
 pub mod feedgen;
 pub mod fhir;
-pub(crate) mod funnel;
 pub(crate) mod flow;
+pub(crate) mod funnel;
 /// Seams for the fuzz targets and the corpus replay test; not an API.
 #[doc(hidden)]
 pub mod fuzzing;

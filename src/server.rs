@@ -611,7 +611,10 @@ async fn sessions(app: &App) -> Response<Body> {
         ),
         Err(error) => {
             tracing::error!(%error, "session store unreadable");
-            text(StatusCode::SERVICE_UNAVAILABLE, "session store unavailable\n")
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session store unavailable\n",
+            )
         }
     }
 }

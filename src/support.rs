@@ -135,7 +135,10 @@ fn named(service: &Service, asked: &Asked) -> Result<Named, String> {
     match service.spec.insurer.as_str() {
         "cnam" | "mutual" => {
             if asked.identifier.is_some() {
-                return Err(format!("{} names its people by matricule and cin", service.id()));
+                return Err(format!(
+                    "{} names its people by matricule and cin",
+                    service.id()
+                ));
             }
             let matricule = field("matricule and cin", &asked.matricule)?;
             let cin = field("matricule and cin", &asked.cin)?;

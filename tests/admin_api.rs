@@ -35,8 +35,8 @@ fn admin_json(server: &TestServer, path: &str) -> Value {
 /// `POST /admin/entitlement` with `body` and the admin token: status and JSON answer.
 fn lookup(server: &TestServer, body: &[u8]) -> (u16, Value) {
     let answer = server.post_with("/admin/entitlement", "application/json", &bearer(), body);
-    let value = serde_json::from_str(&answer.body)
-        .unwrap_or_else(|_| Value::String(answer.body.clone()));
+    let value =
+        serde_json::from_str(&answer.body).unwrap_or_else(|_| Value::String(answer.body.clone()));
     (answer.status, value)
 }
 
@@ -51,10 +51,7 @@ const CODE: &str = "*4*1420#";
 fn funnel_people() -> (String, Vec<String>) {
     let until = today_tehran().checked_add(1.years()).expect("date");
     let holder_code = ir_code("005123457");
-    let lines = vec![upsert(
-        1,
-        holder(&holder_code, &["989121110001"], until),
-    )];
+    let lines = vec![upsert(1, holder(&holder_code, &["989121110001"], until))];
     (holder_code, lines)
 }
 
@@ -127,7 +124,10 @@ fn the_funnel_counts_each_way_a_session_ends_and_ranks_the_abandoned_screen_firs
         if idle == Some(json!(1)) {
             break funnel;
         }
-        assert!(Instant::now() < deadline, "no idle expiry counted: {funnel:#}");
+        assert!(
+            Instant::now() < deadline,
+            "no idle expiry counted: {funnel:#}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
 
@@ -135,12 +135,20 @@ fn the_funnel_counts_each_way_a_session_ends_and_ranks_the_abandoned_screen_firs
     assert_eq!(own_code["ended"], 3, "{own_code:#}");
     assert_eq!(own_code["abandoned"], 2, "timeout and idle");
     assert_eq!(own_code["abandon_share"], 0.667);
-    for (reason, count) in [("timeout", 1), ("idle", 1), ("wrong_answers", 1), ("abort", 0)] {
+    for (reason, count) in [
+        ("timeout", 1),
+        ("idle", 1),
+        ("wrong_answers", 1),
+        ("abort", 0),
+    ] {
         assert_eq!(own_code["reasons"][reason], count, "{reason}: {own_code:#}");
     }
     let general = row(&funnel, "general_number");
     assert_eq!(general["reasons"]["abort"], 1, "{general:#}");
-    assert_eq!((general["ended"].clone(), general["abandon_share"].clone()), (json!(1), json!(1.0)));
+    assert_eq!(
+        (general["ended"].clone(), general["abandon_share"].clone()),
+        (json!(1), json!(1.0))
+    );
     let covered = row(&funnel, "own_covered");
     assert_eq!(covered["reasons"]["result"], 1, "{covered:#}");
     assert_eq!(covered["ended"], 1, "the retry counted nothing");
@@ -151,11 +159,18 @@ fn the_funnel_counts_each_way_a_session_ends_and_ranks_the_abandoned_screen_firs
         .iter()
         .map(|r| r["screen"].as_str().expect("screen"))
         .collect();
-    assert_eq!(order, ["own_code", "general_number", "own_covered"], "at a glance");
+    assert_eq!(
+        order,
+        ["own_code", "general_number", "own_covered"],
+        "at a glance"
+    );
 
     // The ended sessions expire too, kept only for retries: no more counts.
     std::thread::sleep(Duration::from_millis(2_500));
-    assert_eq!(admin_json(&server, "/admin/funnel")["screens"], funnel["screens"]);
+    assert_eq!(
+        admin_json(&server, "/admin/funnel")["screens"],
+        funnel["screens"]
+    );
     let sessions = admin_json(&server, "/admin/sessions");
     assert_eq!(sessions["open_by_service"], json!({}), "{sessions:#}");
 
@@ -172,7 +187,10 @@ fn the_funnel_counts_each_way_a_session_ends_and_ranks_the_abandoned_screen_firs
         assert!(metrics.contains(line), "{line} missing in\n{metrics}");
     }
     for phone in ["989121110001", "989121110005", &holder_code] {
-        assert!(!metrics.contains(phone), "no MSISDN or identifier in the metrics");
+        assert!(
+            !metrics.contains(phone),
+            "no MSISDN or identifier in the metrics"
+        );
     }
 }
 
@@ -216,10 +234,7 @@ fn people() -> People {
             2,
             dependent(&son, &holder_code, "son", years_ago(today, 20), json!({})),
         ),
-        upsert(
-            3,
-            holder(&expired, &["989121230003"], years_ago(today, 1)),
-        ),
+        upsert(3, holder(&expired, &["989121230003"], years_ago(today, 1))),
     ];
     lines.push(upsert(
         4,
@@ -264,7 +279,8 @@ fn tracked(server: &TestServer, code: &Value) -> String {
 fn a_covered_holder_with_a_dependent_not_covered_by_a_rule() {
     let p = people();
     let server = support_server(&p);
-    let (status, answer) = lookup_json(&server, json!({"service": "tamin", "identifier": p.holder}));
+    let (status, answer) =
+        lookup_json(&server, json!({"service": "tamin", "identifier": p.holder}));
     assert_eq!(status, 200, "{answer:#}");
     assert_eq!(answer["found"], true);
     let person = &answer["person"];
@@ -278,13 +294,20 @@ fn a_covered_holder_with_a_dependent_not_covered_by_a_rule() {
     assert_eq!(son["status"], "not_covered");
     assert_eq!(son["rule"], "no_university_certificate");
     assert_eq!(person["ceilings"], json!([]), "tamin keeps no ceilings");
-    assert_eq!(answer["today"], today_tehran().to_string(), "today in Tehran");
+    assert_eq!(
+        answer["today"],
+        today_tehran().to_string(),
+        "today in Tehran"
+    );
 
     let entry = tracked(&server, &answer["tracking_code"]);
     for expected in ["support", "covered", "client:admin", "admin"] {
         assert!(entry.contains(expected), "{expected} in {entry}");
     }
-    assert!(!entry.contains(&p.holder), "no identifier in clear: {entry}");
+    assert!(
+        !entry.contains(&p.holder),
+        "no identifier in clear: {entry}"
+    );
 
     // The son himself: a dependent, not covered, with the rule that decided.
     let (_, answer) = lookup_json(&server, json!({"service": "tamin", "identifier": p.son}));
@@ -297,8 +320,10 @@ fn a_covered_holder_with_a_dependent_not_covered_by_a_rule() {
 fn not_covered_unknown_osms_and_cnam_with_its_ceiling() {
     let p = people();
     let server = support_server(&p);
-    let (status, expired) =
-        lookup_json(&server, json!({"service": "tamin", "identifier": p.expired}));
+    let (status, expired) = lookup_json(
+        &server,
+        json!({"service": "tamin", "identifier": p.expired}),
+    );
     assert_eq!(status, 200);
     assert_eq!(expired["person"]["status"], "not_covered", "{expired:#}");
     assert_eq!(expired["person"]["rule"], "expired");
@@ -314,7 +339,8 @@ fn not_covered_unknown_osms_and_cnam_with_its_ceiling() {
         .chars()
         .map(|c| char::from_u32('۰' as u32 + c.to_digit(10).expect("digit")).expect("digit"))
         .collect();
-    let (status, unknown) = lookup_json(&server, json!({"service": "tamin", "identifier": persian}));
+    let (status, unknown) =
+        lookup_json(&server, json!({"service": "tamin", "identifier": persian}));
     assert_eq!(status, 200, "{unknown:#}");
     assert_eq!(unknown["found"], false);
     assert_eq!(unknown["person"], Value::Null);
@@ -348,15 +374,25 @@ fn bad_bodies_get_a_clear_400_that_echoes_no_identifier() {
         ("empty", Vec::new()),
         ("garbage", b"\x00\xff{{not json".to_vec()),
         ("an array", b"[1,2,3]".to_vec()),
-        ("no service", json!({"identifier": p.holder}).to_string().into_bytes()),
-        ("no identifier", json!({"service": "tamin"}).to_string().into_bytes()),
+        (
+            "no service",
+            json!({"identifier": p.holder}).to_string().into_bytes(),
+        ),
+        (
+            "no identifier",
+            json!({"service": "tamin"}).to_string().into_bytes(),
+        ),
         (
             "a wrong check digit",
-            json!({"service": "tamin", "identifier": wrong}).to_string().into_bytes(),
+            json!({"service": "tamin", "identifier": wrong})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "Cyrillic letters",
-            json!({"service": "osms", "identifier": "ИИН900515300127"}).to_string().into_bytes(),
+            json!({"service": "osms", "identifier": "ИИН900515300127"})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "an unknown field",
@@ -366,7 +402,9 @@ fn bad_bodies_get_a_clear_400_that_echoes_no_identifier() {
         ),
         (
             "a number for a string",
-            json!({"service": "tamin", "identifier": 12345}).to_string().into_bytes(),
+            json!({"service": "tamin", "identifier": 12345})
+                .to_string()
+                .into_bytes(),
         ),
         (
             "a pair for tamin",
@@ -376,7 +414,9 @@ fn bad_bodies_get_a_clear_400_that_echoes_no_identifier() {
         ),
         (
             "half a pair",
-            json!({"service": "cnam", "cin": "08123456"}).to_string().into_bytes(),
+            json!({"service": "cnam", "cin": "08123456"})
+                .to_string()
+                .into_bytes(),
         ),
     ];
     for (what, body) in cases {
@@ -384,13 +424,22 @@ fn bad_bodies_get_a_clear_400_that_echoes_no_identifier() {
         assert_eq!(status, 400, "{what}: {answer:#}");
         let error = answer["error"].as_str().unwrap_or_default();
         assert!(!error.is_empty(), "{what}: a clear error, {answer:#}");
-        for secret in [p.holder.as_str(), wrong.as_str(), "989121230001", "08123456", "12345"] {
+        for secret in [
+            p.holder.as_str(),
+            wrong.as_str(),
+            "989121230001",
+            "08123456",
+            "12345",
+        ] {
             assert!(!error.contains(secret), "{what} echoes a value: {error}");
         }
     }
     let (status, answer) = lookup_json(&server, json!({"service": "nhs", "identifier": "1"}));
     assert_eq!(status, 404, "{answer:#}");
-    assert!(answer["services"].as_array().expect("services").contains(&json!("tamin")));
+    assert!(answer["services"]
+        .as_array()
+        .expect("services")
+        .contains(&json!("tamin")));
 
     let huge = vec![b' '; 16 * 1024];
     let answer = server.post_with("/admin/entitlement", "application/json", &bearer(), &huge);
@@ -420,11 +469,18 @@ fn the_person_is_never_named_in_the_url_and_the_token_is_needed() {
         vec![("Authorization", "Bearer wrong-token")],
         vec![("Authorization", TOKEN)],
     ] {
-        let answer =
-            server.post_with("/admin/entitlement", "application/json", &headers, body.as_bytes());
+        let answer = server.post_with(
+            "/admin/entitlement",
+            "application/json",
+            &headers,
+            body.as_bytes(),
+        );
         assert_eq!(answer.status, 401, "{headers:?}");
         assert!(!answer.body.contains("covered"), "{}", answer.body);
     }
     let (status, answer) = lookup(&server, body.as_bytes());
-    assert_eq!(status, 200, "the same body in the body, with the token: {answer:#}");
+    assert_eq!(
+        status, 200,
+        "the same body in the body, with the token: {answer:#}"
+    );
 }

@@ -161,7 +161,11 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
     for (path, identifier, status) in [
         ("/admin/entitlement", "0012345679", 200),
         ("/admin/entitlement", "0012345678", 400),
-        ("/admin/entitlement?identifier=0012345679", "0012345679", 400),
+        (
+            "/admin/entitlement?identifier=0012345679",
+            "0012345679",
+            400,
+        ),
     ] {
         let body = format!(r#"{{"service":"tamin","identifier":"{identifier}"}}"#);
         let mut answer = daftar_bin::agent()
@@ -224,7 +228,10 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
 
     assert!(log.contains("TRACE") || log.contains("DEBUG"), "{log}");
     assert!(log.contains("feed line rejected"), "{log}");
-    assert!(log.contains("kind=\"support\""), "the support lookup was logged: {log}");
+    assert!(
+        log.contains("kind=\"support\""),
+        "the support lookup was logged: {log}"
+    );
     assert_hidden(&secrets, &log, "the log");
     assert_hidden(&secrets, &said, "/metrics or the admin API");
 }

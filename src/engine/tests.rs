@@ -486,7 +486,10 @@ impl ActionRunner for Failing {
 /// The funnel's counts of tamin's `screen`, by reason (only the reasons counted).
 fn ends_at(funnel: &Funnel, screen: &str) -> Vec<(&'static str, u64)> {
     let view = funnel.view();
-    let Some(row) = view.iter().find(|r| r.service == "tamin" && r.screen == screen) else {
+    let Some(row) = view
+        .iter()
+        .find(|r| r.service == "tamin" && r.screen == screen)
+    else {
         return Vec::new();
     };
     row.reasons

@@ -244,7 +244,10 @@ mod tests {
         let person = tracked.answer.expect("on record");
         assert_eq!(person.relation, None);
         let until = jiff::civil::date(2027, 12, 31);
-        assert_eq!(person.entitlement, Entitlement::Covered { until: Some(until) });
+        assert_eq!(
+            person.entitlement,
+            Entitlement::Covered { until: Some(until) }
+        );
         assert_eq!(person.until, Some(until));
         assert_eq!(person.dependents.len(), 1);
         assert_eq!(person.dependents[0].relation, Relation::Spouse);
@@ -254,7 +257,10 @@ mod tests {
         assert_eq!(person.ceilings[0].year, TODAY.year());
         assert_eq!(person.ceilings[0].balance.remaining.to_string(), "379.500");
         let entry = fixture.trail(tracked.code);
-        assert_eq!((entry.kind.as_str(), entry.result.as_str()), ("support", "covered"));
+        assert_eq!(
+            (entry.kind.as_str(), entry.result.as_str()),
+            ("support", "covered")
+        );
         assert_eq!(entry.caller, "client:admin");
         assert_eq!(entry.subject, Some(fixture.hash(HOLDER)));
     }
@@ -262,10 +268,25 @@ mod tests {
     #[tokio::test]
     async fn not_covered_names_the_rule_and_a_stranger_is_unknown() {
         let fixture = people();
-        let suspended = view(&fixture, "cnam", Subject::Id(SUSPENDED), Ruling::Entitlement).await;
+        let suspended = view(
+            &fixture,
+            "cnam",
+            Subject::Id(SUSPENDED),
+            Ruling::Entitlement,
+        )
+        .await;
         let person = suspended.answer.expect("on record");
-        assert_eq!(person.entitlement, Entitlement::NotCovered(Reason::Suspended));
-        let nobody = view(&fixture, "cnam", Subject::Id("01234567"), Ruling::Entitlement).await;
+        assert_eq!(
+            person.entitlement,
+            Entitlement::NotCovered(Reason::Suspended)
+        );
+        let nobody = view(
+            &fixture,
+            "cnam",
+            Subject::Id("01234567"),
+            Ruling::Entitlement,
+        )
+        .await;
         assert_eq!(nobody.answer, None);
         let entry = fixture.trail(nobody.code);
         assert_eq!(entry.result, "unknown");
@@ -273,7 +294,10 @@ mod tests {
         let osms = view(&fixture, "osms", Subject::Id("900515300127"), Ruling::Osms).await;
         let person = osms.answer.expect("on record");
         assert_eq!(person.entitlement, Entitlement::NotCovered(Reason::Ended));
-        assert!(!entry.to_string().contains("01234567"), "no identifier in clear");
+        assert!(
+            !entry.to_string().contains("01234567"),
+            "no identifier in clear"
+        );
     }
 
     #[tokio::test]
@@ -282,11 +306,21 @@ mod tests {
         let matricule = Matricule::parse("11966433").expect("valid");
         let right = Cin::parse(HOLDER).expect("valid");
         let wrong = Cin::parse(SUSPENDED).expect("valid");
-        let found = view(&fixture, "cnam", Subject::Pair(&matricule, &right), Ruling::Entitlement)
-            .await;
+        let found = view(
+            &fixture,
+            "cnam",
+            Subject::Pair(&matricule, &right),
+            Ruling::Entitlement,
+        )
+        .await;
         assert!(found.answer.is_some());
-        let refused = view(&fixture, "cnam", Subject::Pair(&matricule, &wrong), Ruling::Entitlement)
-            .await;
+        let refused = view(
+            &fixture,
+            "cnam",
+            Subject::Pair(&matricule, &wrong),
+            Ruling::Entitlement,
+        )
+        .await;
         assert_eq!(refused.answer, None);
     }
 }
