@@ -3,7 +3,9 @@
 //! the node's sled store (written through the [`Writer`]) so that a choice survives a restart.
 //!
 //! An entry past its deadline is absent to every read at once; [`MemoryStore::sweep`] only
-//! gives its memory back, so a late sweep changes no answer.
+//! gives its memory back, so a late sweep changes no answer. Where an open session's entry is
+//! given back past its deadline (the sweep, or a write that lands on it first), the store tells
+//! its [`MemoryStore::on_expired`] hook once: the funnel's idle expiry.
 //!
 //! Each caller (keyed hash of the MSISDN) may hold a share of the table
 //! ([`MemoryStore::with_share`]): a session written beyond it replaces that caller's least
