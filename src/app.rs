@@ -21,6 +21,7 @@ use crate::dialect::Registry;
 use crate::engine::{Engine, EngineSettings, PerDialect};
 use crate::feed::FeedSource;
 use crate::fhir::Fhir;
+use crate::funnel::{EndReason, Funnel};
 use crate::inquiry::{Clock, Inquiries};
 use crate::keys::{self, Keys, Origin};
 use crate::limits::sources::SourceCap;
@@ -175,6 +176,10 @@ pub struct Core {
     pub(crate) dialects: Registry,
     /// The FHIR eligibility API, over the same inquiries and menus as the engine.
     pub(crate) fhir: Arc<Fhir>,
+    /// Where sessions end, and why (`GET /admin/funnel`, `daftar_sessions_ended_total`).
+    pub(crate) funnel: Arc<Funnel>,
+    /// The inquiries, for the support staff's entitlement lookup (`POST /admin/entitlement`).
+    pub(crate) inquiries: Inquiries,
 }
 
 /// How long a caller's choice of locale is remembered.
@@ -199,6 +204,8 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         anyhow::bail!("[smpp.{name}] service_code = {code:?} is no service's code");
     }
     let limits = Arc::new(Limits::new(&config.limits, parts.hasher.clone()));
+    let funnel = Arc::new(Funnel::default());
+    let idle_expired = funnel.clone();
     let sessions = Arc::new(
         MemoryStore::with_durable_locales(
             config.sessions.max,
@@ -208,7 +215,10 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         .with_share(
             config.limits.msisdn_sessions,
             limits.counter(Limit::MsisdnSessions),
-        ),
+        )
+        .on_expired(Arc::new(move |expired| {
+            idle_expired.count(&expired.service, &expired.screen, EndReason::Idle)
+        })),
     );
     let inquiries = Inquiries {
         store: parts.store.clone(),
@@ -229,7 +239,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         locale_for: LOCALE_KEPT,
     };
     let engine = Engine::new(
-        menus,
+        menus.clone(),
         sessions.clone(),
         Arc::new(actions),
         parts.hasher.clone(),
@@ -252,15 +262,22 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
                 .collect(),
         },
     )
-    .with_limits(limits.clone());
+    .with_limits(limits.clone())
+    .with_funnel(funnel.clone());
     // The API reads the engine's current menus, so a live reload reaches it too.
-    let fhir = Arc::new(Fhir::new(&config.fhir, engine.current_menus(), inquiries));
+    let fhir = Arc::new(Fhir::new(
+        &config.fhir,
+        engine.current_menus(),
+        inquiries.clone(),
+    ));
     Ok(Core {
         engine: Arc::new(engine),
         limits,
         sessions,
         dialects,
         fhir,
+        funnel,
+        inquiries,
     })
 }
 
@@ -334,6 +351,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .context("the configuration is refused")?;
     let mut metrics = Metrics::new().with_writer(parts.writer.stats());
     metrics.register_limited(core.limits.counted());
+    metrics.register_funnel(core.funnel.counted());
     let metrics = Arc::new(metrics);
     let sms = SmsChannel::open(
         &config,
@@ -394,6 +412,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         menus: menu_reloader.clone(),
         fhir: core.fhir.clone(),
         simulator: config.simulator.enabled,
+        funnel: core.funnel.clone(),
+        support: Arc::new(crate::support::Support::new(
+            core.engine.current_menus(),
+            core.inquiries.clone(),
+        )),
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(

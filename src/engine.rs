@@ -19,6 +19,10 @@
 //! steps (`limits`); a retry, a status question, a hang-up or a timeout costs nothing, so a
 //! retried final step keeps its reply whatever the limit says. A caller over the limit gets a
 //! polite END naming the wait, and nothing is stored.
+//!
+//! Each session that ends here is counted once in the [`Funnel`], by its service, its screen
+//! and why ([`EndReason`]): a step that reaches an END screen, the third wrong answer, an error,
+//! the aggregator's abort or timeout of an open session. Idle expiry is the store's to tell.
 
 use dashmap::DashMap;
 use std::collections::{BTreeMap, VecDeque};
@@ -26,7 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::KeyedHasher;
-use crate::flow::{ActionRunner, Walk};
+use crate::flow::{ActionRunner, Walk, MAX_TRIES};
+use crate::funnel::{EndReason, Funnel};
 use crate::limits::{Limited, Limits};
 use crate::menu::{Menus, Screen, Service};
 use crate::session::{Phase, Session};
@@ -108,6 +113,8 @@ pub struct Engine {
     in_flight: Arc<InFlight>,
     /// The steps each MSISDN may take (`limits`); none held back unless set.
     limits: Arc<Limits>,
+    /// Where sessions end, and why.
+    funnel: Arc<Funnel>,
 }
 
 /// The step was refused because the session changed under it: step again.
@@ -124,6 +131,7 @@ impl Engine {
     ) -> Engine {
         Engine {
             limits: Arc::new(Limits::off(hasher.clone())),
+            funnel: Arc::default(),
             menu_set: Arc::new(MenuSet::new(menus.clone())),
             version: 0,
             menus,
@@ -140,6 +148,17 @@ impl Engine {
     pub(crate) fn with_limits(mut self, limits: Arc<Limits>) -> Engine {
         self.limits = limits;
         self
+    }
+
+    /// The engine counting the sessions that end in `funnel`.
+    pub(crate) fn with_funnel(mut self, funnel: Arc<Funnel>) -> Engine {
+        self.funnel = funnel;
+        self
+    }
+
+    /// How many open sessions each service holds (the admin API).
+    pub(crate) async fn open_by_service(&self) -> Result<BTreeMap<String, usize>, StoreError> {
+        self.store.open_by_service().await
     }
 
     /// How many sessions the store holds.
@@ -177,6 +196,7 @@ impl Engine {
             dialects: self.dialects.clone(),
             in_flight: self.in_flight.clone(),
             limits: self.limits.clone(),
+            funnel: self.funnel.clone(),
         }
     }
 
@@ -295,7 +315,8 @@ impl Engine {
         };
         match (&turn.kind, held) {
             (TurnKind::Status, held) => Ok(open_or_over(held.as_ref())),
-            (TurnKind::Abort | TurnKind::Timeout, held) => self.dropped(key, held).await,
+            (TurnKind::Abort, held) => self.dropped(key, held, EndReason::Abort).await,
+            (TurnKind::Timeout, held) => self.dropped(key, held, EndReason::Timeout).await,
             // A start repeated for a session under way, or a resend: the reply already given.
             (TurnKind::Start, Some(held)) if !held.session.is_ended() => {
                 Ok(held.session.last.unwrap_or(Reply::Ack))
@@ -406,6 +427,7 @@ impl Engine {
         session.last_mark = mark_of(turn);
         let step = Settled {
             expected,
+            was_open: true,
             was_offer,
             shown,
             // The read named this caller: whether an offer was there is known.
@@ -433,6 +455,7 @@ impl Engine {
             return Ok(self.unknown_service(&turn.msisdn));
         };
         let was_offer = session.phase == Phase::Offer;
+        let was_open = !session.is_ended();
         let walk = self.walk(service, turn);
         let mut reply = session.last.clone().unwrap_or(Reply::Ack);
         for input in inputs.iter().take(MAX_REPLAY) {
@@ -444,6 +467,7 @@ impl Engine {
         session.last_mark = mark_of(turn);
         let step = Settled {
             expected: Some(version),
+            was_open,
             was_offer,
             shown: None,
             offer_read: None,
@@ -470,6 +494,7 @@ impl Engine {
         });
         session.locale_chosen = false;
         let expected = step.expected;
+        let ends_here = (step.was_open && session.is_ended()).then(|| self.end_of(&session));
         let offer = self.offer_after(key, &session, step);
         let ttl = if session.is_ended() {
             self.settings.ended
@@ -487,7 +512,12 @@ impl Engine {
             caller: Some((caller, CallerWrite { offer, locale })),
         };
         match self.store.save(write).await {
-            Ok(_) => Ok(reply),
+            Ok(_) => {
+                if let Some((screen, reason)) = ends_here {
+                    self.funnel.count(&service, &screen, reason);
+                }
+                Ok(reply)
+            }
             Err(StoreError::Conflict) => Err(Changed),
             Err(StoreError::Full) => Ok(self.words_end(Some(&service), "error.busy")),
             Err(StoreError::Unavailable(error)) => {
@@ -525,12 +555,36 @@ impl Engine {
         }
     }
 
-    /// The aggregator says the caller hung up or timed out: the session goes, and a question
-    /// left open is offered for `resume_for` from now.
-    async fn dropped(&self, key: &SessionKey, held: Option<Held>) -> Result<Reply, Changed> {
+    /// The screen an ended session ended on, and why: an END screen of the menu is a result,
+    /// a question answered wrongly [`MAX_TRIES`] times is three wrong answers, anything else
+    /// (an action or the store failed, a limit held the caller) an error.
+    fn end_of(&self, session: &Session) -> (String, EndReason) {
+        let screen = self
+            .menus
+            .service(&session.service)
+            .and_then(|s| s.screen(&session.place.screen));
+        let reason = match screen {
+            Some(Screen::End { .. }) => EndReason::Result,
+            _ if session.tries >= MAX_TRIES => EndReason::WrongAnswers,
+            _ => EndReason::Error,
+        };
+        (session.place.screen.clone(), reason)
+    }
+
+    /// The aggregator says the caller hung up or timed out (`why`): the session goes, and a
+    /// question left open is offered for `resume_for` from now. An open session's drop is
+    /// counted in the funnel; one that had ended already was counted then.
+    async fn dropped(
+        &self,
+        key: &SessionKey,
+        held: Option<Held>,
+        why: EndReason,
+    ) -> Result<Reply, Changed> {
         let Some(Held { session, version }) = held else {
             return Ok(Reply::Ack);
         };
+        let open =
+            (!session.is_ended()).then(|| (session.service.clone(), session.place.screen.clone()));
         let offer = if self.question_open(&session) {
             OfferWrite::Put(left_by(key, &session), self.settings.resume_for)
         } else {
@@ -555,7 +609,12 @@ impl Engine {
                 tracing::error!(%error, "a dropped session could not be closed");
                 Ok(Reply::Ack)
             }
-            Ok(_) => Ok(Reply::Ack),
+            Ok(_) => {
+                if let Some((service, screen)) = open {
+                    self.funnel.count(&service, &screen, why);
+                }
+                Ok(Reply::Ack)
+            }
         }
     }
 
@@ -672,6 +731,8 @@ struct Opened<'a> {
 struct Settled {
     /// The version the step read (`None`: no session was held).
     expected: Option<Version>,
+    /// The session was open before this step (a new one is): an end now is counted.
+    was_open: bool,
     /// The session showed the resume offer before this step.
     was_offer: bool,
     /// The resume offer this step showed, to be written back as shown.

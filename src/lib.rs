@@ -31,7 +31,7 @@
 //! menu, inquiry, session_store, dialect, sync, backup (copies of the store, README "Data at rest")
 //! catalog                        what menu files may name (actions, validators), declared once
 //! audit, keys, store, subscriptions, feed, feedgen, session, rules, config ─► benefits (smpp::config, its [smpp.*] keys, beside config)
-//! record, locale ─► money; ids, text, turn, readiness, writer, value_free   (leaves)
+//! record, locale ─► money; ids, text, turn, readiness, writer, value_free, funnel   (leaves)
 //! ```
 //!
 //! Modules are `pub(crate)` by default; `pub` is what the binary, `tests/`, `benches/` and
@@ -53,6 +53,7 @@ pub mod feed;
 pub mod feedgen;
 pub mod fhir;
 pub(crate) mod flow;
+pub(crate) mod funnel;
 /// Seams for the fuzz targets and the corpus replay test; not an API.
 #[doc(hidden)]
 pub mod fuzzing;
@@ -76,6 +77,7 @@ pub mod smpp;
 pub(crate) mod sms;
 pub mod store;
 pub(crate) mod subscriptions;
+pub(crate) mod support;
 pub mod sync;
 pub(crate) mod tasks;
 pub mod text;

@@ -10,6 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::funnel::EndedLabels;
 use crate::limits::LimitLabel;
 use crate::writer::WriterStats;
 
@@ -269,6 +270,16 @@ impl Metrics {
             "limited",
             "Requests, steps, inquiries and connections held back by a limit, by limit",
             limited,
+        );
+    }
+
+    /// Registers `daftar_sessions_ended_total{service,screen,reason}`, counted by the engine
+    /// and the session store's expiry (`funnel`).
+    pub(crate) fn register_funnel(&mut self, ended: Family<EndedLabels, Counter>) {
+        self.registry.register(
+            "sessions_ended",
+            "Sessions ended, by service, the menu screen they ended on, and reason (result, abort, timeout, idle, wrong_answers, error)",
+            ended,
         );
     }
 

@@ -77,6 +77,10 @@ pub(crate) struct App {
     pub(crate) fhir: Arc<Fhir>,
     /// Whether `/simulator` is served (`[simulator] enabled`).
     pub(crate) simulator: bool,
+    /// Where sessions end, and why (`GET /admin/funnel`).
+    pub(crate) funnel: Arc<crate::funnel::Funnel>,
+    /// The support staff's entitlement lookup (`POST /admin/entitlement`).
+    pub(crate) support: Arc<crate::support::Support>,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -226,7 +230,7 @@ async fn route(
             sms(app, &method, &path["/sms/".len()..], req, peer).await
         }
         _ if path.starts_with("/admin/") => {
-            admin(app, &method, &path["/admin/".len()..], &req).await
+            admin(app, &method, &path["/admin/".len()..], req).await
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
@@ -568,10 +572,12 @@ const ADMIN_OFF_HOW: &str = "the admin API is off: set DAFTAR_ADMIN_TOKEN or [ad
 /// How many outbox messages `GET /admin/sms` lists.
 const ADMIN_SMS_LISTED: usize = 1_000;
 
-/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions`,
-/// `GET /admin/sms` (the outbox: each message's state, attempts, provider id and why),
-/// `POST /admin/backup`.
-async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> Response<Body> {
+/// The admin API: `GET /admin/track/<code>`, `GET /admin/feed`, `GET /admin/sessions` (the
+/// sessions held, and the open ones by service), `GET /admin/funnel` (where sessions end, by
+/// service, screen and reason, the most abandoned screen first), `GET /admin/sms` (the outbox:
+/// each message's state, attempts, provider id and why), `POST /admin/entitlement` (a person's
+/// entitlement for the support staff, the person named in the body), `POST /admin/backup`.
+async fn admin(app: &App, method: &str, path: &str, req: Request<Incoming>) -> Response<Body> {
     let Some(token) = &app.admin_token else {
         return text(StatusCode::NOT_FOUND, ADMIN_OFF_HOW);
     };
@@ -585,6 +591,9 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
     }
     if (method, path) == ("POST", "backup") {
         return backup(app).await;
+    }
+    if path == "entitlement" || path.starts_with("entitlement/") {
+        return entitlement(app, method, path, req).await;
     }
     if (method, path) == ("POST", "menus/reload") {
         return match app.menus.reload("POST /admin/menus/reload").await {
@@ -627,12 +636,63 @@ async fn admin(app: &App, method: &str, path: &str, req: &Request<Incoming>) -> 
                 text(StatusCode::SERVICE_UNAVAILABLE, "outbox unavailable\n")
             }
         },
-        None if path == "sessions" => json(
+        None if path == "sessions" => sessions(app).await,
+        None if path == "funnel" => json(
             StatusCode::OK,
-            &serde_json::json!({ "live": app.engine.session_count().await }),
+            &serde_json::json!({
+                "reasons": crate::funnel::EndReason::ALL.map(|r| r.as_str()),
+                "abandon": "abort, timeout and idle: the caller gave up on that screen",
+                "screens": app.funnel.view(),
+            }),
         ),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// `GET /admin/sessions`: the sessions held (open ones and ended ones kept for a retry), and
+/// the open ones by service.
+async fn sessions(app: &App) -> Response<Body> {
+    let live = app.engine.session_count().await;
+    match app.engine.open_by_service().await {
+        Ok(open) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "live": live, "open_by_service": open }),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "session store unreadable");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session store unavailable\n",
+            )
+        }
+    }
+}
+
+/// `POST /admin/entitlement`: the person is named in the JSON body, never in the URL, so a
+/// query string or a path below the route is refused before anything is read.
+async fn entitlement(
+    app: &App,
+    method: &str,
+    path: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let refuse = |status: StatusCode, why: &str| json(status, &serde_json::json!({ "error": why }));
+    if path != "entitlement" || req.uri().query().is_some() {
+        let why = "name the person in the JSON body, never in the URL: POST /admin/entitlement \
+                   with no query string";
+        return refuse(StatusCode::BAD_REQUEST, why);
+    }
+    if method != "POST" {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, "POST only");
+    }
+    let (head, body) = req.into_parts();
+    let declared = head.headers.get(CONTENT_LENGTH);
+    let body = match read_body(declared, body, app.body_limit, app.body_timeout).await {
+        Ok(body) => body,
+        Err(status) => return body_refused(status),
+    };
+    let (status, answer) = app.support.answer(&body).await;
+    json(status, &answer)
 }
 
 /// `POST /admin/backup`: a consistent copy of the store written to `[store] backup_dir` while

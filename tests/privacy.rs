@@ -156,6 +156,35 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
     }
     said.push_str(&feed_status);
     said.push_str(&admin_get(&served, "/admin/sessions"));
+    said.push_str(&admin_get(&served, "/admin/funnel"));
+    // The support staff's lookup: found, a wrong check digit, and a person named in the URL.
+    for (path, identifier, status) in [
+        ("/admin/entitlement", "0012345679", 200),
+        ("/admin/entitlement", "0012345678", 400),
+        (
+            "/admin/entitlement?identifier=0012345679",
+            "0012345679",
+            400,
+        ),
+    ] {
+        let body = format!(r#"{{"service":"tamin","identifier":"{identifier}"}}"#);
+        let mut answer = daftar_bin::agent()
+            .post(format!("{}{path}", served.base))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send(body.as_str())
+            .expect("answered");
+        assert_eq!(answer.status().as_u16(), status, "{path} {identifier}");
+        let text = answer.body_mut().read_to_string().expect("a body");
+        if status == 200 {
+            // The answer names the dependents (the staff need it); what the audit trail keeps
+            // of the lookup must hold nothing.
+            let answer: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let code = answer["tracking_code"].as_str().expect("a tracking code");
+            said.push_str(&admin_get(&served, &format!("/admin/track/{code}")));
+        } else {
+            said.push_str(&text);
+        }
+    }
     for code in daftar_bin::tracking_codes(&screens) {
         said.push_str(&admin_get(&served, &format!("/admin/track/{code}")));
     }
@@ -199,6 +228,10 @@ fn a_debug_log_holds_no_msisdn_national_code_or_name() {
 
     assert!(log.contains("TRACE") || log.contains("DEBUG"), "{log}");
     assert!(log.contains("feed line rejected"), "{log}");
+    assert!(
+        log.contains("kind=\"support\""),
+        "the support lookup was logged: {log}"
+    );
     assert_hidden(&secrets, &log, "the log");
     assert_hidden(&secrets, &said, "/metrics or the admin API");
 }

@@ -126,6 +126,10 @@ fn of_action(service: &Service, render: &Render<'_>, action: Action) -> Vec<Var>
                 })
                 .collect();
             let balances = MutualBalances {
+                // Not on the screen (the FHIR API's `inforce`).
+                entitlement: Entitlement::Covered {
+                    until: Some(sample_date()),
+                },
                 year: 2026,
                 beneficiaries,
                 dental: Some(balance()),

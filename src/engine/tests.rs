@@ -467,3 +467,101 @@ async fn a_network_screen_is_never_wider_than_its_dialects() {
     let reply = rig.step(&turn).await;
     assert!(crate::text::gsm7::fits(reply.text(), dialect), "{reply:?}");
 }
+
+/// Fails every action, as a store that cannot be read would.
+struct Failing;
+
+impl ActionRunner for Failing {
+    fn run<'a>(&'a self, action: &'a str, _call: ActionCall<'a>) -> ActionFuture<'a> {
+        Box::pin(async move {
+            Err(ActionFailure {
+                action: action.to_string(),
+                reason: "the store is gone".into(),
+                limited: None,
+            })
+        })
+    }
+}
+
+/// The funnel's counts of tamin's `screen`, by reason (only the reasons counted).
+fn ends_at(funnel: &Funnel, screen: &str) -> Vec<(&'static str, u64)> {
+    let view = funnel.view();
+    let Some(row) = view
+        .iter()
+        .find(|r| r.service == "tamin" && r.screen == screen)
+    else {
+        return Vec::new();
+    };
+    row.reasons
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| (*r, *n))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
+    let funnel = Arc::new(Funnel::default());
+    let rig = rig_with(1_000, &[("stub", "tamin")]);
+    let engine = Arc::new(
+        Engine::new(
+            rig.engine.menus.clone(),
+            rig.store.clone(),
+            rig.actions.clone(),
+            KeyedHasher::new([7; 32]),
+            rig.engine.settings,
+            rig.engine.dialects.clone(),
+        )
+        .with_funnel(funnel.clone()),
+    );
+    let step = |turn: Turn| {
+        let engine = engine.clone();
+        async move { engine.step(&turn).await }
+    };
+    // A result, retried: one end.
+    step(at("r", PHONE, "")).await;
+    step(at("r", PHONE, "1")).await;
+    assert!(step(at("r", PHONE, "1*0012345679")).await.is_end());
+    step(at("r", PHONE, "1*0012345679")).await;
+    assert_eq!(ends_at(&funnel, "own_covered"), [("result", 1)]);
+    // Three wrong answers on the national code question.
+    for path in ["", "1", "1*1", "1*1*2"] {
+        assert!(!step(at("w", PHONE, path)).await.is_end(), "{path}");
+    }
+    assert!(step(at("w", PHONE, "1*1*2*3")).await.is_end());
+    // An abort and a timeout with a question open; an abort after the end counts nothing.
+    step(latest("a", TurnKind::Start)).await;
+    step(latest("a", TurnKind::Latest("2".into()))).await;
+    step(latest("a", TurnKind::Abort)).await;
+    step(latest("a", TurnKind::Abort)).await;
+    // Another phone: this one's next session would be offered the place "a" left.
+    let other = |kind| Turn::new(&Arc::from("stub"), "t", "989120000002", kind);
+    step(other(TurnKind::Start)).await;
+    step(other(TurnKind::Latest("1".into()))).await;
+    step(other(TurnKind::Timeout)).await;
+    step(at("r", PHONE, "1*0012345679")).await;
+    assert_eq!(
+        ends_at(&funnel, "own_code"),
+        [("timeout", 1), ("wrong_answers", 1)]
+    );
+    assert_eq!(ends_at(&funnel, "general_number"), [("abort", 1)]);
+    assert_eq!(ends_at(&funnel, "own_covered"), [("result", 1)]);
+
+    // An action that fails ends the session with an error where the caller stood.
+    let failing = Engine::new(
+        rig.engine.menus.clone(),
+        Arc::new(MemoryStore::new(10)),
+        Arc::new(Failing),
+        KeyedHasher::new([7; 32]),
+        rig.engine.settings,
+        rig.engine.dialects.clone(),
+    )
+    .with_funnel(funnel.clone());
+    failing.step(&at("e", PHONE, "")).await;
+    failing.step(&at("e", PHONE, "1")).await;
+    assert!(failing.step(&at("e", PHONE, "1*0012345679")).await.is_end());
+    assert_eq!(
+        ends_at(&funnel, "own_code"),
+        [("error", 1), ("timeout", 1), ("wrong_answers", 1)]
+    );
+}

@@ -23,7 +23,7 @@ use crate::turn::Reply;
 /// The most action screens one step may chain through (a guard against a loop in a menu file).
 const MAX_CHAIN: usize = 8;
 /// The wrong answers to one question that end the session.
-const MAX_TRIES: u8 = 3;
+pub(crate) const MAX_TRIES: u8 = 3;
 
 /// What an action is given.
 pub(crate) struct ActionCall<'a> {

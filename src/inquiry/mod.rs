@@ -17,6 +17,7 @@ mod clock;
 mod cnam;
 mod mutual;
 mod osms;
+mod support;
 mod tamin;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub(crate) use cnam::ChronicCover;
 pub(crate) use cnam::CnamCoverage;
 pub(crate) use mutual::BeneficiaryBalance;
 pub(crate) use mutual::MutualBalances;
+pub(crate) use support::{PersonView, Ruling, Subject};
 pub(crate) use tamin::{DependentStatus, General, HolderDependents, Household, Own};
 
 /// Who asks.
@@ -190,6 +192,8 @@ enum Kind {
     Balances,
     /// `mutual` 2: the rates of a scheme.
     Rates,
+    /// The support staff's lookup of a person's whole entitlement (the admin API).
+    Support,
 }
 
 impl Kind {
@@ -205,6 +209,7 @@ impl Kind {
             Kind::Alerts => "alerts",
             Kind::Balances => "balances",
             Kind::Rates => "rates",
+            Kind::Support => "support",
         }
     }
 }
@@ -228,6 +233,8 @@ enum Recorded {
     Unsubscribed,
     /// An answer that is neither covered nor not (the rates of a scheme).
     Answered,
+    /// No record holds the person (said to the support staff only).
+    Unknown,
 }
 
 impl Recorded {
@@ -243,6 +250,7 @@ impl Recorded {
             Recorded::Moved => "moved",
             Recorded::Unsubscribed => "unsubscribed",
             Recorded::Answered => "answered",
+            Recorded::Unknown => "unknown",
         }
     }
 

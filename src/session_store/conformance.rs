@@ -21,6 +21,95 @@ pub(crate) async fn run(make: impl Fn(usize) -> Box<dyn SessionStore>) {
     locales(make(10).as_ref()).await;
     the_cap(make(2).as_ref()).await;
     a_refused_write_changes_nothing(make(10).as_ref()).await;
+    open_sessions_by_service(make(10).as_ref()).await;
+}
+
+/// A store made by `make` with an expiry hook, and the way to make it give back what expired
+/// (the memory store's sweep; nothing for a store that drops entries on its own), tells the
+/// hook once of each open session dropped at its deadline, with its service and screen, and of
+/// nothing else: not an ended session kept for retries, not a live one, not one removed.
+pub(crate) async fn expiry_told(
+    make: impl FnOnce(OnExpired) -> (Arc<dyn SessionStore>, Box<dyn Fn()>),
+) {
+    let told = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_told = told.clone();
+    let (store, give_back) = make(Arc::new(move |expired: Expired| {
+        hook_told.lock().expect("not poisoned").push(expired);
+    }));
+    let store = store.as_ref();
+    let key = |id: &str| SessionKey::new("d", id);
+    store
+        .save(put(&key("open"), session("ask_code"), None, MINUTE))
+        .await
+        .expect("stored");
+    let mut ended = session("covered");
+    ended.phase = crate::session::Phase::Ended { result: true };
+    store
+        .save(put(&key("ended"), ended, None, MINUTE))
+        .await
+        .expect("stored");
+    let v = store
+        .save(put(&key("removed"), session("ask_iin"), None, MINUTE))
+        .await
+        .expect("stored");
+    store
+        .save(put(&key("long"), session("main"), None, 3 * MINUTE))
+        .await
+        .expect("stored");
+    let remove = Write {
+        key: key("removed"),
+        session: SessionWrite::Remove { expected: v },
+        caller: None,
+    };
+    store.save(remove).await.expect("removed");
+    give_back();
+    assert!(told.lock().expect("lock").is_empty(), "nothing expired yet");
+    tokio::time::advance(MINUTE + Duration::from_secs(1)).await;
+    give_back();
+    give_back();
+    let expected = vec![Expired {
+        service: "svc".into(),
+        screen: "ask_code".into(),
+    }];
+    assert_eq!(*told.lock().expect("lock"), expected, "once, the open one");
+    // A write on a key whose open session expired before it was given back tells it too.
+    store
+        .save(put(&key("again"), session("ask_pair"), None, MINUTE))
+        .await
+        .expect("stored");
+    tokio::time::advance(MINUTE + Duration::from_secs(1)).await;
+    store
+        .save(put(&key("again"), session("main"), None, MINUTE))
+        .await
+        .expect("a new session over the expired one");
+    give_back();
+    let told = told.lock().expect("lock");
+    let screens: Vec<&str> = told.iter().map(|e| e.screen.as_str()).collect();
+    assert_eq!(screens, ["ask_code", "ask_pair"], "{told:?}");
+}
+
+async fn open_sessions_by_service(store: &dyn SessionStore) {
+    let mut other = session("main");
+    other.service = "other".into();
+    let mut ended = session("end");
+    ended.phase = crate::session::Phase::Ended { result: false };
+    let sessions = [
+        ("1", session("a"), MINUTE),
+        ("2", session("b"), MINUTE),
+        ("3", other, MINUTE),
+        ("4", ended, MINUTE),
+        ("5", session("c"), Duration::from_secs(5)),
+    ];
+    for (id, s, ttl) in sessions {
+        store
+            .save(put(&SessionKey::new("d", id), s, None, ttl))
+            .await
+            .expect("stored");
+    }
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let open = store.open_by_service().await.expect("counted");
+    let expected = BTreeMap::from([("svc".to_string(), 2), ("other".to_string(), 1)]);
+    assert_eq!(open, expected, "open and live sessions only");
 }
 
 fn session(screen: &str) -> Session {

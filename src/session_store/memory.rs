@@ -3,7 +3,9 @@
 //! the node's sled store (written through the [`Writer`]) so that a choice survives a restart.
 //!
 //! An entry past its deadline is absent to every read at once; [`MemoryStore::sweep`] only
-//! gives its memory back, so a late sweep changes no answer.
+//! gives its memory back, so a late sweep changes no answer. Where an open session's entry is
+//! given back past its deadline (the sweep, or a write that lands on it first), the store tells
+//! its [`MemoryStore::on_expired`] hook once: the funnel's idle expiry.
 //!
 //! Each caller (keyed hash of the MSISDN) may hold a share of the table
 //! ([`MemoryStore::with_share`]): a session written beyond it replaces that caller's least
@@ -23,8 +25,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{
-    CallerKey, CallerWrite, Held, Loaded, LocaleChoice, Offer, OfferWrite, SessionKey,
-    SessionStore, SessionWrite, StoreError, StoreFuture, Version, Write,
+    CallerKey, CallerWrite, Expired, Held, Loaded, LocaleChoice, Offer, OfferWrite, OnExpired,
+    SessionKey, SessionStore, SessionWrite, StoreError, StoreFuture, Version, Write,
 };
 use crate::session::Session;
 use crate::writer::Writer;
@@ -59,6 +61,8 @@ pub struct MemoryStore {
     share: usize,
     /// Counts the sessions a caller's newer one replaced.
     replaced: Counter,
+    /// Told of each open session given back past its deadline (`funnel`: idle expiry).
+    on_expired: Option<OnExpired>,
 }
 
 /// Where remembered locales are kept.
@@ -121,6 +125,24 @@ impl MemoryStore {
             by_caller: DashMap::new(),
             share: 0,
             replaced: Counter::default(),
+            on_expired: None,
+        }
+    }
+
+    /// The store telling `hook` of each open session it gives back past its deadline: in
+    /// [`sweep`](MemoryStore::sweep), or when a write lands on the expired entry first.
+    pub(crate) fn on_expired(mut self, hook: OnExpired) -> MemoryStore {
+        self.on_expired = Some(hook);
+        self
+    }
+
+    /// Tells the hook of `entry` when it is an open session past its deadline.
+    fn tell_if_expired(&self, entry: &Entry<Session>, now: Instant) {
+        if entry.live(now) {
+            return;
+        }
+        if let (Some(hook), Some(expired)) = (&self.on_expired, Expired::of(&entry.value)) {
+            hook(expired);
         }
     }
 
@@ -138,6 +160,7 @@ impl MemoryStore {
         self.sessions.retain(|_, entry| {
             let live = entry.live(now);
             gone += usize::from(!live);
+            self.tell_if_expired(entry, now);
             live
         });
         self.give_back(gone);
@@ -233,7 +256,8 @@ impl MemoryStore {
                 if held != expected {
                     return Err(StoreError::Conflict);
                 }
-                if self.sessions.remove(&key).is_some() {
+                if let Some((_, gone)) = self.sessions.remove(&key) {
+                    self.tell_if_expired(&gone, now);
                     self.give_back(1);
                 }
                 Ok(None)
@@ -257,6 +281,7 @@ impl MemoryStore {
                         if current != expected {
                             return Err(StoreError::Conflict);
                         }
+                        self.tell_if_expired(slot.get(), now);
                         slot.insert(entry);
                         true
                     }
@@ -403,6 +428,17 @@ impl SessionStore for MemoryStore {
     fn count(&self) -> StoreFuture<'_, usize> {
         Box::pin(std::future::ready(Ok(self.sessions.len())))
     }
+
+    fn open_by_service(&self) -> StoreFuture<'_, std::collections::BTreeMap<String, usize>> {
+        let now = Instant::now();
+        let mut open = std::collections::BTreeMap::new();
+        for entry in self.sessions.iter() {
+            if entry.live(now) && !entry.value.is_ended() {
+                *open.entry(entry.value.service.clone()).or_default() += 1;
+            }
+        }
+        Box::pin(std::future::ready(Ok(open)))
+    }
 }
 
 #[cfg(test)]
@@ -412,6 +448,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_memory_store_passes_the_conformance_suite() {
         super::super::conformance::run(|max| Box::new(MemoryStore::new(max))).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_memory_store_tells_its_expiries_as_the_suite_asks() {
+        super::super::conformance::expiry_told(|hook| {
+            let store = Arc::new(MemoryStore::new(10).on_expired(hook));
+            let swept = store.clone();
+            let give_back = Box::new(move || {
+                swept.sweep(Instant::now());
+            });
+            (store as Arc<dyn SessionStore>, give_back as Box<dyn Fn()>)
+        })
+        .await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,11 @@
 //! on a sweeper noticing that a session went quiet. The store holds no MSISDN in clear: callers
 //! are keyed by the keyed hash of their MSISDN.
 //!
+//! A store that drops an open session at its deadline tells who asked ([`OnExpired`]): the
+//! funnel counts it as idle expiry on the screen it was on. The memory store tells as it gives
+//! an expired entry back (its sweep, or a write over it); a store whose entries vanish on
+//! their own (a server's TTLs) tells when it learns of it, or leaves idle expiry uncounted.
+//!
 //! [`load`]: SessionStore::load
 //! [`save`]: SessionStore::save
 
@@ -19,8 +24,10 @@ pub(crate) mod memory;
 mod conformance;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::session::{Place, Session};
@@ -149,6 +156,30 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// An open session (no END reached) that the store dropped at its deadline: its service and
+/// the menu screen it was on. Sessions that ended are kept only for retries: their expiry is
+/// not an end and is not told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expired {
+    pub(crate) service: String,
+    pub(crate) screen: String,
+}
+
+impl Expired {
+    /// The expiry of `session`, if it was open.
+    pub(crate) fn of(session: &Session) -> Option<Expired> {
+        (!session.is_ended()).then(|| Expired {
+            service: session.service.clone(),
+            screen: session.place.screen.clone(),
+        })
+    }
+}
+
+/// Told once of each open session a store drops at its deadline. It runs where the store gives
+/// the entry back (possibly under a lock of the store's): it must be quick and must not call
+/// the store.
+pub(crate) type OnExpired = Arc<dyn Fn(Expired) + Send + Sync>;
+
 /// Where sessions, offers and remembered locales live.
 pub trait SessionStore: Send + Sync {
     /// The session of `key` and, when `caller` is given, that caller's offer and locale.
@@ -163,4 +194,7 @@ pub trait SessionStore: Send + Sync {
 
     /// How many sessions are held (for metrics and the admin API).
     fn count(&self) -> StoreFuture<'_, usize>;
+
+    /// How many open sessions (no END reached yet) each service holds, for the admin API.
+    fn open_by_service(&self) -> StoreFuture<'_, BTreeMap<String, usize>>;
 }
