@@ -403,7 +403,9 @@ async fn a_dialect_with_a_smaller_screen_gets_its_pages_within_it() {
     let mut rig = rig();
     let small = Budget { gsm7: 80, ucs2: 40 };
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
-    engine.dialects.screens.insert("small".into(), small);
+    Arc::make_mut(&mut engine.dialects)
+        .screens
+        .insert("small".into(), small);
     let wide = rig.step(&at("w1", PHONE, "")).await;
     let narrow_turn = Turn::new(
         &Arc::from("small"),
@@ -426,8 +428,7 @@ async fn a_network_with_a_smaller_screen_gets_its_pages_within_it_and_no_other_d
     let mut rig = rig();
     let small = Budget { gsm7: 80, ucs2: 40 };
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
-    engine
-        .dialects
+    Arc::make_mut(&mut engine.dialects)
         .networks
         .insert(("at".into(), "mtn".into()), small);
     let from = |session: &str, network: Option<&str>| {
@@ -453,13 +454,14 @@ async fn a_network_screen_is_never_wider_than_its_dialects() {
     let mut rig = rig();
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
     let dialect = Budget { gsm7: 80, ucs2: 40 };
-    engine.dialects.screens.insert("at".into(), dialect);
+    Arc::make_mut(&mut engine.dialects)
+        .screens
+        .insert("at".into(), dialect);
     let network = Budget {
         gsm7: 182,
         ucs2: 80,
     };
-    engine
-        .dialects
+    Arc::make_mut(&mut engine.dialects)
         .networks
         .insert(("at".into(), "mtn".into()), network);
     let mut turn = at("w1", PHONE, "");
