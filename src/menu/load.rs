@@ -159,6 +159,7 @@ pub(crate) fn service_from_text(
         screens: file.screens,
         words: merged,
         file: path.to_path_buf(),
+        rendered: Default::default(),
     })
 }
 

@@ -41,6 +41,8 @@ pub(crate) struct Service {
     pub(crate) words: HashMap<String, Words>,
     /// Where each screen came from, for the checker's messages.
     pub(crate) file: std::path::PathBuf,
+    /// The pages of its screens that need no action's variables, once rendered.
+    pub(crate) rendered: render::Rendered,
 }
 
 /// The `[service]` table of a menu file.
