@@ -469,3 +469,81 @@ async fn a_network_screen_is_never_wider_than_its_dialects() {
     let reply = rig.step(&turn).await;
     assert!(crate::text::gsm7::fits(reply.text(), dialect), "{reply:?}");
 }
+
+/// A memory store that counts the reads made of it.
+struct CountingReads {
+    inner: MemoryStore,
+    loads: AtomicU64,
+}
+
+impl SessionStore for CountingReads {
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        caller: Option<&'a CallerKey>,
+    ) -> crate::session_store::StoreFuture<'a, Loaded> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key, caller)
+    }
+
+    fn save(&self, write: Write) -> crate::session_store::StoreFuture<'_, Option<Version>> {
+        self.inner.save(write)
+    }
+
+    fn count(&self) -> crate::session_store::StoreFuture<'_, usize> {
+        self.inner.count()
+    }
+}
+
+/// The menu version of the session `id` holds (on Africa's Talking, as `at` makes it).
+async fn menus_of(store: &MemoryStore, id: &str) -> u64 {
+    let key = SessionKey::new("at", id);
+    let held = store.load(&key, None).await.expect("loads").session;
+    held.expect("held").session.menus
+}
+
+#[tokio::test]
+async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_version() {
+    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
+    let store = Arc::new(CountingReads {
+        inner: MemoryStore::new(100),
+        loads: AtomicU64::new(0),
+    });
+    let settings = EngineSettings {
+        budget: Budget::default(),
+        idle: IDLE,
+        ended: Duration::from_secs(30),
+        resume_for: RESUME,
+        locale_for: Duration::from_secs(86_400),
+    };
+    let engine = Engine::new(
+        Arc::new(menus.clone()),
+        store.clone(),
+        Arc::new(Counting::default()),
+        KeyedHasher::new([7; 32]),
+        settings,
+        PerDialect::default(),
+    );
+    let opened = engine.step(&at("before", PHONE, "")).await;
+    assert_eq!(engine.install_menus(menus.clone()), 1);
+    assert_eq!(engine.install_menus(menus), 2);
+    let reads = store.loads.load(Ordering::SeqCst);
+    let next = engine.step(&at("before", PHONE, "2")).await;
+    assert_eq!(store.loads.load(Ordering::SeqCst), reads + 1, "one read");
+    assert!(!next.is_end() && next.text() != opened.text(), "{next:?}");
+    assert_eq!(
+        menus_of(&store.inner, "before").await,
+        0,
+        "ends on the version it began on"
+    );
+    let reads = store.loads.load(Ordering::SeqCst);
+    // Another phone: this one has a question open, and would be offered its place back.
+    let fresh = engine.step(&at("after", "989120000002", "")).await;
+    assert_eq!(store.loads.load(Ordering::SeqCst), reads + 1, "one read");
+    assert_eq!(fresh.text(), opened.text(), "the same menus, reloaded");
+    assert_eq!(
+        menus_of(&store.inner, "after").await,
+        2,
+        "a new session opens on the current one"
+    );
+}
