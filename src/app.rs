@@ -641,7 +641,7 @@ async fn sweep_sessions(sessions: Arc<MemoryStore>, every: Duration, stop: Cance
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                // A sweep walks the whole table (milliseconds at 200k sessions): off the workers.
+                // A sweep takes only what expired (from the store's expiry queue), off the workers.
                 let sessions = sessions.clone();
                 let now = tokio::time::Instant::now();
                 if let Err(ended) = tokio::task::spawn_blocking(move || sessions.sweep(now)).await {

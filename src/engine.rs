@@ -108,8 +108,8 @@ pub struct Engine {
     actions: Arc<dyn ActionRunner>,
     hasher: KeyedHasher,
     settings: EngineSettings,
-    /// What configuration says of each dialect.
-    dialects: PerDialect,
+    /// What configuration says of each dialect (shared by the engines of each menu version).
+    dialects: Arc<PerDialect>,
     in_flight: Arc<InFlight>,
     /// The steps each MSISDN may take (`limits`); none held back unless set.
     limits: Arc<Limits>,
@@ -139,7 +139,7 @@ impl Engine {
             actions,
             hasher,
             settings,
-            dialects,
+            dialects: Arc::new(dialects),
             in_flight: Arc::default(),
         }
     }
@@ -200,46 +200,14 @@ impl Engine {
         }
     }
 
-    /// The engine for the session under `key`: over the menu version it started on while it
-    /// is open, else over the current one. `Err`: its version is no longer kept.
-    async fn engine_for(&self, key: &SessionKey) -> Result<Option<Engine>, ()> {
-        let (current, menus) = self.menu_set.current();
-        if current == self.version && self.menu_set.single() {
-            return Ok(None);
-        }
-        let held = self
-            .store
-            .load(key, None)
-            .await
-            .ok()
-            .and_then(|l| l.session);
-        let version = match held {
-            Some(held) if !held.session.is_ended() => held.session.menus,
-            _ => current,
-        };
-        if version == self.version {
-            return Ok(None);
-        }
-        let menus = if version == current {
-            menus
-        } else {
-            self.menu_set.get(version).ok_or(())?
-        };
-        Ok(Some(self.on_version(version, menus)))
-    }
-
     /// One turn of a session.
     pub async fn step(&self, turn: &Turn) -> Reply {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
         let _one_at_a_time = self.in_flight.enter(&key).await;
-        let Ok(other) = self.engine_for(&key).await else {
-            return self.unavailable(turn);
-        };
-        let engine = other.as_ref().unwrap_or(self);
         for _ in 0..MAX_CONFLICTS {
             // Boxed: the walk's state is kilobytes, and a future that size would be copied
             // each time the step's future moves (into its task, say).
-            if let Ok(reply) = Box::pin(engine.try_step(&key, turn)).await {
+            if let Ok(reply) = Box::pin(self.try_step(&key, turn)).await {
                 return reply;
             }
         }
@@ -292,13 +260,67 @@ impl Engine {
         Reply::End(limited.told(service.words(&locale), &locale, &vars))
     }
 
+    /// One try at a step, on the menu version its session is on: read once (the session with
+    /// its caller's offer and locale), and the version chosen from what the read brought; an
+    /// open session ends on the version it started on, anything else goes on the current one.
     async fn try_step(&self, key: &SessionKey, turn: &Turn) -> Result<Reply, Changed> {
-        let route = self.route(turn);
+        let (current, menus) = self.menu_set.current();
+        let newer = (current != self.version).then(|| self.on_version(current, menus));
+        let engine = newer.as_ref().unwrap_or(self);
         let caller_hash = self.hasher.hash(&turn.msisdn);
-        let caller = route
-            .as_ref()
-            .map(|(service, _)| CallerKey::new(service.id(), &caller_hash));
-        let mut loaded = match self.store.load(key, caller.as_ref()).await {
+        let route = engine.route(turn);
+        let loaded = engine.load(key, route.as_ref(), &caller_hash).await;
+        let started_on = match &loaded {
+            Ok(Loaded {
+                session: Some(held),
+                ..
+            }) if !held.session.is_ended() => held.session.menus,
+            _ => current,
+        };
+        if started_on == engine.version {
+            return engine
+                .step_loaded(key, turn, &caller_hash, route, loaded)
+                .await;
+        }
+        let Some(menus) = self.menu_set.get(started_on) else {
+            return Ok(self.unavailable(turn));
+        };
+        let older = self.on_version(started_on, menus);
+        let older_route = older.route(turn);
+        let same_caller = older_route.as_ref().map(|(s, _)| s.id()) == route.map(|(s, _)| s.id());
+        let loaded = if same_caller {
+            loaded
+        } else {
+            // The older menus route the code to another service: its caller's offer and locale.
+            older.load(key, older_route.as_ref(), &caller_hash).await
+        };
+        older
+            .step_loaded(key, turn, &caller_hash, older_route, loaded)
+            .await
+    }
+
+    /// The one read of a step: the session of `key` with the offer and locale of its caller
+    /// (the turn's routed service and the keyed hash of its MSISDN).
+    async fn load(
+        &self,
+        key: &SessionKey,
+        route: Option<&(&Service, Vec<String>)>,
+        caller_hash: &str,
+    ) -> Result<Loaded, StoreError> {
+        let caller = route.map(|(service, _)| CallerKey::new(service.id(), caller_hash));
+        self.store.load(key, caller.as_ref()).await
+    }
+
+    /// A step on this engine's menu version, after its read.
+    async fn step_loaded(
+        &self,
+        key: &SessionKey,
+        turn: &Turn,
+        caller_hash: &str,
+        route: Option<(&Service, Vec<String>)>,
+        loaded: Result<Loaded, StoreError>,
+    ) -> Result<Reply, Changed> {
+        let mut loaded = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
                 tracing::error!(%error, "session store unreadable");
@@ -310,7 +332,7 @@ impl Engine {
         let held = loaded.session.take();
         let opened = Opened {
             loaded: &loaded,
-            caller: &caller_hash,
+            caller: caller_hash,
             expected: held.as_ref().map(|h| h.version),
         };
         match (&turn.kind, held) {
@@ -844,10 +866,6 @@ impl MenuSet {
 
     fn current(&self) -> (u64, Arc<Menus>) {
         self.read().back().cloned().expect("a menu version")
-    }
-
-    fn single(&self) -> bool {
-        self.read().len() == 1
     }
 
     fn get(&self, version: u64) -> Option<Arc<Menus>> {

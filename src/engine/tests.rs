@@ -403,7 +403,9 @@ async fn a_dialect_with_a_smaller_screen_gets_its_pages_within_it() {
     let mut rig = rig();
     let small = Budget { gsm7: 80, ucs2: 40 };
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
-    engine.dialects.screens.insert("small".into(), small);
+    Arc::make_mut(&mut engine.dialects)
+        .screens
+        .insert("small".into(), small);
     let wide = rig.step(&at("w1", PHONE, "")).await;
     let narrow_turn = Turn::new(
         &Arc::from("small"),
@@ -426,8 +428,7 @@ async fn a_network_with_a_smaller_screen_gets_its_pages_within_it_and_no_other_d
     let mut rig = rig();
     let small = Budget { gsm7: 80, ucs2: 40 };
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
-    engine
-        .dialects
+    Arc::make_mut(&mut engine.dialects)
         .networks
         .insert(("at".into(), "mtn".into()), small);
     let from = |session: &str, network: Option<&str>| {
@@ -453,13 +454,14 @@ async fn a_network_screen_is_never_wider_than_its_dialects() {
     let mut rig = rig();
     let engine = Arc::get_mut(&mut rig.engine).expect("one owner");
     let dialect = Budget { gsm7: 80, ucs2: 40 };
-    engine.dialects.screens.insert("at".into(), dialect);
+    Arc::make_mut(&mut engine.dialects)
+        .screens
+        .insert("at".into(), dialect);
     let network = Budget {
         gsm7: 182,
         ucs2: 80,
     };
-    engine
-        .dialects
+    Arc::make_mut(&mut engine.dialects)
         .networks
         .insert(("at".into(), "mtn".into()), network);
     let mut turn = at("w1", PHONE, "");
@@ -510,7 +512,7 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
             rig.actions.clone(),
             KeyedHasher::new([7; 32]),
             rig.engine.settings,
-            rig.engine.dialects.clone(),
+            (*rig.engine.dialects).clone(),
         )
         .with_funnel(funnel.clone()),
     );
@@ -554,7 +556,7 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
         Arc::new(Failing),
         KeyedHasher::new([7; 32]),
         rig.engine.settings,
-        rig.engine.dialects.clone(),
+        (*rig.engine.dialects).clone(),
     )
     .with_funnel(funnel.clone());
     failing.step(&at("e", PHONE, "")).await;
@@ -563,5 +565,89 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
     assert_eq!(
         ends_at(&funnel, "own_code"),
         [("error", 1), ("timeout", 1), ("wrong_answers", 1)]
+    );
+}
+
+/// A memory store that counts the reads made of it.
+struct CountingReads {
+    inner: MemoryStore,
+    loads: AtomicU64,
+}
+
+impl SessionStore for CountingReads {
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        caller: Option<&'a CallerKey>,
+    ) -> crate::session_store::StoreFuture<'a, Loaded> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(key, caller)
+    }
+
+    fn save(&self, write: Write) -> crate::session_store::StoreFuture<'_, Option<Version>> {
+        self.inner.save(write)
+    }
+
+    fn count(&self) -> crate::session_store::StoreFuture<'_, usize> {
+        self.inner.count()
+    }
+
+    fn open_by_service(
+        &self,
+    ) -> crate::session_store::StoreFuture<'_, std::collections::BTreeMap<String, usize>> {
+        self.inner.open_by_service()
+    }
+}
+
+/// The menu version of the session `id` holds (on Africa's Talking, as `at` makes it).
+async fn menus_of(store: &MemoryStore, id: &str) -> u64 {
+    let key = SessionKey::new("at", id);
+    let held = store.load(&key, None).await.expect("loads").session;
+    held.expect("held").session.menus
+}
+
+#[tokio::test]
+async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_version() {
+    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
+    let store = Arc::new(CountingReads {
+        inner: MemoryStore::new(100),
+        loads: AtomicU64::new(0),
+    });
+    let settings = EngineSettings {
+        budget: Budget::default(),
+        idle: IDLE,
+        ended: Duration::from_secs(30),
+        resume_for: RESUME,
+        locale_for: Duration::from_secs(86_400),
+    };
+    let engine = Engine::new(
+        Arc::new(menus.clone()),
+        store.clone(),
+        Arc::new(Counting::default()),
+        KeyedHasher::new([7; 32]),
+        settings,
+        PerDialect::default(),
+    );
+    let opened = engine.step(&at("before", PHONE, "")).await;
+    assert_eq!(engine.install_menus(menus.clone()), 1);
+    assert_eq!(engine.install_menus(menus), 2);
+    let reads = store.loads.load(Ordering::SeqCst);
+    let next = engine.step(&at("before", PHONE, "2")).await;
+    assert_eq!(store.loads.load(Ordering::SeqCst), reads + 1, "one read");
+    assert!(!next.is_end() && next.text() != opened.text(), "{next:?}");
+    assert_eq!(
+        menus_of(&store.inner, "before").await,
+        0,
+        "ends on the version it began on"
+    );
+    let reads = store.loads.load(Ordering::SeqCst);
+    // Another phone: this one has a question open, and would be offered its place back.
+    let fresh = engine.step(&at("after", "989120000002", "")).await;
+    assert_eq!(store.loads.load(Ordering::SeqCst), reads + 1, "one read");
+    assert_eq!(fresh.text(), opened.text(), "the same menus, reloaded");
+    assert_eq!(
+        menus_of(&store.inner, "after").await,
+        2,
+        "a new session opens on the current one"
     );
 }

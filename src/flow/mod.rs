@@ -226,10 +226,22 @@ impl Walk<'_> {
         self.unavailable(session)
     }
 
-    /// Renders the current screen from its first page.
+    /// Renders the current screen from its first page; a screen without an action's variables
+    /// is rendered once per locale and budget and its pages shared (`render::Rendered`).
     fn show(&self, session: &mut Session, vars: &[(String, String)]) -> Reply {
-        let text = self.screen_text(session, vars);
-        self.paged(session, &text)
+        if !vars.is_empty() {
+            let text = self.screen_text(session, vars);
+            return self.paged(session, &text);
+        }
+        let locale = &session.place.locale;
+        let cut =
+            self.service
+                .rendered
+                .pages_of(self.budget, locale, &session.place.screen, || {
+                    let text = self.screen_text(session, &[]);
+                    pages(self.service, locale, &text, self.budget)
+                });
+        self.show_pages(session, cut.to_vec())
     }
 
     fn screen_text(&self, session: &Session, vars: &[(String, String)]) -> String {
@@ -243,7 +255,12 @@ impl Walk<'_> {
 
     /// Cuts `text` into pages, keeps them when there is more than one, shows the first.
     fn paged(&self, session: &mut Session, text: &str) -> Reply {
-        let mut cut = pages(self.service, &session.place.locale, text, self.budget);
+        let cut = pages(self.service, &session.place.locale, text, self.budget);
+        self.show_pages(session, cut)
+    }
+
+    /// Shows the first of `cut`, keeping them all when there is more than one.
+    fn show_pages(&self, session: &mut Session, mut cut: Vec<String>) -> Reply {
         session.page = 0;
         if cut.len() > 1 {
             session.pages = cut;

@@ -164,6 +164,7 @@ pub(crate) fn service_from_text(
         file: path.to_path_buf(),
         shortcuts: file.shortcuts,
         lines: key_lines(text),
+        rendered: Default::default(),
     })
 }
 

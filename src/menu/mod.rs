@@ -47,6 +47,8 @@ pub(crate) struct Service {
     pub(crate) shortcuts: BTreeMap<String, String>,
     /// The line of each key of `file` (`screens.main`, `shortcuts.*4*1420*2#`).
     pub(crate) lines: lines::Lines,
+    /// The pages of its screens that need no action's variables, once rendered.
+    pub(crate) rendered: render::Rendered,
 }
 
 /// The `[service]` table of a menu file.

@@ -9,6 +9,8 @@ use super::{Screen, Service};
 use crate::locale::localize_digits;
 use crate::text::gsm7::Budget;
 use crate::text::page::paginate;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Key of the footer that offers the next page.
 pub(crate) const MORE: &str = "nav.more";
@@ -36,6 +38,68 @@ pub(crate) fn screen_text(
         Screen::Input { text, .. } => words.fill(text, vars),
         Screen::End { text, .. } => words.fill(text, vars),
         Screen::Action { .. } => String::new(),
+    }
+}
+
+/// The pages of the screens whose text depends on nothing but the screen, the locale and the
+/// screen's budget (no action's variables: menus, questions, fixed ends), each rendered once
+/// per menu version and then shared. A replayed path (`2*<code>`) passes through such screens
+/// without rendering them again, and a first screen costs a lookup.
+///
+/// Bounded by what the menus and configuration hold: screens × locales × budgets.
+#[derive(Default)]
+pub(crate) struct Rendered(RwLock<PagesBy>);
+
+/// Pages by budget, then locale, then screen: each level looked up by reference.
+type PagesBy = HashMap<Budget, HashMap<String, HashMap<String, Arc<[String]>>>>;
+
+impl Rendered {
+    /// The pages of `screen` in `locale` on `budget`, from `render` the first time.
+    pub(crate) fn pages_of(
+        &self,
+        budget: Budget,
+        locale: &str,
+        screen: &str,
+        render: impl FnOnce() -> Vec<String>,
+    ) -> Arc<[String]> {
+        let held = self.read().get(&budget).and_then(|by_locale| {
+            let by_screen = by_locale.get(locale)?;
+            by_screen.get(screen).cloned()
+        });
+        if let Some(pages) = held {
+            return pages;
+        }
+        let pages: Arc<[String]> = render().into();
+        let mut all = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let by_screen = all
+            .entry(budget)
+            .or_default()
+            .entry(locale.to_string())
+            .or_default();
+        by_screen.insert(screen.to_string(), pages.clone());
+        pages
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, PagesBy> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A copy of a menu set starts with nothing rendered (a copy may be changed before it serves).
+impl Clone for Rendered {
+    fn clone(&self) -> Self {
+        Rendered::default()
+    }
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rendered")
     }
 }
 

@@ -3,9 +3,13 @@
 //! the node's sled store (written through the [`Writer`]) so that a choice survives a restart.
 //!
 //! An entry past its deadline is absent to every read at once; [`MemoryStore::sweep`] only
-//! gives its memory back, so a late sweep changes no answer. Where an open session's entry is
-//! given back past its deadline (the sweep, or a write that lands on it first), the store tells
-//! its [`MemoryStore::on_expired`] hook once: the funnel's idle expiry.
+//! gives its memory back, so a late sweep changes no answer. A sweep takes what is due from an
+//! expiry queue ([`ExpiryQueue`]) rather than walking the table: its cost is the entries that
+//! expired, not the entries held. Each entry is queued once, for a deadline not after its own
+//! (`Entry::queued`); a popped key whose entry lives on is queued again for its new deadline.
+//! Where an open session's entry is given back past its deadline (the sweep, or a write that
+//! lands on it first), the store tells its [`MemoryStore::on_expired`] hook once: the funnel's
+//! idle expiry.
 //!
 //! Each caller (keyed hash of the MSISDN) may hold a share of the table
 //! ([`MemoryStore::with_share`]): a session written beyond it replaces that caller's least
@@ -24,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+use super::expiry::ExpiryQueue;
 use super::{
     CallerKey, CallerWrite, Expired, Held, Loaded, LocaleChoice, Offer, OfferWrite, OnExpired,
     SessionKey, SessionStore, SessionWrite, StoreError, StoreFuture, Version, Write,
@@ -36,6 +41,9 @@ struct Entry<T> {
     value: T,
     version: Version,
     expires: Instant,
+    /// The deadline the entry's key is queued for: never after `expires`, so the sweep that
+    /// pops it either removes the entry or queues it again for `expires`.
+    queued: Instant,
 }
 
 impl<T> Entry<T> {
@@ -63,6 +71,43 @@ pub struct MemoryStore {
     replaced: Counter,
     /// Told of each open session given back past its deadline (`funnel`: idle expiry).
     on_expired: Option<OnExpired>,
+    /// The session keys by the deadline they are queued for.
+    session_expiry: ExpiryQueue<SessionKey>,
+    /// The callers of offers by the deadline they are queued for.
+    offer_expiry: ExpiryQueue<CallerKey>,
+}
+
+/// The deadline `key` is queued for once its entry expires at `expires`, given the deadline it
+/// was queued for before (`None`: not queued): queued again only when the new deadline is
+/// earlier, so that a session stepped many times stays queued once.
+fn queue_for<K: Clone>(
+    queue: &ExpiryQueue<K>,
+    key: &K,
+    queued: Option<Instant>,
+    expires: Instant,
+) -> Instant {
+    match queued {
+        Some(queued) if queued <= expires => queued,
+        _ => {
+            queue.push(expires, key.clone());
+            expires
+        }
+    }
+}
+
+/// Queues `key` again for its entry's deadline, when the entry popped at `due` lives on past
+/// it (stepped since it was queued); a key whose entry went, or that is queued for another
+/// deadline too, is dropped.
+fn requeue<K, T>(table: &DashMap<K, Entry<T>>, queue: &ExpiryQueue<K>, key: K, due: Instant)
+where
+    K: Eq + std::hash::Hash,
+{
+    if let Some(mut entry) = table.get_mut(&key) {
+        if entry.queued == due {
+            entry.queued = entry.expires;
+            queue.push(entry.expires, key);
+        }
+    }
 }
 
 /// Where remembered locales are kept.
@@ -126,6 +171,8 @@ impl MemoryStore {
             share: 0,
             replaced: Counter::default(),
             on_expired: None,
+            session_expiry: ExpiryQueue::default(),
+            offer_expiry: ExpiryQueue::default(),
         }
     }
 
@@ -156,24 +203,55 @@ impl MemoryStore {
 
     /// Gives back the memory of entries past their deadline; returns how many sessions went.
     pub fn sweep(&self, now: Instant) -> usize {
+        self.expire(now, |_| {})
+    }
+
+    /// [`sweep`](Self::sweep), showing each expired session to `expired` as it goes (its
+    /// service and screen say where a caller left off).
+    pub(crate) fn expire(&self, now: Instant, mut expired: impl FnMut(&Session)) -> usize {
         let mut gone = 0;
-        self.sessions.retain(|_, entry| {
-            let live = entry.live(now);
-            gone += usize::from(!live);
-            self.tell_if_expired(entry, now);
-            live
-        });
+        while let Some((due, key)) = self.session_expiry.pop_due(now) {
+            let removed = self
+                .sessions
+                .remove_if(&key, |_, entry| entry.queued == due && !entry.live(now));
+            match removed {
+                Some((key, entry)) => {
+                    gone += 1;
+                    self.forget_share(&entry.value.caller, &key);
+                    self.tell_if_expired(&entry, now);
+                    expired(&entry.value);
+                }
+                None => requeue(&self.sessions, &self.session_expiry, key, due),
+            }
+        }
         self.give_back(gone);
-        self.offers.retain(|_, entry| entry.live(now));
-        self.by_caller.retain(|caller, keys| {
-            keys.retain(|key| self.holds(key, caller, now));
-            !keys.is_empty()
-        });
+        while let Some((due, caller)) = self.offer_expiry.pop_due(now) {
+            let removed = self
+                .offers
+                .remove_if(&caller, |_, entry| entry.queued == due && !entry.live(now));
+            if removed.is_none() {
+                requeue(&self.offers, &self.offer_expiry, caller, due);
+            }
+        }
         #[cfg(test)]
         if let Locales::InMemory(map) = &self.locales {
             map.retain(|_, entry| entry.live(now));
         }
         gone
+    }
+
+    /// Takes `key` out of its caller's list of sessions (with a share set), and the list once
+    /// empty.
+    fn forget_share(&self, caller: &str, key: &SessionKey) {
+        if self.share == 0 {
+            return;
+        }
+        if let dashmap::Entry::Occupied(mut keys) = self.by_caller.entry(caller.to_string()) {
+            keys.get_mut().retain(|held| held != key);
+            if keys.get().is_empty() {
+                keys.remove();
+            }
+        }
     }
 
     /// Takes a place in the table for a new session, unless all `max` are taken.
@@ -256,9 +334,10 @@ impl MemoryStore {
                 if held != expected {
                     return Err(StoreError::Conflict);
                 }
-                if let Some((_, gone)) = self.sessions.remove(&key) {
+                if let Some((key, gone)) = self.sessions.remove(&key) {
                     self.tell_if_expired(&gone, now);
                     self.give_back(1);
+                    self.forget_share(&gone.value.caller, &key);
                 }
                 Ok(None)
             }
@@ -269,11 +348,14 @@ impl MemoryStore {
             } => {
                 let version = self.versions.fetch_add(1, Ordering::Relaxed) + 1;
                 let caller = session.caller.clone();
-                let entry = Entry {
+                let expires = now + ttl;
+                let mut entry = Entry {
                     value: session,
                     version,
-                    expires: now + ttl,
+                    expires,
+                    queued: expires,
                 };
+                let mut other_caller = None;
                 let stored = match self.sessions.entry(key.clone()) {
                     dashmap::Entry::Occupied(mut slot) => {
                         // Checked under the entry's lock: no other write of it comes between.
@@ -282,16 +364,28 @@ impl MemoryStore {
                             return Err(StoreError::Conflict);
                         }
                         self.tell_if_expired(slot.get(), now);
-                        slot.insert(entry);
+                        let queued = Some(slot.get().queued);
+                        entry.queued = queue_for(&self.session_expiry, &key, queued, expires);
+                        let old = slot.insert(entry);
+                        other_caller = (old.value.caller != caller).then_some(old.value.caller);
                         true
                     }
                     dashmap::Entry::Vacant(slot) => {
                         if expected.is_some() {
                             return Err(StoreError::Conflict);
                         }
-                        self.take_place().then(|| slot.insert(entry)).is_some()
+                        let placed = self.take_place();
+                        if placed {
+                            queue_for(&self.session_expiry, &key, None, expires);
+                            slot.insert(entry);
+                        }
+                        placed
                     }
                 };
+                if let Some(other) = other_caller {
+                    // The key held another caller's session (an aggregator reusing ids).
+                    self.forget_share(&other, &key);
+                }
                 if stored {
                     self.keep_share(&caller, &key, now);
                     Ok(Some(version))
@@ -342,14 +436,24 @@ impl MemoryStore {
         match write.offer {
             OfferWrite::Keep => {}
             OfferWrite::Put(offer, ttl) => {
-                self.offers.insert(
-                    caller.clone(),
-                    Entry {
-                        value: offer,
-                        version: 0,
-                        expires: now + ttl,
-                    },
-                );
+                let expires = now + ttl;
+                let mut entry = Entry {
+                    value: offer,
+                    version: 0,
+                    expires,
+                    queued: expires,
+                };
+                match self.offers.entry(caller.clone()) {
+                    dashmap::Entry::Occupied(mut slot) => {
+                        let queued = Some(slot.get().queued);
+                        entry.queued = queue_for(&self.offer_expiry, &caller, queued, expires);
+                        slot.insert(entry);
+                    }
+                    dashmap::Entry::Vacant(slot) => {
+                        queue_for(&self.offer_expiry, &caller, None, expires);
+                        slot.insert(entry);
+                    }
+                }
             }
             OfferWrite::Remove => {
                 self.offers.remove(&caller);
@@ -382,6 +486,7 @@ impl MemoryStore {
                         value: choice,
                         version: 0,
                         expires: now + ttl,
+                        queued: now + ttl,
                     },
                 );
                 Ok(())
@@ -480,6 +585,79 @@ mod tests {
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(store.sweep(Instant::now()), 1);
         assert_eq!(store.count().await, Ok(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_stepped_past_its_first_deadline_outlives_a_sweep_there() {
+        let store = MemoryStore::new(10);
+        let key = SessionKey::new("d", "s1");
+        let mut version = store.save(put("s1", "c")).await.expect("stored");
+        // Stepped every 30 s for five minutes: each step moves its deadline 60 s on.
+        for _ in 0..10 {
+            tokio::time::advance(Duration::from_secs(30)).await;
+            assert_eq!(store.sweep(Instant::now()), 0, "stepped, not idle");
+            let mut again = put("s1", "c");
+            if let SessionWrite::Put { expected, .. } = &mut again.session {
+                *expected = version;
+            }
+            version = store.save(again).await.expect("stepped");
+        }
+        assert!(store.session_expiry.len() <= 2, "queued once, not per step");
+        assert!(store.read(&key, None).unwrap().session.is_some());
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let mut seen = Vec::new();
+        let gone = store.expire(Instant::now(), |s| {
+            seen.push((s.service.clone(), s.place.screen.clone()))
+        });
+        assert_eq!(gone, 1);
+        assert_eq!(
+            seen,
+            [("s".to_string(), "main".to_string())],
+            "where it was left"
+        );
+        assert_eq!(store.count().await, Ok(0));
+        assert_eq!(store.taken.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shorter_deadline_is_queued_and_kept() {
+        let store = MemoryStore::new(10);
+        let version = store.save(put("s1", "c")).await.expect("stored");
+        // An ended session keeps its reply for less time than an open one waits.
+        let end = Write {
+            key: SessionKey::new("d", "s1"),
+            session: SessionWrite::Put {
+                session: Session::new("s", "c", "main", "en"),
+                expected: version,
+                ttl: Duration::from_secs(5),
+            },
+            caller: None,
+        };
+        store.save(end).await.expect("ended");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(
+            store.sweep(Instant::now()),
+            1,
+            "gone at the shorter deadline"
+        );
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(store.sweep(Instant::now()), 0, "and not counted twice");
+        assert_eq!(store.taken.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_removed_session_leaves_no_share_behind() {
+        let store = MemoryStore::new(100).with_share(2, Counter::default());
+        let version = store.save(put("a1", "a")).await.expect("stored");
+        let remove = Write {
+            key: SessionKey::new("d", "a1"),
+            session: SessionWrite::Remove { expected: version },
+            caller: None,
+        };
+        store.save(remove).await.expect("removed");
+        assert!(store.by_caller.is_empty());
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(store.sweep(Instant::now()), 0, "nothing left to expire");
     }
 
     fn put(id: &str, caller: &str) -> Write {

@@ -18,6 +18,7 @@
 //! [`load`]: SessionStore::load
 //! [`save`]: SessionStore::save
 
+mod expiry;
 pub(crate) mod memory;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub(crate) enum Encoding {
 
 /// How much one USSD message holds, per encoding. The defaults are the network's (SPEC §3:
 /// 182 septets, 80 UCS-2 characters); an operator may configure lower limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Budget {
     /// GSM 7-bit septets (an extension character counts two).
