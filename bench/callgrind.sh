@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Instructions per in-process engine step, counted by valgrind's callgrind: repeatable where
+# time on a shared machine is not. For each kind, examples/step_callgrind runs at N1 and at N2
+# steps; (Ir(N2) - Ir(N1)) / (N2 - N1) is the cost of one step, the setup (store, menus,
+# engine) cancelled out. Ir counts every thread (the writer thread's audit writes too).
+#
+#   bench/callgrind.sh [KINDS] [N1] [N2]
+#       KINDS  default "first general own deps osms session" (examples/step_callgrind.rs)
+#       N1 N2  default 200 and 1200
+#   Environment: DB and CALLERS, a store and its callers.txt (bench/load/sessions.sh builds
+#   them under /work/perfdata-loadharness/people-N/); without them, the sample feed in a temp
+#   dir. Needs valgrind and cargo.
+#
+# sled's background flusher wakes on a timer, so a few thousand instructions of it vary with
+# how long valgrind takes; two runs agree to well under 1 % per step (BENCHMARKS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KINDS=${1:-first general own deps osms session}; N1=${2:-200}; N2=${3:-1200}
+RELEASE=${CARGO_TARGET_DIR:-$PWD/target}/release
+cargo build --release --quiet --example step_callgrind
+BIN=$RELEASE/examples/step_callgrind
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+EXTRA=()
+[[ -n "${DB:-}" ]] && EXTRA=("$DB" "${CALLERS:?CALLERS must go with DB}")
+
+# instructions KIND N: "Ir steps" of one run (a session's steps come in threes)
+instructions() {
+  local out=$WORK/cg.$1.$2 ir steps
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" "$1" "$2" "${EXTRA[@]}" 2>"$WORK/log" ||
+    { cat "$WORK/log" >&2; exit 1; }
+  ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
+  steps=$(awk -v k="$1:" '$1 == k {print $2}' "$WORK/log")
+  echo "$ir $steps"
+}
+
+echo "instructions per step (callgrind: difference of Ir between N=$N2 and N=$N1 steps over the difference of steps)${DB:+, store $DB}"
+for kind in $KINDS; do
+  first=$(instructions "$kind" "$N1"); read -r a sa <<<"$first"
+  second=$(instructions "$kind" "$N2"); read -r b sb <<<"$second"
+  awk -v k="$kind" -v a="$a" -v b="$b" -v sa="$sa" -v sb="$sb" \
+    'BEGIN { printf "%-8s %10.0f Ir/step   (runs: %d Ir over %d steps, %d Ir over %d steps)\n", k, (b - a) / (sb - sa), a, sa, b, sb }'
+done
