@@ -11,11 +11,17 @@
 #   them under /work/perfdata-loadharness/people-N/); without them, the sample feed in a temp
 #   dir. Needs valgrind and cargo.
 #
+# With PIECES=1, the larger run is also broken down: the inclusive Ir of each of the hot pieces
+# (FUNCS, patterns of callgrind_annotate's function names; the largest match of each) per
+# step. Those include the one checked step and, for the store's pieces, the setup's own calls
+# (a sync of the sample feed makes no lookups), so they are per-step shares, not exact costs.
+#
 # sled's background flusher wakes on a timer, so a few thousand instructions of it vary with
 # how long valgrind takes; two runs agree to well under 1 % per step (BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KINDS=${1:-first general own deps osms session}; N1=${2:-200}; N2=${3:-1200}
+FUNCS=${FUNCS:-Engine::step Tracker::record Store::person MemoryStore.*::save MemoryStore.*::load render page::paginate KeyedHasher::hash}
 RELEASE=${CARGO_TARGET_DIR:-$PWD/target}/release
 cargo build --release --quiet --example step_callgrind
 BIN=$RELEASE/examples/step_callgrind
@@ -33,10 +39,20 @@ instructions() {
   echo "$ir $steps"
 }
 
+# pieces OUT STEPS: the inclusive Ir of each FUNCS pattern per step, from one run's profile
+pieces() {
+  callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null >"$WORK/annotated"
+  for f in $FUNCS; do
+    awk -v f="$f" -v n="$2" '$0 ~ f { gsub(",", "", $1); if ($1 + 0 > best) best = $1 + 0 }
+      END { printf "           %-28s %10.0f Ir/step inclusive\n", f, best / n }' "$WORK/annotated"
+  done
+}
+
 echo "instructions per step (callgrind: difference of Ir between N=$N2 and N=$N1 steps over the difference of steps)${DB:+, store $DB}"
 for kind in $KINDS; do
   first=$(instructions "$kind" "$N1"); read -r a sa <<<"$first"
   second=$(instructions "$kind" "$N2"); read -r b sb <<<"$second"
   awk -v k="$kind" -v a="$a" -v b="$b" -v sa="$sa" -v sb="$sb" \
     'BEGIN { printf "%-8s %10.0f Ir/step   (runs: %d Ir over %d steps, %d Ir over %d steps)\n", k, (b - a) / (sb - sa), a, sa, b, sb }'
+  [[ "${PIECES:-0}" == 1 ]] && pieces "$WORK/cg.$kind.$N2" "$sb"
 done

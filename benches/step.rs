@@ -258,7 +258,10 @@ fn session_store(c: &mut Criterion) {
     rt.block_on(core.engine.step(&held));
     let key = SessionKey::new(&held.dialect, &held.session_id);
     let loaded = rt.block_on(core.sessions.load(&key, None)).expect("loads");
-    assert!(loaded.session.is_some(), "the first screen left a held session");
+    assert!(
+        loaded.session.is_some(),
+        "the first screen left a held session"
+    );
 
     let mut g = c.benchmark_group("session_store");
     g.sample_size(20)
@@ -307,7 +310,10 @@ fn lookup_1m(c: &mut Criterion) {
         let person = store.person("tamin", code).expect("reads");
         assert!(person.is_some(), "{code} is in the store");
     }
-    assert!(store.person("tamin", "9900000003").expect("reads").is_none());
+    assert!(store
+        .person("tamin", "9900000003")
+        .expect("reads")
+        .is_none());
 
     let mut g = c.benchmark_group("lookup_1m");
     g.sample_size(20)

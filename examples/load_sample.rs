@@ -43,7 +43,12 @@ fn entry(line: &str) -> Option<Entry> {
         msisdns: person
             .get("msisdns")
             .and_then(Value::as_array)
-            .map(|all| all.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|all| {
+                all.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default(),
         holder: person
             .get("holder")

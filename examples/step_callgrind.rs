@@ -54,7 +54,12 @@ impl Callers {
                 .find(|f| f.first().map(String::as_str) == Some(kind))
                 .ok_or_else(|| anyhow::anyhow!("no {kind} caller in {}", path.display()))
         };
-        let (general, own, deps, osms) = (first("general")?, first("own")?, first("deps")?, first("osms")?);
+        let (general, own, deps, osms) = (
+            first("general")?,
+            first("own")?,
+            first("deps")?,
+            first("osms")?,
+        );
         let osms_phone = match osms[2].as_str() {
             "-" => PROVIDER.to_string(),
             phone => phone.to_string(),
@@ -94,7 +99,11 @@ fn steps(kind: &str, callers: &Callers) -> anyhow::Result<Vec<(&'static str, Str
         "general" => vec![(TAMIN, PROVIDER.into(), general)],
         "own" => vec![(TAMIN, callers.own.1.clone(), format!("1*{}", callers.own.0))],
         "deps" => vec![(TAMIN, callers.deps_phone.clone(), "3".into())],
-        "osms" => vec![(OSMS, callers.osms.1.clone(), format!("1*{}", callers.osms.0))],
+        "osms" => vec![(
+            OSMS,
+            callers.osms.1.clone(),
+            format!("1*{}", callers.osms.0),
+        )],
         "session" => vec![
             (TAMIN, PROVIDER.into(), String::new()),
             (TAMIN, PROVIDER.into(), "2".into()),
@@ -105,7 +114,12 @@ fn steps(kind: &str, callers: &Callers) -> anyhow::Result<Vec<(&'static str, Str
 }
 
 /// Plays one unit of `kind` on session `id`; returns the last reply.
-async fn play(core: &Core, dialect: &Arc<str>, id: &str, unit: &[(&'static str, String, String)]) -> Reply {
+async fn play(
+    core: &Core,
+    dialect: &Arc<str>,
+    id: &str,
+    unit: &[(&'static str, String, String)],
+) -> Reply {
     let mut last = Reply::Ack;
     for (code, phone, path) in unit {
         let turn = Turn::new(dialect, id, phone, TurnKind::Path(path.clone())).dialled(code);
@@ -128,13 +142,15 @@ fn main() -> anyhow::Result<()> {
     let (core, _parts) = core(db, temp.path())?;
     let unit = steps(kind, &callers)?;
     let dialect: Arc<str> = Arc::from("africastalking");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
 
     let checked = runtime.block_on(play(&core, &dialect, "callgrind-check", &unit));
     // An inquiry ends; a first screen asks; a list or a status may be a first page (CON).
     let as_planned = match (kind.as_str(), &checked) {
         ("first", Reply::Continue(_)) => true,
-        ("deps" | "osms", Reply::Continue(text)) => text.contains("98"),
+        ("deps" | "osms", Reply::Continue(text)) => text.contains("98") || text.contains("۹۸"),
         ("first", _) | (_, Reply::Ack | Reply::Continue(_)) => false,
         (_, Reply::End(_)) => true,
     };

@@ -111,7 +111,7 @@ start_server() { # NAME -> sets PID, PORT
     bare)
       PORT=$BARE_PORT
       taskset -c 0 "$BARE" "127.0.0.1:$PORT" >/dev/null 2>&1 & PID=$!
-      until curl -s -o /dev/null "localhost:$PORT/"; do sleep 0.05; done ;;
+      wait_ready $PID "localhost:$PORT/" ;;
     daftar)
       PORT=$DAFTAR_PORT
       taskset -c 0 "$DAFTAR" serve --config "$WORK/daftar.toml" --db "$DATA/db" \
