@@ -14,19 +14,22 @@
 --   deps     tamin dependents list: '', '3' from a holder's phone (then '*98' per page)
 --   osms     osms status: '', '1', '1*IIN' on *1406#, from the person's phone when one is known
 --   first    the first screen alone (a caller who dials and hangs up)
--- A session ends at an END reply; a CON after the last planned step is a paged result, and
--- the caller asks for the next page ('98') until END (at most 20 pages). With BLIND = 1 the
+-- A session ends at an END reply. After the last planned step, a CON is a paged result for deps
+-- and osms (the caller asks for the next page, '98', until END, at most 20 pages), the end of
+-- a `first` session (the caller hangs up), and a fault otherwise (counted stuck). With BLIND = 1 the
 -- replies are not read and each session is exactly its planned steps: for the bare server,
 -- whose fixed CON would otherwise look like an endless page.
 --
 -- done() prints one line of `key=value` pairs for bench/load/sessions.sh: steps, sessions,
 -- replies counted by kind (con, fin = END, bad = not 200 or neither CON nor END, early = END
--- before the planned last step outside deps, stuck = still CON after 20 pages), and the
+-- before the planned last step outside deps, stuck = a CON where an END was due), and the
 -- client-side latency p50/p99/p99.9 in µs.
 
 local TAMIN = "%2A4%2A1420%23"
 local OSMS = "%2A1406%23"
 local MAX_PAGES = 20
+-- The kinds whose result may come in pages (CON with "98. more").
+local PAGED = { deps = true, osms = true }
 local MIX = { { "general", 40 }, { "own", 25 }, { "deps", 15 }, { "osms", 20 } }
 
 local threads = {}
@@ -61,8 +64,16 @@ function init(args)
   pool = read_callers(args[2] or os.getenv("LOAD_CALLERS"))
   blind = args[3] == "1"
   math.randomseed(tid * 7919)
+  -- A run's own block of provider phones: sessions a run cut off at its end leave resume
+  -- offers (SPEC §3) that the next run's callers must not meet.
+  -- 98 + run slot (3 digits, never 912, the generated people's prefix) + thread + counter.
+  run_slot = os.time() % 1000
+  if run_slot == 912 then
+    run_slot = 913
+  end
   sessions_started, steps, sessions = 0, 0, 0
   con, fin, bad, early, stuck = 0, 0, 0, 0, 0
+  fault = ""
   session = nil
 end
 
@@ -83,10 +94,11 @@ local function one_of(list)
   return list[math.random(#list)]
 end
 
--- A provider's phone: no record holds 98939…, and a new one per session keeps the per-phone
--- limits and session slots out of the measurement.
+-- A provider's phone: no record holds it (generated people's phones are 98912…), and a new one
+-- per session and per run (the run's second of the clock) keeps
+-- per-phone limits, session slots and resume offers out of the measurement.
 local function provider_phone()
-  return string.format("98939%07d", (tid * 1000003 + sessions_started) % 10000000)
+  return string.format("98%03d%02d%05d", run_slot, tid % 100, sessions_started % 100000)
 end
 
 -- The steps (Africa's Talking cumulative texts) a caller of `kind` plans to send.
@@ -154,17 +166,25 @@ function response(status, hdrs, body)
   local head = body:sub(1, 4)
   if status ~= 200 or (head ~= "CON " and head ~= "END ") then
     bad = bad + 1
+    fault = s.kind .. " step " .. s.at .. " got " .. status .. " " .. body:sub(1, 120):gsub("\n", " / ")
     finish()
   elseif head == "END " then
     fin = fin + 1
     if not last and s.kind ~= "deps" then
       early = early + 1
+      fault = s.kind .. " step " .. s.at .. " got " .. body:sub(1, 120):gsub("\n", " / ")
     end
     finish()
   else
     con = con + 1
     if not last then
       s.at = s.at + 1
+    elseif s.kind == "first" then
+      finish()
+    elseif not PAGED[s.kind] then
+      stuck = stuck + 1
+      fault = s.kind .. " step " .. s.at .. " got " .. body:sub(1, 120):gsub("\n", " / ")
+      finish()
     elseif s.pages < MAX_PAGES then
       s.pages = s.pages + 1
       table.insert(s.texts, s.texts[#s.texts] .. "*98")
@@ -181,6 +201,13 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     for k, _ in pairs(total) do
       total[k] = total[k] + t:get(k)
+    end
+  end
+  for _, t in ipairs(threads) do
+    local f = t:get("fault")
+    if f ~= nil and f ~= "" then
+      io.write("FAULT (one example) " .. f .. "\n")
+      break
     end
   end
   local secs = summary.duration / 1e6

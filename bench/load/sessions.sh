@@ -137,6 +137,7 @@ run() {
   kill $PID; wait $PID 2>/dev/null || true
   result=$(echo "$out" | grep '^RESULT ' | sed 's/^RESULT //')
   [[ -n $result ]] || { echo "no result from wrk: $out" >&2; exit 1; }
+  echo "$out" | grep -a '^FAULT' | sed 's/^/   /' || true
   echo "round=$round server=$server mode=$mode rss_mb=$rss $result" |
     awk -v a="$t0" -v b="$t1" -v t="$TICK" '{
       for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

@@ -40,7 +40,7 @@ function menuFor() {
   menu.startState({
     run: () =>
       menu.con(
-        "تامین اجتماعی\n1. استحقاق من\n2. استعلام عمومی\n3. افراد تحت تکفل\n9. English"
+        "تامین اجتماعی\n۱. استحقاق\n۲. استعلام عمومی\n۳. تحت تکفل\n۹. English"
       ),
     next: { "2": "general" },
   });
