@@ -95,7 +95,7 @@ local function one_of(list)
 end
 
 -- A provider's phone: no record holds it (generated people's phones are 98912…), and a new one
--- per session and per run (the run's second of the clock) keeps
+-- per session and per run (runs that start less than 1000 s apart get different slots) keeps
 -- per-phone limits, session slots and resume offers out of the measurement.
 local function provider_phone()
   return string.format("98%03d%02d%05d", run_slot, tid % 100, sessions_started % 100000)
