@@ -1,6 +1,11 @@
 //! The engine's CPU per step, in-process, over a real sled store filled from the sample feed.
 //!
-//! `cargo bench --bench step` (BENCHMARKS.md records the numbers). The engine is built as
+//! `cargo bench --bench step` (BENCHMARKS.md records the numbers). Beside the engine's steps:
+//! the dialect parse (`dialect`), the session store's read (`session_store`), a person lookup
+//! on a store of 1,000,000 generated people (`lookup_1m`, built once by
+//! `bench/load/sessions.sh`; set `DAFTAR_BENCH_STORE` to its directory, default
+//! `/work/perfdata-loadharness/people-1000000`; skipped with a message when absent) and
+//! paging (`text`). The engine is built as
 //! `src/app.rs` builds it; no HTTP is involved. The engine is async: each timed batch runs as
 //! one future on a 2-worker tokio runtime, so the audit writes go through the writer thread as
 //! in the server. Steps on a fresh session id remove their session from the store after each
@@ -52,6 +57,10 @@ fn core(dir: &Path) -> (Core, Parts) {
     let mut config = Config::default();
     config.store.db = dir.to_path_buf();
     config.menus.dir = root.join("menus");
+    // The benches step one phone and one code thousands of times: with the default `[limits]`
+    // (120 steps a minute per MSISDN, 4 sessions per MSISDN, 30 inquiries an hour per code)
+    // they would time the limiter's refusal after the first few, not the step.
+    config.limits = daftar::limits::LimitsConfig::off();
     let menus = load_checked_menus(&config).expect("menus load and check");
     let parts = open_parts(&config).expect("store opens");
     let feed = root.join("data/feed.ndjson");
@@ -209,5 +218,123 @@ fn text(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, steps, text);
+/// The dialect boundary, through the public seam the fuzz targets use (`daftar::fuzzing`): a
+/// request read off its bytes into a turn, then answered both ways (continue and end) in the
+/// aggregator's format. Both bodies are the aggregators' documented first hops of a general
+/// inquiry (the dialect tests post the same); a body no dialect reads is timed beside them.
+fn dialects(c: &mut Criterion) {
+    let dialects = daftar::fuzzing::Dialects::new(&[]);
+    let africastalking = b"africastalking\nPOST\napplication/x-www-form-urlencoded\n\n\n\
+sessionId=ATUid_1&serviceCode=%2A4%2A1420%23&phoneNumber=%2B989129999999&networkCode=63902&text=2%2A0012345679";
+    let hubtel = br#"hubtel
+POST
+application/json
+
+
+{"Mobile":"233241234567","SessionId":"3c0b2c3e","ServiceCode":"4*1420","Type":"Response","Message":"0012345679","Operator":"mtn","Sequence":3,"ClientState":""}"#;
+    let garbage = b"africastalking\nPOST\napplication/x-www-form-urlencoded\n\n\n%%%\xff\xfe=&&&";
+
+    let mut g = c.benchmark_group("dialect");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for (name, request) in [
+        ("africastalking_form_parse_and_reply", &africastalking[..]),
+        ("hubtel_json_parse_and_reply", &hubtel[..]),
+        ("garbage_form_rejected", &garbage[..]),
+    ] {
+        g.bench_function(name, |b| b.iter(|| dialects.request(black_box(request))));
+    }
+    g.finish();
+}
+
+/// The session store's read of a held session, through the `SessionStore` trait, as each step
+/// of a session after the first makes it (the write half has no public seam: the session value
+/// is crate-private; `bench/callgrind.sh` counts `MemoryStore::save` per step instead).
+fn session_store(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (core, _parts) = core(dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let held = turn(fresh_id(), PROVIDER, "");
+    rt.block_on(core.engine.step(&held));
+    let key = SessionKey::new(&held.dialect, &held.session_id);
+    let loaded = rt.block_on(core.sessions.load(&key, None)).expect("loads");
+    assert!(
+        loaded.session.is_some(),
+        "the first screen left a held session"
+    );
+
+    let mut g = c.benchmark_group("session_store");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("memory_load_held", |b| {
+        b.iter(|| rt.block_on(core.sessions.load(black_box(&key), None)))
+    });
+    g.finish();
+}
+
+/// Where the 1M-person store lives, when it was built (`bench/load/sessions.sh 1000000`).
+fn store_1m() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("DAFTAR_BENCH_STORE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/work/perfdata-loadharness/people-1000000".into());
+    if dir.join("ready").exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "lookup_1m skipped: no store at {} (build it with bench/load/sessions.sh 1000000, \
+             or set DAFTAR_BENCH_STORE)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// A person looked up by code in the 1M store (sled get + decode), the codes spread over the
+/// whole feed so that the cache sees the lookups a national short code makes; and a code no
+/// one holds. The store is opened read-only in spirit (nothing is written) with the default
+/// cache of `Config`.
+fn lookup_1m(c: &mut Criterion) {
+    let Some(dir) = store_1m() else { return };
+    let callers = std::fs::read_to_string(dir.join("callers.txt")).expect("callers.txt");
+    let held: Vec<String> = callers
+        .lines()
+        .filter_map(|l| l.strip_prefix("general "))
+        .filter(|code| !code.starts_with("99"))
+        .map(String::from)
+        .collect();
+    assert!(!held.is_empty(), "callers.txt names held codes");
+    let cache = Config::default().store.cache_mb * 1024 * 1024;
+    let store = daftar::store::Store::open_existing(&dir.join("db"), cache).expect("store opens");
+    for code in held.iter().take(20) {
+        let person = store.person("tamin", code).expect("reads");
+        assert!(person.is_some(), "{code} is in the store");
+    }
+    assert!(store
+        .person("tamin", "9900000003")
+        .expect("reads")
+        .is_none());
+
+    let mut g = c.benchmark_group("lookup_1m");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let mut next = 0usize;
+    g.bench_function("person_by_code_spread", |b| {
+        b.iter(|| {
+            next = (next + 1) % held.len();
+            store.person("tamin", black_box(&held[next]))
+        })
+    });
+    g.bench_function("person_absent", |b| {
+        b.iter(|| store.person("tamin", black_box("9900000003")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, steps, text, dialects, session_store, lookup_1m);
 criterion_main!(benches);
