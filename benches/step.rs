@@ -167,7 +167,8 @@ fn steps(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     g.bench_function("sweep_200k_held_none_expired", |b| {
-        b.iter(|| core.sessions.sweep(tokio::time::Instant::now()))
+        let memory = core.memory.clone().expect("the embedded store");
+        b.iter(|| memory.sweep(tokio::time::Instant::now()))
     });
     g.finish();
     rt.block_on(forget(&core, &held));

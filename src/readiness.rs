@@ -21,6 +21,8 @@ pub(crate) enum Unready {
     FeedFailing,
     /// A supervised task whose failure leaves the node unready has ended.
     TaskDied(&'static str),
+    /// The shared session store (Redis) does not answer: every step would get a polite END.
+    SessionStoreDown,
 }
 
 /// The conditions held now, each with the time it began.
@@ -73,6 +75,9 @@ impl Readiness {
                 Unready::FeedNotApplied => "applying the feed".to_string(),
                 Unready::FeedFailing => format!("the feed is failing since {since}"),
                 Unready::TaskDied(task) => format!("the task `{task}` died at {since}"),
+                Unready::SessionStoreDown => {
+                    format!("the session store is unreachable since {since}")
+                }
             })
             .collect()
     }
