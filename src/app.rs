@@ -193,9 +193,9 @@ fn session_store(
 ) -> anyhow::Result<(Arc<dyn SessionStore>, Option<Arc<MemoryStore>>)> {
     let share = config.limits.msisdn_sessions;
     let replaced = limits.counter(Limit::MsisdnSessions);
-    match Backend::parse(&config.sessions.store).map_err(|rule| {
-        anyhow::anyhow!("sessions.store {rule}")
-    })? {
+    match Backend::parse(&config.sessions.store)
+        .map_err(|rule| anyhow::anyhow!("sessions.store {rule}"))?
+    {
         Backend::Memory => {
             let memory = Arc::new(
                 MemoryStore::with_durable_locales(
@@ -216,7 +216,12 @@ fn session_store(
             };
             let redis = RedisStore::open(settings)
                 .map_err(|error| anyhow::anyhow!("sessions.store: {error}"))?;
-            if config.audit.hash_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
+            if config
+                .audit
+                .hash_key
+                .as_deref()
+                .is_none_or(|k| k.trim().is_empty())
+            {
                 tracing::warn!("sessions in redis with no [audit] hash_key or DAFTAR_HASH_KEY: this node's generated key seals them, so no other node can read them; give every node sharing this redis the same hash key");
             }
             Ok((Arc::new(redis.with_share(share, replaced)), None))

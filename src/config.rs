@@ -688,9 +688,15 @@ mod tests {
             ("sessions.idle_s", |c| c.sessions.idle_s = 0),
             ("sessions.resume_s", |c| c.sessions.resume_s = 0),
             ("sessions.ended_s", |c| c.sessions.ended_s = 0),
-            ("sessions.store_timeout_ms", |c| c.sessions.store_timeout_ms = 0),
-            ("sessions.store", |c| c.sessions.store = "redis://nonsense".into()),
-            ("sessions.store", |c| c.sessions.store = "mongodb://h:1/0".into()),
+            ("sessions.store_timeout_ms", |c| {
+                c.sessions.store_timeout_ms = 0
+            }),
+            ("sessions.store", |c| {
+                c.sessions.store = "redis://nonsense".into()
+            }),
+            ("sessions.store", |c| {
+                c.sessions.store = "mongodb://h:1/0".into()
+            }),
             ("feed.poll_ms", |c| c.feed.poll_ms = 0),
             ("feed.timeout_ms", |c| c.feed.timeout_ms = 0),
             ("feed.backoff_max_ms", |c| c.feed.backoff_max_ms = 0),

@@ -21,31 +21,40 @@ fn national_code() -> String {
 }
 
 fn feed() -> Vec<String> {
-    let until = today_tehran()
-        .checked_add(jiff::ToSpan::years(1))
-        .unwrap();
-    vec![upsert(1, holder(&national_code(), &["989121110001"], until))]
+    let until = today_tehran().checked_add(jiff::ToSpan::years(1)).unwrap();
+    vec![upsert(
+        1,
+        holder(&national_code(), &["989121110001"], until),
+    )]
 }
 
 fn over(redis: &TestRedis) -> TestServer {
     let url = redis.url();
-    TestServer::start_with(&feed(), |c| {
-        c.sessions.store = url;
-        c.audit.hash_key = Some(HASH_KEY.into());
-    })
+    // One node: its own generated hash key seals what it stores.
+    TestServer::start_with(&feed(), |c| c.sessions.store = url)
 }
 
 /// The real binary over `redis`, a config file naming it, and the test's feed.
 fn served(dir: &std::path::Path, redis: &TestRedis) -> Served {
+    served_as(dir, redis, 0)
+}
+
+/// [`served`] as node `node` (its digit in tracking codes).
+fn served_as(dir: &std::path::Path, redis: &TestRedis, node: u8) -> Served {
     let config = dir.join("daftar.toml");
     let text = format!(
-        "[sessions]\nstore = \"{}\"\nstore_timeout_ms = 300\nsweep_ms = 100\n",
+        "[sessions]\nstore = \"{}\"\nstore_timeout_ms = 300\nsweep_ms = 100\n[audit]\nnode = {node}\n",
         redis.url()
     );
     std::fs::write(&config, text).expect("config written");
-    let feed = dir.join("feed.jsonl");
-    std::fs::write(&feed, feed().join("\n") + "\n").expect("feed written");
-    Served::start_configured(dir, Some(&config), &feed, &[("DAFTAR_HASH_KEY", HASH_KEY)])
+    let feed_file = dir.join("feed.jsonl");
+    std::fs::write(&feed_file, feed().join("\n") + "\n").expect("feed written");
+    Served::start_configured(
+        dir,
+        Some(&config),
+        &feed_file,
+        &[("DAFTAR_HASH_KEY", HASH_KEY)],
+    )
 }
 
 fn wait_readyz(server: &Served, status: u16) -> String {
@@ -78,7 +87,10 @@ fn the_binary_walks_a_session_in_redis_answers_politely_while_redis_is_down_and_
 
     redis.kill();
     let down = server.at("w2", CODE, PHONE, "");
-    assert!(down.starts_with("END ") && down.len() > 4, "a polite END: {down}");
+    assert!(
+        down.starts_with("END ") && down.len() > 4,
+        "a polite END: {down}"
+    );
     let reasons = wait_readyz(&server, 503);
     assert!(
         reasons.contains("the session store is unreachable since"),
@@ -141,6 +153,91 @@ fn identical_final_steps_sent_at_once_run_the_inquiry_once() {
         .scan_prefix(b"c")
         .count();
     assert_eq!(entries, rounds, "one audit entry per round");
+}
+
+/// The audit entries of the store of the node served from `dir` (stopped first).
+fn audit_entries(dir: &std::path::Path, server: &mut Served) -> usize {
+    let (status, _) = server.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+    let store = daftar::store::Store::open(&dir.join("db"), 1 << 20).expect("db");
+    let entries = store
+        .tree("audit")
+        .expect("audit tree")
+        .scan_prefix(b"c")
+        .count();
+    entries
+}
+
+/// Two nodes over one Redis: a session goes on wherever its steps land, and each inquiry runs
+/// on the node that got its step, once.
+#[test]
+fn two_nodes_share_sessions_wherever_their_steps_land() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = served_as(dir_a.path(), &redis, 1);
+    let mut b = served_as(dir_b.path(), &redis, 2);
+    let code = national_code();
+    let rounds = 6;
+    for round in 0..rounds {
+        let session = format!("hop-{round}");
+        let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        assert!(first.at(&session, CODE, PHONE, "").starts_with("CON "));
+        let asked = second.at(&session, CODE, PHONE, "2");
+        assert!(
+            asked.starts_with("CON "),
+            "the other node knows the session: {asked}"
+        );
+        let end = first.at(&session, CODE, PHONE, &format!("2*{code}"));
+        assert!(end.starts_with("END "), "{end}");
+        assert_eq!(bin::tracking_codes(&end).len(), 1, "{end}");
+        // The final step retried on the other node: the same reply, no new inquiry.
+        assert_eq!(second.at(&session, CODE, PHONE, &format!("2*{code}")), end);
+    }
+    let entries = audit_entries(dir_a.path(), &mut a) + audit_entries(dir_b.path(), &mut b);
+    assert_eq!(entries, rounds, "one inquiry per session over both nodes");
+}
+
+/// A final step sent to two nodes at once: one reply, and it should run its inquiry once.
+/// KNOWN GAP (issue 13): it runs on both (17 and 20 audit entries for 10 rounds in two runs). The
+/// store's version check refuses the second write, and that node answers with the first's
+/// reply, but the engine runs the action before it writes; the engine needs to claim the step
+/// (a versioned write before the action) for the action to run once across nodes.
+#[test]
+#[ignore = "known gap: the engine runs the action before its versioned write (see the comment)"]
+fn a_step_sent_to_two_nodes_at_once_runs_its_inquiry_once() {
+    let Some(redis) = TestRedis::start() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = served_as(dir_a.path(), &redis, 1);
+    let mut b = served_as(dir_b.path(), &redis, 2);
+    let code = national_code();
+    let rounds = 10;
+    for round in 0..rounds {
+        let session = format!("two-{round}");
+        assert!(a.at(&session, CODE, PHONE, "").starts_with("CON "));
+        assert!(b.at(&session, CODE, PHONE, "2").starts_with("CON "));
+        let path = format!("2*{code}");
+        let barrier = std::sync::Barrier::new(2);
+        let (on_a, on_b) = std::thread::scope(|scope| {
+            let on_a = scope.spawn(|| {
+                barrier.wait();
+                a.at(&session, CODE, PHONE, &path)
+            });
+            let on_b = scope.spawn(|| {
+                barrier.wait();
+                b.at(&session, CODE, PHONE, &path)
+            });
+            (on_a.join().expect("a"), on_b.join().expect("b"))
+        });
+        assert!(on_a.starts_with("END "), "{on_a}");
+        assert_eq!(on_a, on_b, "one reply, whichever node answered");
+        assert_eq!(bin::tracking_codes(&on_a).len(), 1, "{on_a}");
+    }
+    let entries = audit_entries(dir_a.path(), &mut a) + audit_entries(dir_b.path(), &mut b);
+    assert_eq!(entries, rounds, "one inquiry per round over both nodes");
 }
 
 #[test]

@@ -378,7 +378,9 @@ async fn the_cap(store: &dyn SessionStore, t: Time) {
         "a held one always does"
     );
     assert_eq!(
-        store.save(put(&keys[2], session("a"), None, t.of(60))).await,
+        store
+            .save(put(&keys[2], session("a"), None, t.of(60)))
+            .await,
         Err(StoreError::Full)
     );
     store

@@ -245,7 +245,10 @@ mod backend_tests {
             match Backend::parse(bad) {
                 Err(rule) => {
                     assert!(rule.starts_with("must be \"memory\""), "{rule}");
-                    assert!(!rule.contains("hunter2") && !rule.contains("nonsense"), "{rule}");
+                    assert!(
+                        !rule.contains("hunter2") && !rule.contains("nonsense"),
+                        "{rule}"
+                    );
                 }
                 Ok(backend) if bad.len() > 1000 => {
                     // A long host is a host: the connection, not the configuration, fails.

@@ -137,7 +137,11 @@ impl RedisStore {
         }
     }
 
-    async fn read(&self, key: &SessionKey, caller: Option<&CallerKey>) -> Result<Loaded, StoreError> {
+    async fn read(
+        &self,
+        key: &SessionKey,
+        caller: Option<&CallerKey>,
+    ) -> Result<Loaded, StoreError> {
         let member = self.session_member(key);
         let session_name = Self::session_name(&member);
         let (offer_name, locale_name) = self.caller_names(caller);
@@ -178,7 +182,11 @@ impl RedisStore {
             .map_err(|error| StoreError::Unavailable(error.to_string()))
     }
 
-    fn open_optional<T: serde::de::DeserializeOwned>(&self, sealed: &[u8], name: &str) -> Option<T> {
+    fn open_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        sealed: &[u8],
+        name: &str,
+    ) -> Option<T> {
         if sealed.is_empty() {
             return None;
         }
@@ -214,7 +222,9 @@ impl RedisStore {
                 let tag = self.names.hash(&session.caller);
                 ("put", *expected, millis(*ttl), sealed, tag)
             }
-            SessionWrite::Remove { expected } => ("remove", *expected, 0, Vec::new(), String::new()),
+            SessionWrite::Remove { expected } => {
+                ("remove", *expected, 0, Vec::new(), String::new())
+            }
         };
         invocation
             .key(format!("{PREFIX}c:{caller_tag}"))
@@ -353,7 +363,11 @@ mod tests {
     impl TestRedis {
         /// None, saying so, when `redis-server` is not installed.
         fn start() -> Option<TestRedis> {
-            if Command::new("redis-server").arg("--version").output().is_err() {
+            if Command::new("redis-server")
+                .arg("--version")
+                .output()
+                .is_err()
+            {
                 eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
                 return None;
             }
@@ -475,8 +489,17 @@ mod tests {
         store.save(put("b1", "b")).await.expect("stored");
         assert_eq!(store.count().await, Ok(3), "a holds two, b one");
         assert_eq!(replaced.get(), 2);
-        for (id, held) in [("a1", false), ("a2", false), ("a3", true), ("a4", true), ("b1", true)] {
-            let loaded = store.load(&SessionKey::new("d", id), None).await.expect("loads");
+        for (id, held) in [
+            ("a1", false),
+            ("a2", false),
+            ("a3", true),
+            ("a4", true),
+            ("b1", true),
+        ] {
+            let loaded = store
+                .load(&SessionKey::new("d", id), None)
+                .await
+                .expect("loads");
             assert_eq!(loaded.session.is_some(), held, "{id}");
         }
     }
@@ -492,9 +515,15 @@ mod tests {
         redis.kill();
         for _ in 0..3 {
             let loaded = store.load(&key, None).await;
-            assert!(matches!(loaded, Err(StoreError::Unavailable(_))), "{loaded:?}");
+            assert!(
+                matches!(loaded, Err(StoreError::Unavailable(_))),
+                "{loaded:?}"
+            );
             let saved = store.save(put("other", "a")).await;
-            assert!(matches!(saved, Err(StoreError::Unavailable(_))), "{saved:?}");
+            assert!(
+                matches!(saved, Err(StoreError::Unavailable(_))),
+                "{saved:?}"
+            );
             assert!(store.count().await.is_err());
         }
         redis.restart();
@@ -541,13 +570,18 @@ mod tests {
             .await
             .expect("copied");
         let moved = mine.load(&SessionKey::new("d", "moved"), None).await;
-        assert!(matches!(moved, Err(StoreError::Unavailable(_))), "{moved:?}");
+        assert!(
+            matches!(moved, Err(StoreError::Unavailable(_))),
+            "{moved:?}"
+        );
         let names: Vec<String> = redis::cmd("KEYS")
             .arg("*")
             .query_async(&mut connection)
             .await
             .expect("keys");
-        assert!(names.iter().all(|n| !n.contains("sealed") && !n.contains("moved")));
+        assert!(names
+            .iter()
+            .all(|n| !n.contains("sealed") && !n.contains("moved")));
     }
 
     #[tokio::test]
@@ -569,7 +603,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(store.count().await, Ok(0), "nothing alive");
         assert!(store.load(&third, None).await.expect("loads").room);
-        store.save(put("e3", "e3")).await.expect("room again, nothing removed by hand");
+        store
+            .save(put("e3", "e3"))
+            .await
+            .expect("room again, nothing removed by hand");
         store.save(put("e4", "e4")).await.expect("and for another");
         assert_eq!(store.count().await, Ok(2));
     }

@@ -35,7 +35,9 @@ pub(crate) enum SealError {
     Random,
     #[error("a stored value is too short to be sealed")]
     Short,
-    #[error("a stored value does not open with this key (is the hash key the same on every node?)")]
+    #[error(
+        "a stored value does not open with this key (is the hash key the same on every node?)"
+    )]
     Forged,
     #[error("a stored value opened but does not read as this version's value")]
     Unreadable,
@@ -103,7 +105,13 @@ mod tests {
             !sealed.windows(10).any(|w| w == b"0012345679"),
             "nothing in clear"
         );
-        assert_eq!(sealer.open::<(String, String)>(&sealed, b"place-a").expect("opens").1, value.1);
+        assert_eq!(
+            sealer
+                .open::<(String, String)>(&sealed, b"place-a")
+                .expect("opens")
+                .1,
+            value.1
+        );
         assert_eq!(
             sealer.open::<(String, String)>(&sealed, b"place-b"),
             Err(SealError::Forged),
@@ -123,9 +131,18 @@ mod tests {
     fn garbage_empty_and_tampered_values_are_refused() {
         let sealer = Sealer::new([7; 32]);
         assert_eq!(sealer.open::<String>(b"", b"p"), Err(SealError::Short));
-        assert_eq!(sealer.open::<String>(&[0u8; 23], b"p"), Err(SealError::Short));
-        assert_eq!(sealer.open::<String>(&[0u8; 24], b"p"), Err(SealError::Forged));
-        assert_eq!(sealer.open::<String>(&vec![0xff; 100_000], b"p"), Err(SealError::Forged));
+        assert_eq!(
+            sealer.open::<String>(&[0u8; 23], b"p"),
+            Err(SealError::Short)
+        );
+        assert_eq!(
+            sealer.open::<String>(&[0u8; 24], b"p"),
+            Err(SealError::Forged)
+        );
+        assert_eq!(
+            sealer.open::<String>(&vec![0xff; 100_000], b"p"),
+            Err(SealError::Forged)
+        );
         let mut sealed = sealer.seal(&"value".to_string(), b"p").expect("sealed");
         let last = sealed.len() - 1;
         sealed[last] ^= 1;

@@ -15,7 +15,11 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub fn start() -> Option<TestRedis> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
             return None;
         }
@@ -86,10 +90,17 @@ impl TestRedis {
             .expect("keys");
         let mut seen = Vec::new();
         for key in keys {
-            let kind: String = ::redis::cmd("TYPE").arg(&key).query(&mut connection).expect("type");
+            let kind: String = ::redis::cmd("TYPE")
+                .arg(&key)
+                .query(&mut connection)
+                .expect("type");
             let values: Vec<Vec<u8>> = match kind.as_str() {
                 "hash" => ::redis::cmd("HGETALL").arg(&key).query(&mut connection),
-                "zset" => ::redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query(&mut connection),
+                "zset" => ::redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut connection),
                 "string" => ::redis::cmd("GET")
                     .arg(&key)
                     .query::<Vec<u8>>(&mut connection)
