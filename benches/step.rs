@@ -17,7 +17,7 @@ use daftar::app::{build_core, load_checked_menus, open_parts, Core, Parts};
 use daftar::audit::KeyedHasher;
 use daftar::config::Config;
 use daftar::feed::FeedSource;
-use daftar::session_store::{SessionKey, SessionStore, SessionWrite, Write};
+use daftar::session_store::{SessionKey, SessionWrite, Write};
 use daftar::sync::sync_once;
 use daftar::text::gsm7::Budget;
 use daftar::turn::{Reply, Turn, TurnKind};

@@ -160,12 +160,8 @@ fn audit_entries(dir: &std::path::Path, server: &mut Served) -> usize {
     let (status, _) = server.terminate(Duration::from_secs(20));
     assert!(status.success(), "{status}");
     let store = daftar::store::Store::open(&dir.join("db"), 1 << 20).expect("db");
-    let entries = store
-        .tree("audit")
-        .expect("audit tree")
-        .scan_prefix(b"c")
-        .count();
-    entries
+    let audit = store.tree("audit").expect("audit tree");
+    audit.scan_prefix(b"c").count()
 }
 
 /// Two nodes over one Redis: a session goes on wherever its steps land, and each inquiry runs
