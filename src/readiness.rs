@@ -114,6 +114,18 @@ mod tests {
     }
 
     #[test]
+    fn a_session_store_that_does_not_answer_is_a_reason_of_its_own() {
+        let readiness = Readiness::new();
+        assert!(readiness.hold_at(Unready::SessionStoreDown, jiff::Timestamp::UNIX_EPOCH));
+        assert_eq!(
+            readiness.reasons(),
+            ["the session store is unreachable since 1970-01-01T00:00:00Z"]
+        );
+        assert!(readiness.clear(Unready::SessionStoreDown));
+        assert!(readiness.reasons().is_empty());
+    }
+
+    #[test]
     fn a_condition_held_again_keeps_its_first_time() {
         let readiness = Readiness::new();
         let at = |s: i64| jiff::Timestamp::from_second(s).expect("a time");
