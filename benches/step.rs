@@ -22,7 +22,7 @@ use daftar::app::{build_core, load_checked_menus, open_parts, Core, Parts};
 use daftar::audit::KeyedHasher;
 use daftar::config::Config;
 use daftar::feed::FeedSource;
-use daftar::session_store::{SessionKey, SessionStore, SessionWrite, Write};
+use daftar::session_store::{SessionKey, SessionWrite, Write};
 use daftar::sync::sync_once;
 use daftar::text::gsm7::Budget;
 use daftar::turn::{Reply, Turn, TurnKind};
@@ -176,7 +176,8 @@ fn steps(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     g.bench_function("sweep_200k_held_none_expired", |b| {
-        b.iter(|| core.sessions.sweep(tokio::time::Instant::now()))
+        let memory = core.memory.clone().expect("the embedded store");
+        b.iter(|| memory.sweep(tokio::time::Instant::now()))
     });
     g.finish();
     rt.block_on(forget(&core, &held));

@@ -31,6 +31,8 @@ use crate::metrics::Metrics;
 use crate::readiness::{Readiness, Unready};
 use crate::server::{serve, App, Routes};
 use crate::session_store::memory::MemoryStore;
+use crate::session_store::redis::{RedisSettings, RedisStore};
+use crate::session_store::{Backend, SessionStore};
 use crate::smpp;
 use crate::sms::SmsChannel;
 use crate::store::Store;
@@ -171,8 +173,10 @@ pub struct Core {
     pub engine: Arc<Engine>,
     /// The rate limits the engine, the actions and the server share.
     pub(crate) limits: Arc<Limits>,
-    /// The embedded session store, which the sweeper tidies.
-    pub sessions: Arc<MemoryStore>,
+    /// The session store the engine steps on (`[sessions] store`).
+    pub sessions: Arc<dyn SessionStore>,
+    /// The embedded session store, which the sweeper tidies; None when sessions are in Redis.
+    pub memory: Option<Arc<MemoryStore>>,
     pub(crate) dialects: Registry,
     /// The FHIR eligibility API, over the same inquiries and menus as the engine.
     pub(crate) fhir: Arc<Fhir>,
@@ -184,6 +188,58 @@ pub struct Core {
 
 /// How long a caller's choice of locale is remembered.
 const LOCALE_KEPT: Duration = Duration::from_secs(400 * 24 * 3_600);
+
+/// The session store `[sessions] store` names, and the embedded one when it is that.
+#[allow(clippy::type_complexity)]
+fn session_store(
+    config: &Config,
+    parts: &Parts,
+    limits: &Limits,
+    funnel: &Arc<Funnel>,
+) -> anyhow::Result<(Arc<dyn SessionStore>, Option<Arc<MemoryStore>>)> {
+    let share = config.limits.msisdn_sessions;
+    let replaced = limits.counter(Limit::MsisdnSessions);
+    match Backend::parse(&config.sessions.store)
+        .map_err(|rule| anyhow::anyhow!("sessions.store {rule}"))?
+    {
+        Backend::Memory => {
+            let memory = Arc::new(
+                MemoryStore::with_durable_locales(
+                    config.sessions.max,
+                    parts.store.tree("prefs")?,
+                    parts.writer.clone(),
+                )
+                .with_share(share, replaced)
+                .on_expired(idle_expiry(funnel.clone())),
+            );
+            Ok((memory.clone(), Some(memory)))
+        }
+        Backend::Redis(url) => {
+            let settings = RedisSettings {
+                url: &url,
+                max: config.sessions.max,
+                timeout: Duration::from_millis(config.sessions.store_timeout_ms),
+                hasher: &parts.hasher,
+            };
+            let redis = RedisStore::open(settings)
+                .map_err(|error| anyhow::anyhow!("sessions.store: {error}"))?;
+            if config
+                .audit
+                .hash_key
+                .as_deref()
+                .is_none_or(|k| k.trim().is_empty())
+            {
+                tracing::warn!("sessions in redis with no [audit] hash_key or DAFTAR_HASH_KEY: this node's generated key seals them, so no other node can read them; give every node sharing this redis the same hash key");
+            }
+            Ok((Arc::new(redis.with_share(share, replaced)), None))
+        }
+    }
+}
+
+/// The memory store's hook that counts each session given back at its idle deadline.
+fn idle_expiry(funnel: Arc<Funnel>) -> crate::session_store::OnExpired {
+    Arc::new(move |expired| funnel.count(&expired.service, &expired.screen, EndReason::Idle))
+}
 
 /// The engine over `parts` and `menus`, with its session store and the dialects of `config`.
 pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Result<Core> {
@@ -205,21 +261,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
     }
     let limits = Arc::new(Limits::new(&config.limits, parts.hasher.clone()));
     let funnel = Arc::new(Funnel::default());
-    let idle_expired = funnel.clone();
-    let sessions = Arc::new(
-        MemoryStore::with_durable_locales(
-            config.sessions.max,
-            parts.store.tree("prefs")?,
-            parts.writer.clone(),
-        )
-        .with_share(
-            config.limits.msisdn_sessions,
-            limits.counter(Limit::MsisdnSessions),
-        )
-        .on_expired(Arc::new(move |expired| {
-            idle_expired.count(&expired.service, &expired.screen, EndReason::Idle)
-        })),
-    );
+    let (sessions, memory) = session_store(config, parts, &limits, &funnel)?;
     let inquiries = Inquiries {
         store: parts.store.clone(),
         tracker: parts.tracker.clone(),
@@ -274,6 +316,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         engine: Arc::new(engine),
         limits,
         sessions,
+        memory,
         dialects,
         fhir,
         funnel,
@@ -447,9 +490,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // gets the busy END, and nothing on this node heals it. A restart does (the table is
     // memory; cumulative dialects replay their paths), so the process ends.
     let every = Duration::from_millis(config.sessions.sweep_ms);
-    supervisor.spawn("sweeper", OnFailure::Exit, move |stop| {
-        sweep_sessions(core.sessions.clone(), every, stop)
-    });
+    match core.memory.clone() {
+        Some(memory) => supervisor.spawn("sweeper", OnFailure::Exit, move |stop| {
+            sweep_sessions(memory, every, stop)
+        }),
+        // Redis expires its own keys; what the node watches is whether it answers.
+        None => {
+            let (sessions, readiness) = (core.sessions.clone(), readiness.clone());
+            supervisor.spawn("sessions-probe", OnFailure::Unready, move |stop| {
+                crate::session_store::probe::watch(sessions, readiness, every, stop)
+            });
+        }
+    }
     // A dead forgetter lets the limiters keep every caller they ever saw: memory grows by
     // tens of bytes a caller, over days; a reason on `/readyz`, not an outage.
     let limits = core.limits.clone();

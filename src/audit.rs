@@ -408,6 +408,13 @@ impl KeyedHasher {
         }
     }
 
+    /// A key for another use, derived from this one (BLAKE3 `derive_key` under `context`), so
+    /// that what follows the hash key (a shared session store's names and sealing) is the same
+    /// on every node that shares it, and reveals nothing of it.
+    pub(crate) fn derive(&self, context: &str) -> [u8; 32] {
+        blake3::derive_key(context, &self.key)
+    }
+
     /// The keyed BLAKE3 hash of `value`: its first 12 bytes as 24 lowercase hex digits.
     pub fn hash(&self, value: &str) -> String {
         let digest = blake3::keyed_hash(&self.key, value.as_bytes());

@@ -201,6 +201,12 @@ pub struct SessionConfig {
     pub(crate) resume_s: u64,
     /// How often the sweeper runs. Above 0: a timer cannot tick every 0 ms.
     pub sweep_ms: u64,
+    /// Where sessions live: `"memory"` (this node) or `"redis://host:port/db"` (shared by
+    /// several nodes; `session_store::redis`).
+    pub store: String,
+    /// The bound on each command to a Redis store (and each connection attempt), past which a
+    /// step gets the polite "unavailable" END. Above 0.
+    pub store_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -408,6 +414,8 @@ impl Default for SessionConfig {
             max: 200_000,
             resume_s: 300,
             sweep_ms: 1_000,
+            store: "memory".to_string(),
+            store_timeout_ms: 500,
         }
     }
 }
@@ -560,7 +568,10 @@ impl Config {
         check_sms(&self.sms)?;
         self.fhir.check()?;
         self.limits.check()?;
-        let above_zero: [(&'static str, u64); 18] = [
+        crate::session_store::Backend::parse(&self.sessions.store)
+            .map_err(|rule| Refused::new("sessions.store", rule))?;
+        let above_zero: [(&'static str, u64); 19] = [
+            ("sessions.store_timeout_ms", self.sessions.store_timeout_ms),
             ("sessions.max", self.sessions.max as u64),
             ("sessions.idle_s", self.sessions.idle_s),
             ("sessions.ended_s", self.sessions.ended_s),
@@ -695,6 +706,15 @@ mod tests {
             ("sessions.idle_s", |c| c.sessions.idle_s = 0),
             ("sessions.resume_s", |c| c.sessions.resume_s = 0),
             ("sessions.ended_s", |c| c.sessions.ended_s = 0),
+            ("sessions.store_timeout_ms", |c| {
+                c.sessions.store_timeout_ms = 0
+            }),
+            ("sessions.store", |c| {
+                c.sessions.store = "redis://nonsense".into()
+            }),
+            ("sessions.store", |c| {
+                c.sessions.store = "mongodb://h:1/0".into()
+            }),
             ("feed.poll_ms", |c| c.feed.poll_ms = 0),
             ("feed.timeout_ms", |c| c.feed.timeout_ms = 0),
             ("feed.backoff_max_ms", |c| c.feed.backoff_max_ms = 0),
@@ -769,6 +789,8 @@ mod tests {
                 max: 1,
                 resume_s: 1,
                 sweep_ms: 1,
+                store: "redis://127.0.0.1:1/0".into(),
+                store_timeout_ms: 1,
             },
             ..Config::default()
         };

@@ -21,6 +21,8 @@ pub(crate) enum Unready {
     FeedFailing,
     /// A supervised task whose failure leaves the node unready has ended.
     TaskDied(&'static str),
+    /// The shared session store (Redis) does not answer: every step would get a polite END.
+    SessionStoreDown,
 }
 
 /// The conditions held now, each with the time it began.
@@ -73,6 +75,9 @@ impl Readiness {
                 Unready::FeedNotApplied => "applying the feed".to_string(),
                 Unready::FeedFailing => format!("the feed is failing since {since}"),
                 Unready::TaskDied(task) => format!("the task `{task}` died at {since}"),
+                Unready::SessionStoreDown => {
+                    format!("the session store is unreachable since {since}")
+                }
             })
             .collect()
     }
@@ -105,6 +110,18 @@ mod tests {
         assert!(!readiness.clear(Unready::FeedNotApplied), "cleared once");
         assert!(readiness.clear(Unready::FeedFailing));
         assert!(readiness.clear(Unready::TaskDied("audit-purge")));
+        assert!(readiness.reasons().is_empty());
+    }
+
+    #[test]
+    fn a_session_store_that_does_not_answer_is_a_reason_of_its_own() {
+        let readiness = Readiness::new();
+        assert!(readiness.hold_at(Unready::SessionStoreDown, jiff::Timestamp::UNIX_EPOCH));
+        assert_eq!(
+            readiness.reasons(),
+            ["the session store is unreachable since 1970-01-01T00:00:00Z"]
+        );
+        assert!(readiness.clear(Unready::SessionStoreDown));
         assert!(readiness.reasons().is_empty());
     }
 

@@ -1,36 +1,70 @@
 //! The conformance suite of [`SessionStore`], written against the trait alone: every
-//! implementation (the in-memory one today, a networked one later) must pass it unchanged.
+//! implementation (the in-memory one and the Redis one) must pass it unchanged.
 //!
 //! It runs on tokio's paused clock ([`tokio::time::advance`]); a store whose entries expire on
-//! another clock (a server's TTLs) runs it with that clock's time passing instead.
+//! another clock (a server's TTLs) runs it with real time passing instead ([`Time::Real`]), in
+//! shorter units so that the suite takes seconds: every duration of the suite is a number of
+//! units, and each expiry is checked with a margin of at least one unit on either side.
 
 use std::time::Duration;
 
 use super::*;
 use crate::session::{Answer, Place, Session};
 
-const MINUTE: Duration = Duration::from_secs(60);
+/// How time passes for the store under test.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Time {
+    /// tokio's paused clock, a unit a second: time passes in no time.
+    Paused,
+    /// The wall clock, in units of this length (a server's TTLs).
+    Real { unit: Duration },
+}
 
-/// Runs every case on fresh stores made by `make(max_sessions)`.
+impl Time {
+    /// `n` units of this time.
+    fn of(self, n: u32) -> Duration {
+        match self {
+            Time::Paused => Duration::from_secs(u64::from(n)),
+            Time::Real { unit } => unit * n,
+        }
+    }
+
+    /// Lets `n` units pass.
+    async fn pass(self, n: u32) {
+        match self {
+            Time::Paused => tokio::time::advance(self.of(n)).await,
+            Time::Real { .. } => tokio::time::sleep(self.of(n)).await,
+        }
+    }
+}
+
+/// Runs every case on fresh stores made by `make(max_sessions)`, on tokio's paused clock.
 pub(crate) async fn run(make: impl Fn(usize) -> Box<dyn SessionStore>) {
-    get_put_and_versions(make(10).as_ref()).await;
-    conflicts(make(10).as_ref()).await;
-    removal(make(10).as_ref()).await;
-    expiry(make(10).as_ref()).await;
-    offers(make(10).as_ref()).await;
-    locales(make(10).as_ref()).await;
-    the_cap(make(2).as_ref()).await;
-    a_refused_write_changes_nothing(make(10).as_ref()).await;
-    open_sessions_by_service(make(10).as_ref()).await;
+    run_in(Time::Paused, make).await;
+}
+
+/// Runs every case on fresh stores made by `make(max_sessions)`, as `time` passes.
+pub(crate) async fn run_in(t: Time, make: impl Fn(usize) -> Box<dyn SessionStore>) {
+    get_put_and_versions(make(10).as_ref(), t).await;
+    conflicts(make(10).as_ref(), t).await;
+    removal(make(10).as_ref(), t).await;
+    expiry(make(10).as_ref(), t).await;
+    offers(make(10).as_ref(), t).await;
+    locales(make(10).as_ref(), t).await;
+    the_cap(make(2).as_ref(), t).await;
+    a_refused_write_changes_nothing(make(10).as_ref(), t).await;
+    open_sessions_by_service(make(10).as_ref(), t).await;
 }
 
 /// A store made by `make` with an expiry hook, and the way to make it give back what expired
 /// (the memory store's sweep; nothing for a store that drops entries on its own), tells the
 /// hook once of each open session dropped at its deadline, with its service and screen, and of
 /// nothing else: not an ended session kept for retries, not a live one, not one removed.
+/// (On tokio's paused clock: a minute is a minute.)
 pub(crate) async fn expiry_told(
     make: impl FnOnce(OnExpired) -> (Arc<dyn SessionStore>, Box<dyn Fn()>),
 ) {
+    const MINUTE: Duration = Duration::from_secs(60);
     let told = Arc::new(std::sync::Mutex::new(Vec::new()));
     let hook_told = told.clone();
     let (store, give_back) = make(Arc::new(move |expired: Expired| {
@@ -88,17 +122,17 @@ pub(crate) async fn expiry_told(
     assert_eq!(screens, ["ask_code", "ask_pair"], "{told:?}");
 }
 
-async fn open_sessions_by_service(store: &dyn SessionStore) {
+async fn open_sessions_by_service(store: &dyn SessionStore, t: Time) {
     let mut other = session("main");
     other.service = "other".into();
     let mut ended = session("end");
     ended.phase = crate::session::Phase::Ended { result: false };
     let sessions = [
-        ("1", session("a"), MINUTE),
-        ("2", session("b"), MINUTE),
-        ("3", other, MINUTE),
-        ("4", ended, MINUTE),
-        ("5", session("c"), Duration::from_secs(5)),
+        ("1", session("a"), t.of(60)),
+        ("2", session("b"), t.of(60)),
+        ("3", other, t.of(60)),
+        ("4", ended, t.of(60)),
+        ("5", session("c"), t.of(5)),
     ];
     for (id, s, ttl) in sessions {
         store
@@ -106,7 +140,7 @@ async fn open_sessions_by_service(store: &dyn SessionStore) {
             .await
             .expect("stored");
     }
-    tokio::time::advance(Duration::from_secs(6)).await;
+    t.pass(6).await;
     let open = store.open_by_service().await.expect("counted");
     let expected = BTreeMap::from([("svc".to_string(), 2), ("other".to_string(), 1)]);
     assert_eq!(open, expected, "open and live sessions only");
@@ -159,13 +193,13 @@ async fn load(store: &dyn SessionStore, key: &SessionKey, caller: Option<&Caller
     store.load(key, caller).await.expect("the store answers")
 }
 
-async fn get_put_and_versions(store: &dyn SessionStore) {
+async fn get_put_and_versions(store: &dyn SessionStore, t: Time) {
     let key = SessionKey::new("d", "1");
     let absent = load(store, &key, None).await;
     assert_eq!(absent.session, None);
     assert!(absent.room);
     let v1 = store
-        .save(put(&key, session("a"), None, MINUTE))
+        .save(put(&key, session("a"), None, t.of(60)))
         .await
         .expect("a new session is stored")
         .expect("and has a version");
@@ -175,7 +209,7 @@ async fn get_put_and_versions(store: &dyn SessionStore) {
         ("a", v1)
     );
     let v2 = store
-        .save(put(&key, session("b"), Some(v1), MINUTE))
+        .save(put(&key, session("b"), Some(v1), t.of(60)))
         .await
         .expect("the expected version is written over")
         .expect("version");
@@ -194,26 +228,26 @@ async fn get_put_and_versions(store: &dyn SessionStore) {
     );
 }
 
-async fn conflicts(store: &dyn SessionStore) {
+async fn conflicts(store: &dyn SessionStore, t: Time) {
     let key = SessionKey::new("d", "c");
     let v1 = store
-        .save(put(&key, session("a"), None, MINUTE))
+        .save(put(&key, session("a"), None, t.of(60)))
         .await
         .expect("stored")
         .expect("version");
     assert_eq!(
-        store.save(put(&key, session("x"), None, MINUTE)).await,
+        store.save(put(&key, session("x"), None, t.of(60))).await,
         Err(StoreError::Conflict),
         "a second new session under a held key"
     );
     let v2 = store
-        .save(put(&key, session("b"), Some(v1), MINUTE))
+        .save(put(&key, session("b"), Some(v1), t.of(60)))
         .await
         .expect("stored")
         .expect("version");
     assert_eq!(
         store
-            .save(put(&key, session("stale"), Some(v1), MINUTE))
+            .save(put(&key, session("stale"), Some(v1), t.of(60)))
             .await,
         Err(StoreError::Conflict),
         "a write that read an older version"
@@ -221,7 +255,7 @@ async fn conflicts(store: &dyn SessionStore) {
     let missing = SessionKey::new("d", "never");
     assert_eq!(
         store
-            .save(put(&missing, session("x"), Some(v2), MINUTE))
+            .save(put(&missing, session("x"), Some(v2), t.of(60)))
             .await,
         Err(StoreError::Conflict),
         "a write that expected a session nobody holds"
@@ -230,10 +264,10 @@ async fn conflicts(store: &dyn SessionStore) {
     assert_eq!(held.session.place.screen, "b");
 }
 
-async fn removal(store: &dyn SessionStore) {
+async fn removal(store: &dyn SessionStore, t: Time) {
     let key = SessionKey::new("d", "r");
     let v = store
-        .save(put(&key, session("a"), None, MINUTE))
+        .save(put(&key, session("a"), None, t.of(60)))
         .await
         .expect("stored")
         .expect("version");
@@ -255,18 +289,18 @@ async fn removal(store: &dyn SessionStore) {
     assert_eq!(store.count().await, Ok(0));
 }
 
-async fn expiry(store: &dyn SessionStore) {
+async fn expiry(store: &dyn SessionStore, t: Time) {
     let short = SessionKey::new("d", "short");
     let long = SessionKey::new("d", "long");
     store
-        .save(put(&short, session("a"), None, Duration::from_secs(10)))
+        .save(put(&short, session("a"), None, t.of(10)))
         .await
         .expect("stored");
     let v = store
-        .save(put(&long, session("a"), None, Duration::from_secs(30)))
+        .save(put(&long, session("a"), None, t.of(30)))
         .await
         .expect("stored");
-    tokio::time::advance(Duration::from_secs(11)).await;
+    t.pass(11).await;
     assert_eq!(
         load(store, &short, None).await.session,
         None,
@@ -275,30 +309,30 @@ async fn expiry(store: &dyn SessionStore) {
     assert!(load(store, &long, None).await.session.is_some());
     // A write refreshes the TTL.
     store
-        .save(put(&long, session("b"), v, Duration::from_secs(30)))
+        .save(put(&long, session("b"), v, t.of(30)))
         .await
         .expect("refreshed");
-    tokio::time::advance(Duration::from_secs(25)).await;
+    t.pass(25).await;
     assert!(load(store, &long, None).await.session.is_some());
-    tokio::time::advance(Duration::from_secs(6)).await;
+    t.pass(6).await;
     assert_eq!(load(store, &long, None).await.session, None);
     // An expired key takes a new session as if it had never been.
     store
-        .save(put(&short, session("again"), None, MINUTE))
+        .save(put(&short, session("again"), None, t.of(60)))
         .await
         .expect("a new session under an expired key");
 }
 
-async fn offers(store: &dyn SessionStore) {
+async fn offers(store: &dyn SessionStore, t: Time) {
     let caller = CallerKey::new("svc", "caller-1");
     let a = SessionKey::new("d", "offer-a");
     let b = SessionKey::new("d", "offer-b");
     assert_eq!(load(store, &a, Some(&caller)).await.offer, None);
     let leave = with_caller(
-        put(&a, session("code"), None, MINUTE),
+        put(&a, session("code"), None, t.of(60)),
         &caller,
         CallerWrite {
-            offer: OfferWrite::Put(offer(&a, "code"), Duration::from_secs(300)),
+            offer: OfferWrite::Put(offer(&a, "code"), t.of(300)),
             locale: None,
         },
     );
@@ -323,7 +357,7 @@ async fn offers(store: &dyn SessionStore) {
 
     // Only the session that left it removes it by `RemoveIfLeftBy`.
     let not_mine = with_caller(
-        put(&b, session("main"), None, MINUTE),
+        put(&b, session("main"), None, t.of(60)),
         &caller,
         CallerWrite {
             offer: OfferWrite::RemoveIfLeftBy(b.clone()),
@@ -334,7 +368,7 @@ async fn offers(store: &dyn SessionStore) {
     assert!(load(store, &b, Some(&caller)).await.offer.is_some());
     let v = load(store, &a, None).await.session.map(|h| h.version);
     let mine = with_caller(
-        put(&a, session("main"), v, MINUTE),
+        put(&a, session("main"), v, t.of(60)),
         &caller,
         CallerWrite {
             offer: OfferWrite::RemoveIfLeftBy(a.clone()),
@@ -350,31 +384,31 @@ async fn offers(store: &dyn SessionStore) {
             &SessionKey::new("d", "offer-c"),
             session("code"),
             None,
-            MINUTE,
+            t.of(60),
         ),
         &caller,
         CallerWrite {
-            offer: OfferWrite::Put(offer(&a, "code"), Duration::from_secs(20)),
+            offer: OfferWrite::Put(offer(&a, "code"), t.of(20)),
             locale: None,
         },
     );
     store.save(again).await.expect("saved");
-    tokio::time::advance(Duration::from_secs(21)).await;
+    t.pass(21).await;
     assert_eq!(load(store, &b, Some(&caller)).await.offer, None, "expired");
 
     // `Remove` removes whoever left it.
     let c = SessionKey::new("d", "offer-d");
     let leave = with_caller(
-        put(&c, session("code"), None, MINUTE),
+        put(&c, session("code"), None, t.of(60)),
         &caller,
         CallerWrite {
-            offer: OfferWrite::Put(offer(&a, "code"), MINUTE),
+            offer: OfferWrite::Put(offer(&a, "code"), t.of(60)),
             locale: None,
         },
     );
     let v = store.save(leave).await.expect("saved");
     let taken = with_caller(
-        put(&c, session("end"), v, MINUTE),
+        put(&c, session("end"), v, t.of(60)),
         &caller,
         CallerWrite {
             offer: OfferWrite::Remove,
@@ -385,7 +419,7 @@ async fn offers(store: &dyn SessionStore) {
     assert_eq!(load(store, &b, Some(&caller)).await.offer, None);
 }
 
-async fn locales(store: &dyn SessionStore) {
+async fn locales(store: &dyn SessionStore, t: Time) {
     let caller = CallerKey::new("svc", "caller-2");
     let key = SessionKey::new("d", "locale");
     assert_eq!(load(store, &key, Some(&caller)).await.locale, None);
@@ -395,11 +429,11 @@ async fn locales(store: &dyn SessionStore) {
         started_in: "fa".into(),
     };
     let choose = with_caller(
-        put(&key, session("main"), None, MINUTE),
+        put(&key, session("main"), None, t.of(10)),
         &caller,
         CallerWrite {
             offer: OfferWrite::Keep,
-            locale: Some((choice.clone(), Duration::from_secs(3_600))),
+            locale: Some((choice.clone(), t.of(3_600))),
         },
     );
     store.save(choose).await.expect("saved");
@@ -410,21 +444,22 @@ async fn locales(store: &dyn SessionStore) {
     );
     let stranger = CallerKey::new("svc", "caller-3");
     assert_eq!(load(store, &other, Some(&stranger)).await.locale, None);
-    // The session has expired long before; the choice has not.
-    tokio::time::advance(Duration::from_secs(120)).await;
+    // The session has expired; the choice has not.
+    t.pass(11).await;
+    assert_eq!(load(store, &key, None).await.session, None);
     assert!(load(store, &other, Some(&caller)).await.locale.is_some());
 }
 
-async fn the_cap(store: &dyn SessionStore) {
+async fn the_cap(store: &dyn SessionStore, t: Time) {
     let keys: Vec<SessionKey> = (0..3)
         .map(|i| SessionKey::new("d", &format!("cap{i}")))
         .collect();
     let v0 = store
-        .save(put(&keys[0], session("a"), None, MINUTE))
+        .save(put(&keys[0], session("a"), None, t.of(60)))
         .await
         .expect("room");
     store
-        .save(put(&keys[1], session("a"), None, MINUTE))
+        .save(put(&keys[1], session("a"), None, t.of(60)))
         .await
         .expect("room");
     let refused = load(store, &keys[2], None).await;
@@ -434,11 +469,13 @@ async fn the_cap(store: &dyn SessionStore) {
         "a held one always does"
     );
     assert_eq!(
-        store.save(put(&keys[2], session("a"), None, MINUTE)).await,
+        store
+            .save(put(&keys[2], session("a"), None, t.of(60)))
+            .await,
         Err(StoreError::Full)
     );
     store
-        .save(put(&keys[0], session("b"), v0, MINUTE))
+        .save(put(&keys[0], session("b"), v0, t.of(60)))
         .await
         .expect("an update is not a new session");
     let remove = Write {
@@ -450,23 +487,23 @@ async fn the_cap(store: &dyn SessionStore) {
     };
     store.save(remove).await.expect("removed");
     store
-        .save(put(&keys[2], session("a"), None, MINUTE))
+        .save(put(&keys[2], session("a"), None, t.of(60)))
         .await
         .expect("room again");
 }
 
-async fn a_refused_write_changes_nothing(store: &dyn SessionStore) {
+async fn a_refused_write_changes_nothing(store: &dyn SessionStore, t: Time) {
     let caller = CallerKey::new("svc", "caller-4");
     let key = SessionKey::new("d", "refused");
     store
-        .save(put(&key, session("a"), None, MINUTE))
+        .save(put(&key, session("a"), None, t.of(60)))
         .await
         .expect("stored");
     let stale = with_caller(
-        put(&key, session("b"), None, MINUTE),
+        put(&key, session("b"), None, t.of(60)),
         &caller,
         CallerWrite {
-            offer: OfferWrite::Put(offer(&key, "code"), MINUTE),
+            offer: OfferWrite::Put(offer(&key, "code"), t.of(60)),
             locale: None,
         },
     );

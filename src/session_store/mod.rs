@@ -20,9 +20,12 @@
 
 mod expiry;
 pub(crate) mod memory;
+pub(crate) mod probe;
+pub(crate) mod redis;
+mod seal;
 
 #[cfg(test)]
-mod conformance;
+pub(crate) mod conformance;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -198,4 +201,96 @@ pub trait SessionStore: Send + Sync {
 
     /// How many open sessions (no END reached yet) each service holds, for the admin API.
     fn open_by_service(&self) -> StoreFuture<'_, BTreeMap<String, usize>>;
+}
+
+/// Where sessions live, as `[sessions] store` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// This node's memory (the default).
+    Memory,
+    /// A Redis several nodes share, at this `redis://host:port/db`.
+    Redis(String),
+}
+
+impl Backend {
+    /// The backend `value` names: `memory`, or `redis://[user:password@]host:port[/db]` with
+    /// the port written out. The reason it is refused never quotes the value (it may hold a
+    /// password).
+    pub(crate) fn parse(value: &str) -> Result<Backend, String> {
+        const FORMS: &str = "must be \"memory\" or \"redis://host:port/db\"";
+        if value == "memory" {
+            return Ok(Backend::Memory);
+        }
+        let Some(rest) = value.strip_prefix("redis://") else {
+            return Err(format!("{FORMS}; its scheme is neither"));
+        };
+        let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+        let Some((host, port)) = host_port.rsplit_once(':') else {
+            return Err(format!("{FORMS}; it names no port"));
+        };
+        if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("{FORMS}; its host or port is not one"));
+        }
+        if !db.is_empty() && db.parse::<u32>().is_err() {
+            return Err(format!("{FORMS}; its database is not a number"));
+        }
+        ::redis::Client::open(value)
+            .map_err(|_| format!("{FORMS}; the redis client cannot read it"))?;
+        Ok(Backend::Redis(value.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use super::Backend;
+
+    #[test]
+    fn memory_and_redis_urls_are_read() {
+        assert_eq!(Backend::parse("memory"), Ok(Backend::Memory));
+        for url in [
+            "redis://127.0.0.1:6379/0",
+            "redis://localhost:7000",
+            "redis://:secret@10.0.0.5:6379/2",
+        ] {
+            assert_eq!(Backend::parse(url), Ok(Backend::Redis(url.into())), "{url}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_refused_without_quoting_it() {
+        let long = format!("redis://{}:6379/0", "h".repeat(100_000));
+        for bad in [
+            "",
+            "Memory",
+            "redis",
+            "redis://",
+            "redis://nonsense",
+            "redis://:6379/0",
+            "redis://host:0/0",
+            "redis://host:99999/0",
+            "redis://host:port/0",
+            "redis://host:6379/db",
+            "rediss://host:6379/0",
+            "http://host:6379/0",
+            "postgres://u:hunter2@host:5432/db",
+            "رديس://میزبان:6379/0",
+            long.as_str(),
+        ] {
+            match Backend::parse(bad) {
+                Err(rule) => {
+                    assert!(rule.starts_with("must be \"memory\""), "{rule}");
+                    assert!(
+                        !rule.contains("hunter2") && !rule.contains("nonsense"),
+                        "{rule}"
+                    );
+                }
+                Ok(backend) if bad.len() > 1000 => {
+                    // A long host is a host: the connection, not the configuration, fails.
+                    assert!(matches!(backend, Backend::Redis(_)));
+                }
+                Ok(backend) => panic!("{bad:?} read as {backend:?}"),
+            }
+        }
+    }
 }

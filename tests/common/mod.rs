@@ -9,6 +9,7 @@
 pub mod bin;
 pub mod dialects;
 pub mod people;
+pub mod redis_server;
 
 #[allow(unused_imports)]
 pub use bin::{latin_digits, luhn_ok};
