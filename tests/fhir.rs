@@ -183,6 +183,23 @@ fn a_member_with_the_bound_phone_learns_the_period() {
 }
 
 #[test]
+fn a_member_asking_validation_only_learns_in_force_only_even_with_the_bound_phone() {
+    let server = server();
+    let validation = api::request(&[(IR, &covered())], Some(PHONE), &["validation"]);
+    let answer = post(&server, MEMBER_TOKEN, &validation);
+    assert_eq!(answer.status, 200, "{:#}", answer.body);
+    assert_eq!(answer.body["purpose"], json!(["validation"]));
+    let mut insurance = answer.body["insurance"][0].clone();
+    insurance
+        .as_object_mut()
+        .expect("object")
+        .remove("coverage");
+    assert_eq!(insurance, json!({"inforce": true}), "no benefit period");
+    let entry = trail(&server, &tracking_code(&answer));
+    assert_eq!(entry["kind"], "general");
+}
+
+#[test]
 fn a_member_without_the_bound_phone_learns_in_force_only() {
     let server = server();
     for phone in [Some("989120000000"), None] {

@@ -119,8 +119,8 @@ impl Fhir {
     }
 
     /// Puts a `tamin` or `osms` question to the service's desk: the member's own status when
-    /// the client may ask it and the request names a phone, and the general answer otherwise
-    /// (or when the phone does not match).
+    /// the client may ask it, the request asks for benefits and names a phone, and the general
+    /// answer otherwise (validation only, or a phone that does not match).
     async fn ask(
         &self,
         client: &Client,
@@ -130,7 +130,7 @@ impl Fhir {
     ) -> Result<Asked, InquiryError> {
         let scope = scope(service);
         let member = match (client.scope, asked.msisdn.as_deref()) {
-            (ClientScope::Member, Some(msisdn)) => Some(Asker::Member {
+            (ClientScope::Member, Some(msisdn)) if asked.wants_benefits() => Some(Asker::Member {
                 name: &client.name,
                 msisdn,
             }),

@@ -84,6 +84,13 @@ pub(crate) struct Eligibility {
     pub(crate) msisdn: Option<String>,
 }
 
+impl Eligibility {
+    /// Whether the request asks for benefits (the member's own answer), not only validation.
+    pub(crate) fn wants_benefits(&self) -> bool {
+        self.purpose.iter().any(|p| p == "benefits")
+    }
+}
+
 /// Why a request is refused (400). The messages name fields, never values.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum RequestError {

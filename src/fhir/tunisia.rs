@@ -47,8 +47,7 @@ pub(super) async fn ask(
         Who::Found(person) => *person,
         Who::AskPair | Who::WrongPair => return Ok(Asked::NoSuchPair(desk.pair_refused().await?)),
     };
-    let wants_benefits = asked.purpose.iter().any(|p| p == "benefits");
-    let found = if wants_benefits && desk.phone_binds(&person)? {
+    let found = if asked.wants_benefits() && desk.phone_binds(&person)? {
         match pair.fund {
             Fund::Cnam => cnam(&desk, &person).await?,
             Fund::Mutual => mutual(&desk, &person).await?,
