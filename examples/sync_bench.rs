@@ -124,7 +124,10 @@ fn raw_sled(db: &Path, raw: &Path, cache: u64, people: usize) -> anyhow::Result<
     let fresh = |name: &str| -> anyhow::Result<sled::Db> {
         let path = raw.join(name);
         let _ = std::fs::remove_dir_all(&path);
-        Ok(sled::Config::new().path(path).cache_capacity(cache).open()?)
+        Ok(sled::Config::new()
+            .path(path)
+            .cache_capacity(cache)
+            .open()?)
     };
     let db = fresh("shuffled")?;
     let took = insert_all(&db, shuffled.iter(), per_batch)?;
@@ -203,15 +206,17 @@ fn insert_all<'a>(
         .iter()
         .map(|name| db.open_tree(name))
         .collect::<Result<_, _>>()?;
-    let started = Instant::now();
-    for (i, (tree, k, v)) in writes.enumerate() {
-        trees[*tree as usize].insert(k.as_slice(), v.as_slice())?;
-        if (i + 1) % per_flush.max(1) == 0 {
-            db.flush()?;
+    let ((), took) = timed(|| -> anyhow::Result<()> {
+        for (i, (tree, k, v)) in writes.enumerate() {
+            trees[*tree as usize].insert(k.as_slice(), v.as_slice())?;
+            if (i + 1) % per_flush.max(1) == 0 {
+                db.flush()?;
+            }
         }
-    }
-    db.flush()?;
-    Ok(started.elapsed())
+        db.flush()?;
+        Ok(())
+    })?;
+    Ok(took)
 }
 
 /// A fixed Fisher-Yates shuffle (xorshift), the same every run.
@@ -225,14 +230,48 @@ fn shuffle<T>(items: &mut [T]) {
     }
 }
 
+/// Runs `f`; prints the process's CPU seconds it took (all threads, sled's included), which
+/// a busy machine disturbs less than wall time; returns the wall time.
 fn timed<T, E>(f: impl FnOnce() -> Result<T, E>) -> Result<(T, Duration), E> {
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_secs());
     let out = f()?;
-    Ok((out, started.elapsed()))
+    let took = started.elapsed();
+    println!(
+        "  (cpu {:.2} s, wall {:.2} s)",
+        cpu_secs() - cpu,
+        took.as_secs_f64()
+    );
+    Ok((out, took))
+}
+
+/// User + system CPU seconds of this process so far, from `/proc/self/stat` (0 elsewhere).
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name (which may hold spaces) in its parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime: fields 14 and 15 of the line (11 and 12 after the name); 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn first_line(report: &impl ToString) -> String {
-    report.to_string().lines().next().unwrap_or_default().to_string()
+    report
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

@@ -556,8 +556,14 @@ enum Write {
     },
     Delete,
     /// The event's JSON, under the `seq` of its change.
-    Event { seq: u64, json: Vec<u8> },
+    Event {
+        seq: u64,
+        json: Vec<u8>,
+    },
 }
+
+/// A record's index entries: the index and the entry's key.
+type Entries = [(Index, Vec<u8>)];
 
 /// What a batch knows of a record before it writes the next change of it.
 #[derive(Debug, Clone, Copy)]
@@ -567,7 +573,7 @@ enum Held<'b> {
     /// The batch has just deleted it.
     Absent,
     /// The batch has just written it, with these index entries.
-    Entries(&'b [(Index, Vec<u8>)]),
+    Entries(&'b Entries),
 }
 
 impl<'b> Held<'b> {
@@ -575,7 +581,7 @@ impl<'b> Held<'b> {
     fn entries(
         self,
         stored: impl FnOnce() -> Result<Vec<(Index, Vec<u8>)>, StoreError>,
-    ) -> Result<std::borrow::Cow<'b, [(Index, Vec<u8>)]>, StoreError> {
+    ) -> Result<std::borrow::Cow<'b, Entries>, StoreError> {
         Ok(match self {
             Held::Unknown => std::borrow::Cow::Owned(stored()?),
             Held::Absent => std::borrow::Cow::Borrowed(&[]),
@@ -917,9 +923,7 @@ mod tests {
             store.apply(change).expect("apply");
         }
         let prepared = batch.iter().map(|c| Store::prepare(c).expect("prepare"));
-        store
-            .write_in_key_order(prepared.collect())
-            .expect("write");
+        store.write_in_key_order(prepared.collect()).expect("write");
         assert_eq!(dump_all(&store), want);
     }
 

@@ -38,7 +38,9 @@ enum Op {
 pub(crate) fn read(text: &str) -> Option<Change> {
     let any: AnyChange = serde_json::from_str(text).ok()?;
     let op = match any.op {
-        Op::Upsert => ChangeOp::Upsert { person: any.person? },
+        Op::Upsert => ChangeOp::Upsert {
+            person: any.person?,
+        },
         Op::Delete => ChangeOp::Delete {
             insurer: any.insurer?,
             person_id: any.person_id?,
