@@ -32,6 +32,10 @@ pub fn sync(config: &Config, feed: &str) -> anyhow::Result<ExitCode> {
     let timeout = std::time::Duration::from_millis(config.feed.timeout_ms);
     let report = crate::sync::sync_once_with(&store, &source, config.feed.max_seq_gap, timeout)?;
     store.flush()?;
+    if report.applied > 0 {
+        // The next `serve` then opens from a snapshot rather than replaying this sync's log.
+        store.close_and_snapshot(&config.store.db, config.store.cache_mb * 1024 * 1024)?;
+    }
     // The report lists each rejected line once.
     println!("{report}");
     if report.rejected_count() == 0 {

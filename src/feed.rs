@@ -14,6 +14,7 @@
 //! What it must never do: write to the store, or touch HTTP or sessions; load a line of
 //! unbounded size into memory.
 
+mod direct;
 pub(crate) mod http;
 mod reason;
 
@@ -409,10 +410,13 @@ pub(crate) fn parse_line(bytes: &[u8], too_long: bool) -> Result<Change, LineErr
         seq: leading_seq(bytes),
         message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
     })?;
-    let change = serde_json::from_str::<Change>(text).map_err(|_| LineError {
-        seq: lenient_seq(text),
-        message: reason::reason(text),
-    })?;
+    let change = match direct::read(text) {
+        Some(change) => change,
+        None => serde_json::from_str::<Change>(text).map_err(|_| LineError {
+            seq: lenient_seq(text),
+            message: reason::reason(text),
+        })?,
+    };
     change.check().map_err(|message| LineError {
         seq: Some(change.seq),
         message,

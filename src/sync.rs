@@ -13,13 +13,18 @@
 //!   watermark at start) is rejected as a jump: one mistyped `seq` (9999999999) must not move
 //!   the watermark past every later change. A store that has applied nothing has no last
 //!   `seq`: its first change sets it;
-//! - anything else is applied with plain writes, in order.
+//! - anything else is checked and encoded by the store ([`Store::prepare`]; a record the store
+//!   refuses is rejected here, in feed order) and joins the batch.
 //!
-//! Every [`CHECKPOINT_EVERY`] applied changes and at the end: `flush`, THEN write the watermark
-//! (the last `seq` applied), then `flush` again. So the watermark never runs ahead of the
-//! changes it covers, and a sync killed at any point, run again, re-applies what followed the
-//! last watermark and ends in exactly the state of a clean sync. A rejected line whose `seq` is
-//! below a later applied one is covered by the watermark with it.
+//! Every [`CHECKPOINT_EVERY`] changes taken into the batch and at the end: the batch is written
+//! in the order of its records' keys with plain writes ([`Store::write_in_key_order`]: sled
+//! meets sorted keys leaf after leaf, where the feed's own order hits its tree at random; one
+//! record's changes keep their feed order), then `flush`, THEN the watermark (the last `seq`
+//! taken) is written, then `flush` again. So the watermark never runs ahead of the changes it
+//! covers, and a sync killed at any point, run again, re-applies what followed the last
+//! watermark and ends in exactly the state of a clean sync (the order within a batch only
+//! matters per record). A rejected line whose `seq` is below a later applied one is covered by
+//! the watermark with it.
 //!
 //! An HTTP feed (`feed::http`) goes through the same rules a page at a time: each poll asks
 //! for the changes after the watermark, applies the page's complete lines, then checkpoints.
@@ -31,14 +36,15 @@
 //! What it must never do: touch sessions or menus; use sled batches or transactions.
 
 use crate::feed::http::{HttpFeed, Page};
-use crate::feed::{FeedError, FeedLine, FeedReader, FeedSource, ReadMode};
+use crate::feed::{FeedError, FeedLine, FeedReader, FeedSource, Lines, ReadMode};
 use crate::record::Change;
-use crate::store::{Store, StoreError};
+use crate::store::{Prepared, Store, StoreError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
-/// How many applied changes go between two durable watermarks.
+/// How many applied changes make one batch, written in key order, between two durable
+/// watermarks.
 pub const CHECKPOINT_EVERY: u64 = 10_000;
 
 /// How many rejects a report lists; the rest are only counted, so a feed of garbage cannot
@@ -416,6 +422,11 @@ fn find_line(source: &FeedSource, seq: u64) -> Result<Found, SyncError> {
     Ok(Found::Not { starts })
 }
 
+/// Applies what `reader` reads after the store's watermark. The lines are read and parsed on a
+/// thread of their own, a few chunks ahead of the one that takes them and writes the store, so
+/// parsing and writing share the machine's cores. A run that stops early (cancelled, or an
+/// error) leaves the reader at the feed's start: lines read ahead were not taken, and the next
+/// read passes over what the watermark covers.
 fn run(
     store: &Store,
     reader: &mut FeedReader,
@@ -424,16 +435,78 @@ fn run(
     stop: &CancellationToken,
 ) -> Result<SyncReport, SyncError> {
     let mut state = Run::start(store, max_seq_gap)?;
-    let mut lines = reader.read(mode, state.watermark)?;
-    for line in lines.by_ref() {
-        state.take(line?)?;
-        if stop.is_cancelled() {
-            break;
+    let lines = reader.read(mode, state.watermark)?;
+    let taken = std::thread::scope(|scope| {
+        let (parsed, to_take) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        let parser = scope.spawn(move || read_ahead(lines, &parsed));
+        let taken = take_all(&mut state, &to_take, stop);
+        drop(to_take);
+        let passed_over = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        taken.map(|whole| (whole, passed_over))
+    });
+    let (whole, passed_over) = match taken {
+        Ok(taken) => taken,
+        Err(e) => {
+            reader.reset();
+            return Err(e);
         }
+    };
+    if !whole {
+        reader.reset();
     }
-    state.report.skipped += lines.passed_over();
+    state.report.skipped += passed_over;
     state.checkpoint()?;
     Ok(state.report)
+}
+
+/// How many lines go to the taking thread at once.
+const CHUNK_LINES: usize = 256;
+/// How many chunks the reading thread may be ahead.
+const CHUNKS_AHEAD: usize = 8;
+
+/// A chunk of read lines, or the error that ended the read.
+type Chunk = Vec<Result<FeedLine, FeedError>>;
+
+/// Reads and parses every line, sending them in chunks until the taker hangs up or the read
+/// fails; returns how many lines the watermark let it pass over.
+fn read_ahead(mut lines: Lines<'_>, parsed: &std::sync::mpsc::SyncSender<Chunk>) -> u64 {
+    let mut chunk = Vec::with_capacity(CHUNK_LINES);
+    for line in lines.by_ref() {
+        let failed = line.is_err();
+        chunk.push(line);
+        if failed {
+            break;
+        }
+        if chunk.len() == CHUNK_LINES {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_LINES));
+            if parsed.send(full).is_err() {
+                return lines.passed_over();
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = parsed.send(chunk);
+    }
+    lines.passed_over()
+}
+
+/// Takes the lines in their order; whether it took them all (`false`: `stop` came first).
+fn take_all(
+    state: &mut Run<'_>,
+    to_take: &std::sync::mpsc::Receiver<Chunk>,
+    stop: &CancellationToken,
+) -> Result<bool, SyncError> {
+    for chunk in to_take {
+        for line in chunk {
+            state.take(line?)?;
+            if stop.is_cancelled() {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// One HTTP page after the watermark, applied; also whether its last line was cut short.
@@ -480,7 +553,10 @@ struct Run<'a> {
     max_seq_gap: u64,
     watermark: u64,
     last_applied: u64,
-    since_checkpoint: u64,
+    /// The changes taken since the last checkpoint, checked and encoded, not yet written.
+    batch: Vec<Prepared>,
+    /// The store's first change (its `seq` and line hash), to record with the batch it is in.
+    first: Option<(u64, [u8; 32])>,
     report: SyncReport,
 }
 
@@ -494,7 +570,8 @@ impl<'a> Run<'a> {
             first_unrecorded: store.feed_first()?.is_none(),
             watermark,
             last_applied: watermark,
-            since_checkpoint: 0,
+            batch: Vec::new(),
+            first: None,
             report: SyncReport {
                 watermark,
                 ..SyncReport::default()
@@ -537,7 +614,7 @@ impl<'a> Run<'a> {
         } else {
             self.apply(&line.file, line.line_no, &change)?;
             if self.first_unrecorded && self.last_applied == seq {
-                self.store.set_feed_first(seq, &line.digest)?;
+                self.first = Some((seq, line.digest));
                 self.first_unrecorded = false;
             }
         }
@@ -550,9 +627,10 @@ impl<'a> Run<'a> {
         self.max_seq_gap > 0 && self.last_applied > 0 && seq - self.last_applied > self.max_seq_gap
     }
 
+    /// Takes the change into the batch, or rejects it when the store refuses it.
     fn apply(&mut self, file: &Path, line_no: usize, change: &Change) -> Result<(), SyncError> {
-        match self.store.apply(change) {
-            Ok(()) => {}
+        match Store::prepare(change) {
+            Ok(prepared) => self.batch.push(prepared),
             Err(StoreError::Invalid(message)) => {
                 self.reject(file, line_no, Some(change.seq), message);
                 return Ok(());
@@ -561,22 +639,28 @@ impl<'a> Run<'a> {
         }
         self.report.applied += 1;
         self.last_applied = change.seq;
-        self.since_checkpoint += 1;
-        if self.since_checkpoint >= CHECKPOINT_EVERY {
+        if self.batch.len() as u64 >= CHECKPOINT_EVERY {
             self.checkpoint()?;
         }
         Ok(())
     }
 
-    /// Changes durable first, then the watermark that covers them, durable in its turn.
+    /// The batch written in key order and durable first, then the watermark that covers it,
+    /// durable in its turn.
     fn checkpoint(&mut self) -> Result<(), SyncError> {
+        if !self.batch.is_empty() {
+            self.store
+                .write_in_key_order(std::mem::take(&mut self.batch))?;
+        }
+        if let Some((seq, digest)) = self.first.take() {
+            self.store.set_feed_first(seq, &digest)?;
+        }
         if self.last_applied > self.report.watermark {
             self.store.flush()?;
             self.store.set_watermark(self.last_applied)?;
             self.store.flush()?;
             self.report.watermark = self.last_applied;
         }
-        self.since_checkpoint = 0;
         Ok(())
     }
 

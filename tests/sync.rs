@@ -795,3 +795,64 @@ fn the_follower_rejects_a_jump_too() {
     );
     assert_eq!(report.watermark, 2);
 }
+
+/// A sync writes each batch in the order of its records' keys, not the feed's: it must end in
+/// the state of the same changes applied one by one in feed order, however one person's
+/// changes (moved phones and holders, a delete, an upsert after it, events) lie in the batch.
+#[test]
+fn a_sync_ends_as_its_changes_applied_one_by_one_in_feed_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut generated = Vec::new();
+    daftar::feedgen::write_feed(&mut generated, 300, 5, jiff::civil::date(2026, 11, 25))
+        .expect("gen");
+    let generated = String::from_utf8(generated).expect("utf8");
+    let lines: Vec<&str> = generated.lines().collect();
+    let mut feed = String::new();
+    let mut seq = 0;
+    // Each generated person, then at once again with a new phone and holder; every third one
+    // then deleted and upserted again as generated.
+    for (k, line) in lines.iter().enumerate() {
+        let change: Change = serde_json::from_str(line).expect("change");
+        let ChangeOp::Upsert { person } = change.op else {
+            continue;
+        };
+        seq += 1;
+        feed += &upsert(seq, serde_json::to_value(&person).expect("json"));
+        seq += 1;
+        let mut moved = serde_json::to_value(&person).expect("json");
+        moved["msisdns"] = json!([format!("98912{:07}", k % 50)]);
+        moved["holder"] = json!({"person_id": "0012345679", "relation": "son"});
+        feed += &upsert(seq, moved);
+        if k % 3 == 0 {
+            seq += 1;
+            feed += &json!({"seq": seq, "op": "delete", "insurer": person.insurer,
+                            "person_id": person.person_id})
+            .to_string();
+            feed.push('\n');
+            seq += 1;
+            feed += &upsert(seq, serde_json::to_value(&person).expect("json"));
+        }
+    }
+    let changes: Vec<Change> = feed
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("change"))
+        .collect();
+    let one_by_one = {
+        let store = open(&dir.path().join("one_by_one"));
+        for change in &changes {
+            store.apply(change).expect("apply");
+        }
+        state(&store, &feed)
+    };
+    let store = open(&dir.path().join("synced"));
+    let report = sync(&store, &write(&dir.path().join("feed.ndjson"), &feed));
+    assert_eq!(
+        (report.applied, report.rejected_count(), report.watermark),
+        (changes.len() as u64, 0, seq)
+    );
+    assert_eq!(state(&store, &feed), one_by_one);
+    assert!(
+        one_by_one.iter().any(|l| l.contains("deps [\"")),
+        "the feed moves children under a holder"
+    );
+}
