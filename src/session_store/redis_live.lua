@@ -9,6 +9,6 @@ local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now_ms, '+inf',
 local out = {}
 for _, member in ipairs(members) do
   out[#out + 1] = member
-  out[#out + 1] = redis.call('GET', ARGV[1] .. 's:' .. member) or ''
+  out[#out + 1] = redis.call('HGET', ARGV[1] .. 's:' .. member, 'b') or ''
 end
 return out
