@@ -413,10 +413,7 @@ mod tests {
                 eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
                 return None;
             }
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
+            let port = free_port();
             let dir = tempfile::tempdir().expect("temp dir");
             let child = spawn(port, dir.path());
             let server = TestRedis {
@@ -457,6 +454,19 @@ mod tests {
     impl Drop for TestRedis {
         fn drop(&mut self) {
             self.kill();
+        }
+    }
+
+    /// A loopback port for a redis-server: below Linux's ephemeral range (where the tests'
+    /// client connections take their ports), apart from the integration tests' ports.
+    fn free_port() -> u16 {
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        loop {
+            let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4_000;
+            let port = 16_000 + next;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
         }
     }
 

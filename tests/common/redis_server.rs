@@ -3,7 +3,7 @@
 //! that the Redis tests are skipped on a machine without it rather than failing.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,10 +23,7 @@ impl TestRedis {
             eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = super::bin::free_port();
         let mut redis = TestRedis {
             child: None,
             port,

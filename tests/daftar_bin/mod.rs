@@ -177,12 +177,26 @@ pub fn luhn_ok(code: &str) -> bool {
         && code.ends_with(luhn_digit(&code[..9]))
 }
 
-/// A loopback port nobody listens on just now.
+/// A loopback port nobody listens on just now, for a server a test starts.
+///
+/// Picked below Linux's ephemeral range (32768–60999): every client connection of every test
+/// running at once takes its local port there, and one could take a port picked there between
+/// this check and the server's bind (the server then fails to start, or a test talks to
+/// another test's server). Test processes start apart (by process id) and each walks on.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const PORTS: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % 600 * 20;
+    for _ in 0..PORTS {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % PORTS;
+        let port = u16::try_from(FIRST + offset).expect("a port");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + PORTS)
 }
 
 /// An HTTP client that returns 4xx and 5xx as answers, not errors.
