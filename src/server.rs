@@ -771,14 +771,14 @@ async fn track_on_peer(app: &App, code: &str, token: &str) -> Option<Response<Bo
     let base = app.cluster.peer(node)?;
     let timeout = Duration::from_millis(app.cluster.peer_timeout_ms);
     match peers::track(base, &code, token, timeout).await {
-        PeerAnswer::Answered { status, body } if status == 200 => {
+        PeerAnswer::Answered { status: 200, body } => {
             let mut response = text(StatusCode::OK, &body);
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             Some(response)
         }
-        PeerAnswer::Answered { status, .. } if status == 404 => None,
+        PeerAnswer::Answered { status: 404, .. } => None,
         PeerAnswer::Answered { status, .. } => {
             tracing::warn!(node, status, "a peer did not answer a tracking-code lookup");
             Some(text(
