@@ -275,3 +275,35 @@ fn a_phone_alternating_between_nodes_has_one_budget() {
         "a limit key lives at most its period: {ttl}"
     );
 }
+
+/// A node whose claim is not confirmed is not ready: Redis restarted empty and another
+/// instance took the digit meanwhile. Once the digit is free again, the node takes it back and
+/// is ready by itself.
+#[test]
+fn a_node_that_lost_its_claim_is_not_ready_until_it_has_it_again() {
+    let Some(mut redis) = TestRedis::start() else {
+        return;
+    };
+    let server = TestServer::start_with(&feed(), |c| {
+        as_node(c, &redis, 4);
+        c.cluster.claim_ttl_s = 3;
+    });
+    let own = redis_cli(&redis, &["GET", "daftar:node:4"]);
+    redis.kill();
+    redis.up();
+    let other = "ffffffffffffffffffffffffffffffff";
+    assert_eq!(redis_cli(&redis, &["SET", "daftar:node:4", other]), "OK");
+    let reasons = server.wait_readyz(503, std::time::Duration::from_secs(60));
+    assert!(
+        reasons.contains("node id 4 is not confirmed as this node's"),
+        "{reasons}"
+    );
+    assert_eq!(
+        redis_cli(&redis, &["GET", "daftar:node:4"]),
+        other,
+        "not taken over"
+    );
+    assert_eq!(redis_cli(&redis, &["DEL", "daftar:node:4"]), "1");
+    server.wait_readyz(200, std::time::Duration::from_secs(60));
+    assert_eq!(redis_cli(&redis, &["GET", "daftar:node:4"]), own);
+}
