@@ -210,6 +210,23 @@ fn any_node_answers_for_a_code_another_node_gave() {
         );
     }
 
+    // `daftar track CODE --server URL` against the node that did not give the code.
+    let remote = |code: &str, base: &str| {
+        common::bin::daftar()
+            .args(["track", code, "--server", base])
+            .env("DAFTAR_ADMIN_TOKEN", TOKEN)
+            .output()
+            .map(common::bin::Run::from)
+            .expect("track runs")
+    };
+    let via_a = remote(&on_b, &a.base);
+    assert_eq!(via_a.code, Some(0), "{via_a}");
+    let via_b = remote(&on_b, &b.base);
+    assert_eq!(
+        via_a.stdout, via_b.stdout,
+        "the same answer from either node"
+    );
+
     // The node that gave a code is down: the other says so, and does not pretend it is unknown.
     b.stop();
     let (status, body) = track(&a.base, &on_b);
