@@ -259,7 +259,7 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
     {
         anyhow::bail!("[smpp.{name}] service_code = {code:?} is no service's code");
     }
-    let limits = Arc::new(Limits::new(&config.limits, parts.hasher.clone()));
+    let limits = Arc::new(limits_of(config, parts)?);
     let funnel = Arc::new(Funnel::default());
     let (sessions, memory) = session_store(config, parts, &limits, &funnel)?;
     let inquiries = Inquiries {
@@ -387,6 +387,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     })
     .await??;
     let core = build_core(&config, &parts, menus)?;
+    let claim = claim_node(&config).await?;
     let sources = SourceCap::new(
         config.server.per_source_connections,
         &config.server.source_allowance,
@@ -426,9 +427,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     let feed_status = Arc::new(Mutex::new(FeedStatus {
         source: config.feed.source.clone(),
+        max_lag_s: (config.feed.max_lag_s > 0).then_some(config.feed.max_lag_s),
         ..FeedStatus::default()
     }));
     let readiness = Arc::new(Readiness::new());
+    if let Some((_, confirmed)) = &claim {
+        if !confirmed {
+            readiness.hold(Unready::NodeUnclaimed(config.node()));
+        }
+    }
     let menu_reloader = Arc::new(crate::reload::MenuReloader::new(
         config.clone(),
         core.engine.clone(),
@@ -460,6 +467,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             core.engine.current_menus(),
             core.inquiries.clone(),
         )),
+        node: config.node(),
+        cluster: Arc::new(config.cluster.clone()),
     });
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
     let mut supervisor = Supervisor::new(
@@ -505,6 +514,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // A dead forgetter lets the limiters keep every caller they ever saw: memory grows by
     // tens of bytes a caller, over days; a reason on `/readyz`, not an outage.
     let limits = core.limits.clone();
+    if let Some((claim, _)) = claim {
+        let readiness = readiness.clone();
+        supervisor.spawn("node-claim", OnFailure::Unready, move |stop| {
+            claim.keep(readiness, stop)
+        });
+    }
     supervisor.spawn("limits-forget", OnFailure::Unready, move |stop| {
         forget_limits(limits, stop)
     });
@@ -551,6 +566,49 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         supervisor,
         store: parts.store,
     })
+}
+
+/// The rate limits: shared through the sessions' Redis when sessions are in Redis
+/// (`limits::shared`), else this node's own.
+fn limits_of(config: &Config, parts: &Parts) -> anyhow::Result<Limits> {
+    let limits = Limits::new(&config.limits, parts.hasher.clone());
+    match crate::session_store::Backend::parse(&config.sessions.store) {
+        Ok(crate::session_store::Backend::Redis(url)) => {
+            let timeout = Duration::from_millis(config.sessions.store_timeout_ms);
+            limits.shared_in(&url, timeout)
+        }
+        _ => Ok(limits),
+    }
+}
+
+/// With sessions in Redis, this node's claim on its digit (`cluster::claim`) and whether it
+/// was confirmed: a digit another running node holds refuses the start; a Redis that does not
+/// answer lets the node start unready, its claim retried by the `node-claim` task. `None`:
+/// sessions in memory, one node, nothing to claim.
+async fn claim_node(
+    config: &Config,
+) -> anyhow::Result<Option<(crate::cluster::claim::NodeClaim, bool)>> {
+    use crate::cluster::claim::{ClaimError, NodeClaim};
+    let crate::session_store::Backend::Redis(url) =
+        crate::session_store::Backend::parse(&config.sessions.store)
+            .map_err(|rule| anyhow::anyhow!("sessions.store: {rule}"))?
+    else {
+        return Ok(None);
+    };
+    let ttl = Duration::from_secs(config.cluster.claim_ttl_s);
+    let token_file = NodeClaim::token_file(&config.store.db);
+    let claim = NodeClaim::new(&url, config.node(), &token_file, ttl)?;
+    match claim.take().await {
+        Ok(()) => {
+            tracing::info!(node = config.node(), "node id claimed");
+            Ok(Some((claim, true)))
+        }
+        Err(taken @ ClaimError::Taken { .. }) => Err(taken.into()),
+        Err(error) => {
+            tracing::error!(%error, "the node id claim is not confirmed; starting unready");
+            Ok(Some((claim, false)))
+        }
+    }
 }
 
 /// The operators' listener of `[admin] listen`, when it is set.

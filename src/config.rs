@@ -53,6 +53,20 @@ pub struct Config {
     pub fhir: crate::fhir::config::FhirConfig,
     /// The browser phone simulator at `/simulator` (on by default).
     pub simulator: SimulatorConfig,
+    /// Several nodes: peers' admin URLs and the node-id claim (`cluster::config`).
+    pub cluster: crate::cluster::ClusterConfig,
+}
+
+impl Config {
+    /// This node's digit in its tracking codes (`[audit] node`).
+    pub fn node(&self) -> u8 {
+        self.audit.node
+    }
+
+    /// Sets this node's digit (`[audit] node`), as a multi-node test does per node.
+    pub fn set_node(&mut self, node: u8) {
+        self.audit.node = node;
+    }
 }
 
 /// `[simulator]`: the phone simulator page (SPEC §7), served where the USSD endpoints are,
@@ -184,6 +198,10 @@ pub struct FeedConfig {
     /// HTTP feed: the longest wait between two failed polls (the wait doubles from `poll_ms`
     /// up to it, with jitter). Above 0.
     pub backoff_max_ms: u64,
+    /// A followed feed not read to its end for more than this many seconds makes `/readyz`
+    /// false (the node would answer from stale records; `readiness::feed_lag_reason`).
+    /// 0: off. Above `poll_ms` when set, else the node would be unready between two polls.
+    pub max_lag_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -402,6 +420,7 @@ impl Default for FeedConfig {
             max_seq_gap: DEFAULT_MAX_SEQ_GAP,
             timeout_ms: 10_000,
             backoff_max_ms: 60_000,
+            max_lag_s: 300,
         }
     }
 }
@@ -568,6 +587,7 @@ impl Config {
         check_sms(&self.sms)?;
         self.fhir.check()?;
         self.limits.check()?;
+        self.cluster.check()?;
         crate::session_store::Backend::parse(&self.sessions.store)
             .map_err(|rule| Refused::new("sessions.store", rule))?;
         let above_zero: [(&'static str, u64); 19] = [
@@ -596,6 +616,13 @@ impl Config {
         ];
         if let Some((key, _)) = above_zero.iter().find(|(_, value)| *value == 0) {
             return Err(Refused::new(*key, "must be above 0"));
+        }
+        if self.feed.max_lag_s != 0
+            && self.feed.max_lag_s.saturating_mul(1_000) <= self.feed.poll_ms
+        {
+            let rule = "must be 0 (off) or longer than feed.poll_ms: else the node is unready \
+                        between two polls";
+            return Err(Refused::new("feed.max_lag_s", rule));
         }
         if self.server.body_limit_bytes < MIN_BODY_LIMIT {
             let rule = format!(
@@ -718,6 +745,10 @@ mod tests {
             ("feed.poll_ms", |c| c.feed.poll_ms = 0),
             ("feed.timeout_ms", |c| c.feed.timeout_ms = 0),
             ("feed.backoff_max_ms", |c| c.feed.backoff_max_ms = 0),
+            ("feed.max_lag_s", |c| {
+                c.feed.poll_ms = 5_000;
+                c.feed.max_lag_s = 5;
+            }),
             ("server.max_connections", |c| c.server.max_connections = 0),
             ("server.header_timeout_ms", |c| {
                 c.server.header_timeout_ms = 0
@@ -797,6 +828,7 @@ mod tests {
         least.feed.poll_ms = 1;
         least.feed.timeout_ms = 1;
         least.feed.backoff_max_ms = 1;
+        least.feed.max_lag_s = 0;
         least.server.max_connections = 1;
         least.server.header_timeout_ms = 1;
         least.server.body_timeout_ms = 1;

@@ -412,7 +412,7 @@ impl Engine {
         path: String,
         opened: Opened<'_>,
     ) -> Result<Reply, Changed> {
-        if let Err(limited) = self.limits.step(&turn.msisdn) {
+        if let Err(limited) = self.limits.step(&turn.msisdn).await {
             return Ok(self.held_back(key, turn, &limited).await);
         }
         let Opened {
@@ -466,7 +466,7 @@ impl Engine {
         turn: &Turn,
         inputs: &[String],
     ) -> Result<Reply, Changed> {
-        if let Err(limited) = self.limits.step(&turn.msisdn) {
+        if let Err(limited) = self.limits.step(&turn.msisdn).await {
             return Ok(self.held_back(key, turn, &limited).await);
         }
         let Held {

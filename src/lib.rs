@@ -45,6 +45,7 @@ pub(crate) mod backup;
 pub(crate) mod benefits;
 pub(crate) mod catalog;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 /// Public: the seam a dialect of an aggregator is written against.
 pub mod dialect;

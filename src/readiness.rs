@@ -23,6 +23,9 @@ pub(crate) enum Unready {
     TaskDied(&'static str),
     /// The shared session store (Redis) does not answer: every step would get a polite END.
     SessionStoreDown,
+    /// This node's digit is not confirmed as its own in Redis (`cluster::claim`): another
+    /// node may give the same tracking codes.
+    NodeUnclaimed(u8),
 }
 
 /// The conditions held now, each with the time it began.
@@ -78,14 +81,43 @@ impl Readiness {
                 Unready::SessionStoreDown => {
                     format!("the session store is unreachable since {since}")
                 }
+                Unready::NodeUnclaimed(node) => {
+                    format!("node id {node} is not confirmed as this node's since {since}")
+                }
             })
             .collect()
     }
 }
 
+/// The reason a replica is not to be given callers because its records are stale: the
+/// followed feed was last read to its end `caught_up_secs_ago` seconds ago, more than
+/// `max_lag_s` (`[feed] max_lag_s`). Measured when `/readyz` is asked, not by a timer, so a
+/// follower stuck in a slow page or in a run of full pages is seen at once. `None`: fresh
+/// enough, no limit set, or the feed not yet applied once (that is `FeedNotApplied`'s to say).
+pub(crate) fn feed_lag_reason(
+    caught_up_secs_ago: Option<u64>,
+    max_lag_s: Option<u64>,
+) -> Option<String> {
+    let (lag, max) = (caught_up_secs_ago?, max_lag_s?);
+    (lag > max).then(|| {
+        format!("the feed was last read to its end {lag} s ago, over [feed] max_lag_s = {max}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replica_lagging_past_the_limit_says_so() {
+        assert_eq!(feed_lag_reason(Some(30), Some(30)), None, "at the limit");
+        assert_eq!(
+            feed_lag_reason(Some(31), Some(30)).as_deref(),
+            Some("the feed was last read to its end 31 s ago, over [feed] max_lag_s = 30")
+        );
+        assert_eq!(feed_lag_reason(Some(10_000), None), None, "no limit");
+        assert_eq!(feed_lag_reason(None, Some(30)), None, "not yet applied");
+    }
 
     #[test]
     fn ready_only_when_nothing_is_held() {

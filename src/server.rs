@@ -81,6 +81,10 @@ pub(crate) struct App {
     pub(crate) funnel: Arc<crate::funnel::Funnel>,
     /// The support staff's entitlement lookup (`POST /admin/entitlement`).
     pub(crate) support: Arc<crate::support::Support>,
+    /// This node's digit (`[audit] node`) and its peers' admin URLs (`[cluster] nodes`), for
+    /// `GET /admin/track/<code>` of a code another node gave.
+    pub(crate) node: u8,
+    pub(crate) cluster: Arc<crate::cluster::ClusterConfig>,
 }
 
 /// Which routes a listener serves: all of them (one port), or the aggregators' and the
@@ -237,7 +241,8 @@ async fn route(
 }
 
 fn readyz(app: &App) -> Response<Body> {
-    let reasons = app.readiness.reasons();
+    let mut reasons = app.readiness.reasons();
+    reasons.extend(feed_lagging(app));
     if reasons.is_empty() {
         text(StatusCode::OK, "ready\n")
     } else {
@@ -563,6 +568,13 @@ fn feed_lag(app: &App) -> Option<i64> {
     )
 }
 
+/// Why this replica's records are too stale to be given callers (`[feed] max_lag_s`), if so.
+fn feed_lagging(app: &App) -> Option<String> {
+    let status = app.feed.lock().ok()?;
+    let lag = status.caught_up_at.map(|t| t.elapsed().as_secs());
+    crate::readiness::feed_lag_reason(lag, status.max_lag_s)
+}
+
 /// How the admin API's answer begins when no token is configured; `track --server` reads it.
 pub(crate) const ADMIN_OFF: &str = "the admin API is off";
 /// The whole answer: how to turn it on.
@@ -608,7 +620,14 @@ async fn admin(app: &App, method: &str, path: &str, req: Request<Incoming>) -> R
         return text(StatusCode::METHOD_NOT_ALLOWED, "GET only\n");
     }
     match path.split_once('/') {
-        Some(("track", code)) => track(app, code),
+        Some(("track", code)) => {
+            let forwarded = req.headers().contains_key(crate::cluster::peers::FORWARDED);
+            let local = track(app, code);
+            if local.status() != StatusCode::NOT_FOUND || forwarded {
+                return local;
+            }
+            track_on_peer(app, code, token).await.unwrap_or(local)
+        }
         None if path == "feed" => {
             let status = app
                 .feed
@@ -736,6 +755,43 @@ fn track(app: &App, code: &str) -> Response<Body> {
         Err(error) => {
             tracing::error!(%error, "audit lookup failed");
             text(StatusCode::SERVICE_UNAVAILABLE, "audit trail unavailable\n")
+        }
+    }
+}
+
+/// The answer of the node a tracking code names, when it is another node with an admin URL
+/// in `[cluster] nodes`; `None` when the code names this node or a node with none.
+async fn track_on_peer(app: &App, code: &str, token: &str) -> Option<Response<Body>> {
+    use crate::cluster::peers::{self, PeerAnswer};
+    let code = TrackingCode::parse(&percent_decode(code))?.to_string();
+    let node = code.bytes().next()?.checked_sub(b'0')?;
+    if node == app.node {
+        return None;
+    }
+    let base = app.cluster.peer(node)?;
+    let timeout = Duration::from_millis(app.cluster.peer_timeout_ms);
+    match peers::track(base, &code, token, timeout).await {
+        PeerAnswer::Answered { status: 200, body } => {
+            let mut response = text(StatusCode::OK, &body);
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Some(response)
+        }
+        PeerAnswer::Answered { status: 404, .. } => None,
+        PeerAnswer::Answered { status, .. } => {
+            tracing::warn!(node, status, "a peer did not answer a tracking-code lookup");
+            Some(text(
+                StatusCode::BAD_GATEWAY,
+                &format!("node {node} answered HTTP {status}\n"),
+            ))
+        }
+        PeerAnswer::Silent(reason) => {
+            tracing::warn!(node, %reason, "a peer did not answer a tracking-code lookup");
+            Some(text(
+                StatusCode::BAD_GATEWAY,
+                &format!("node {node}, which gave this code, does not answer\n"),
+            ))
         }
     }
 }

@@ -174,6 +174,8 @@ pub(crate) struct FeedStatus {
     pub(crate) last_rejects: Vec<String>,
     /// Seconds since the feed was last read to its end.
     pub(crate) caught_up_secs_ago: Option<u64>,
+    /// `[feed] max_lag_s`: past it, `/readyz` is false; `None` when off.
+    pub(crate) max_lag_s: Option<u64>,
     /// Why the last poll failed (`None` once one succeeds); never a feed line's content.
     pub(crate) last_error: Option<String>,
     #[serde(skip)]

@@ -37,6 +37,9 @@ enum Answer {
     /// The page of the request before this one (`since` ignored).
     Repeat,
     Empty,
+    /// A full page of changes past the feed's last line, slowly (the insurer writes faster
+    /// than this node reads): the node is never caught up while these last.
+    Ahead,
 }
 
 /// A feed server over `lines`: each request takes the next scripted answer (then `Page`).
@@ -117,6 +120,10 @@ fn serve(mut stream: TcpStream, lines: &[String], answer: Answer, asked: &Mutex<
         Answer::Page => (200, page_after(since), None),
         Answer::Status(code) => (code, "no\n".to_string(), None),
         Answer::Empty => (200, String::new(), None),
+        Answer::Ahead => {
+            std::thread::sleep(TIMEOUT / 6);
+            (200, pages_ahead(since), None)
+        }
         Answer::Repeat => (200, page_after(last_since), None),
         Answer::Truncated => {
             let page = page_after(since);
@@ -141,6 +148,17 @@ fn serve(mut stream: TcpStream, lines: &[String], answer: Answer, asked: &Mutex<
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body.as_bytes());
     let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// `PAGE` changes after `since`, made up: each re-states one of the 20 people as active.
+fn pages_ahead(since: u64) -> String {
+    (since + 1..=since + PAGE as u64)
+        .map(|seq| {
+            let person = json!({"insurer": "tamin", "person_id": id(seq % 20 + 1),
+                "coverage": {"status": "active", "from": "2020-01-01", "until": "2030-12-31"}});
+            json!({"seq": seq, "op": "upsert", "person": person}).to_string() + "\n"
+        })
+        .collect()
 }
 
 fn seq_of(line: &str) -> u64 {
@@ -328,4 +346,48 @@ fn a_server_follows_an_url_through_failures_and_shows_its_lag() {
         .unwrap_or_else(|| panic!("no lag in {metrics}"));
     assert!(!lag.ends_with(" -1"), "{lag}");
     assert!(feed_server.script_left() == 0);
+}
+
+#[test]
+fn a_replica_that_lags_the_feed_is_not_ready_until_it_catches_up() {
+    // A node that joins late: ready only once the whole feed is applied (30 changes, 8 pages).
+    let feed_server = FeedServer::start(feed(), &[]);
+    let server = TestServer::start_with(&[], |c| {
+        c.feed.source = Some(feed_server.url.clone());
+        c.feed.poll_ms = 20;
+        c.feed.backoff_max_ms = 50;
+        c.feed.max_lag_s = 1;
+    });
+    let (_, metrics) = server.get("/metrics");
+    assert!(
+        metrics.contains("daftar_feed_watermark 30"),
+        "ready before the feed was applied: {metrics}"
+    );
+    // Then the feed runs ahead: every poll brings a full page and more waits. The follower
+    // never reads to the end, so past `max_lag_s` the node is taken out of rotation.
+    let pages = 60;
+    feed_server
+        .script
+        .lock()
+        .expect("script")
+        .extend(std::iter::repeat_n(Answer::Ahead, pages));
+    let reason = server.wait_readyz(503, Duration::from_secs(60));
+    assert!(
+        reason.contains("last read to its end") && reason.contains("max_lag_s = 1"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("failing"),
+        "a lag is not a failure: {reason}"
+    );
+    // The feed stops running ahead: the node reads to the end and is ready again.
+    server.wait_readyz(200, Duration::from_secs(120));
+    assert_eq!(
+        feed_server.script_left(),
+        0,
+        "ready again before catching up"
+    );
+    let (_, metrics) = server.get("/metrics");
+    let want = format!("daftar_feed_watermark {}", 30 + pages * PAGE);
+    assert!(metrics.contains(&want), "{want} not in {metrics}");
 }

@@ -43,7 +43,7 @@ impl Actions {
     /// alone (`providers_only`), each phone has its inquiries an hour,
     /// and each person asked about theirs, from all phones together (SPEC §8: no walking
     /// through national codes).
-    fn admit(&self, action: Action, call: &ActionCall<'_>) -> Result<(), Limited> {
+    async fn admit(&self, action: Action, call: &ActionCall<'_>) -> Result<(), Limited> {
         if action == Action::TaminGeneral {
             self.limits.provider(call.msisdn)?;
         }
@@ -51,7 +51,7 @@ impl Actions {
             let (_, answer) = call.answers.iter().find(|(n, _)| n == name)?;
             identifier_of(answer)
         });
-        self.limits.inquiry(call.msisdn, queried.as_deref())
+        self.limits.inquiry(call.msisdn, queried.as_deref()).await
     }
 }
 
@@ -80,7 +80,7 @@ impl ActionRunner for Actions {
             let Some(known) = Action::from_name(action) else {
                 return Err(fail(format!("unknown action {action}")));
             };
-            if let Err(limited) = self.admit(known, &call) {
+            if let Err(limited) = self.admit(known, &call).await {
                 return Err(ActionFailure {
                     limited: Some(limited),
                     ..fail("held back by a limit".to_string())

@@ -12,8 +12,13 @@
 //! a dump of the limiters names no one. A limiter keeps about 35 bytes per key it saw; the
 //! owner runs [`Limits::forget`] on a timer, which drops every key whose state is back to fresh,
 //! so memory follows the callers of the last minutes, not all callers ever.
+//!
+//! With sessions in Redis, the per-MSISDN and per-identifier limits are checked in Redis
+//! ([`shared`]) so that they hold across nodes; the node's own limiters stand in while Redis
+//! does not answer. The per-address limit stays the node's: it guards the node itself.
 
 pub mod config;
+pub(crate) mod shared;
 pub(crate) mod sources;
 
 use governor::clock::Clock;
@@ -123,6 +128,9 @@ struct Keyed<K: Hash + Eq + Clone> {
     limiter: RateLimiter<K, DashMapStateStore<K>, TokioClock, NoOpMiddleware<Nanos>>,
     clock: TokioClock,
     limit: Limit,
+    /// The quota: `per` cells every `period` (what the shared GCRA is told).
+    per: u32,
+    period: Duration,
 }
 
 impl<K: Hash + Eq + Clone> Keyed<K> {
@@ -134,6 +142,8 @@ impl<K: Hash + Eq + Clone> Keyed<K> {
             limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
             clock: clock.clone(),
             limit,
+            per,
+            period,
         })
     }
 
@@ -163,6 +173,8 @@ pub(crate) struct Limits {
     /// With `providers_only`: the keyed hashes of the providers' MSISDNs.
     providers: Option<HashSet<u64>>,
     hasher: KeyedHasher,
+    /// The limits shared through Redis, with sessions in Redis (`shared`); `None`: this node's.
+    shared: Option<shared::SharedGcra>,
     counted: Family<LimitLabel, Counter>,
     /// How often [`Limits::forget`] should run.
     pub(crate) forget_every: Duration,
@@ -203,6 +215,7 @@ impl Limits {
                 keys.collect()
             }),
             hasher,
+            shared: None,
             counted: Family::default(),
             forget_every: Duration::from_secs(config.forget_every_s.max(1)),
         }
@@ -213,19 +226,60 @@ impl Limits {
         Limits::new(&LimitsConfig::off(), hasher)
     }
 
+    /// These limits, with the per-MSISDN and per-identifier ones kept in the Redis at `url`
+    /// (the sessions' Redis), each check bounded by `timeout`.
+    pub(crate) fn shared_in(mut self, url: &str, timeout: Duration) -> anyhow::Result<Limits> {
+        let shared = shared::SharedGcra::open(url, timeout)
+            .map_err(|e| anyhow::anyhow!("the Redis of the shared rate limits: {e}"))?;
+        self.shared = Some(shared);
+        Ok(self)
+    }
+
     /// One step of the caller `msisdn`.
-    pub(crate) fn step(&self, msisdn: &str) -> Result<(), Limited> {
-        self.checked(&self.msisdn_steps, &self.key_of(msisdn))
+    pub(crate) async fn step(&self, msisdn: &str) -> Result<(), Limited> {
+        self.checked_caller(&self.msisdn_steps, self.key_of(msisdn))
+            .await
     }
 
     /// One inquiry of the caller `msisdn` about `identifier` (none: about the caller's own
     /// record, as `tamin` 3 asks).
-    pub(crate) fn inquiry(&self, msisdn: &str, identifier: Option<&str>) -> Result<(), Limited> {
-        self.checked(&self.msisdn_inquiries, &self.key_of(msisdn))?;
+    pub(crate) async fn inquiry(
+        &self,
+        msisdn: &str,
+        identifier: Option<&str>,
+    ) -> Result<(), Limited> {
+        self.checked_caller(&self.msisdn_inquiries, self.key_of(msisdn))
+            .await?;
         match identifier {
-            Some(identifier) => self.checked(&self.identifiers, &self.key_of(identifier)),
+            Some(identifier) => {
+                self.checked_caller(&self.identifiers, self.key_of(identifier))
+                    .await
+            }
             None => Ok(()),
         }
+    }
+
+    /// A per-caller or per-identifier limit: in Redis when shared and Redis answers, else by
+    /// this node's limiter.
+    async fn checked_caller(&self, keyed: &Option<Keyed<u64>>, key: u64) -> Result<(), Limited> {
+        let Some(keyed) = keyed else {
+            return Ok(());
+        };
+        let verdict = match &self.shared {
+            Some(shared) => shared
+                .check(keyed.limit, key, keyed.per, keyed.period)
+                .await
+                .map(|verdict| {
+                    verdict.map_err(|wait| Limited {
+                        limit: keyed.limit,
+                        wait,
+                    })
+                }),
+            None => None,
+        };
+        verdict
+            .unwrap_or_else(|| keyed.check(&key))
+            .inspect_err(|limited| self.count(limited.limit))
     }
 
     /// Whether `msisdn` may make a general inquiry: a registered provider's, or anyone's

@@ -17,16 +17,17 @@ fn only(adjust: impl FnOnce(&mut LimitsConfig)) -> Limits {
 async fn one_msisdn_is_held_back_at_its_quota_and_another_is_not() {
     let limits = only(|c| c.msisdn_steps_per_minute = 3);
     for _ in 0..3 {
-        assert_eq!(limits.step("989121234567"), Ok(()));
+        assert_eq!(limits.step("989121234567").await, Ok(()));
     }
     let held = limits
         .step("989121234567")
+        .await
         .expect_err("the fourth is held back");
     assert_eq!(held.limit, Limit::MsisdnSteps);
     assert!(held.wait > Duration::ZERO && held.wait <= Duration::from_secs(20));
     assert_eq!(held.minutes(), 1);
     assert_eq!(
-        limits.step("989127654321"),
+        limits.step("989127654321").await,
         Ok(()),
         "another phone is served"
     );
@@ -36,35 +37,38 @@ async fn one_msisdn_is_held_back_at_its_quota_and_another_is_not() {
 async fn the_named_wait_is_enough_and_a_little_less_is_not() {
     let limits = only(|c| c.identifier_inquiries_per_hour = 2);
     let ask = || limits.inquiry("989121234567", Some("ir:0012345679"));
-    assert!(ask().is_ok() && ask().is_ok());
-    let held = ask().expect_err("held back");
+    assert!(ask().await.is_ok() && ask().await.is_ok());
+    let held = ask().await.expect_err("held back");
     assert_eq!(held.limit, Limit::Identifier);
     assert_eq!(held.minutes(), 30, "one inquiry comes back every half hour");
     tokio::time::advance(held.wait - Duration::from_secs(1)).await;
-    assert!(ask().is_err(), "a second early");
+    assert!(ask().await.is_err(), "a second early");
     tokio::time::advance(Duration::from_secs(1)).await;
-    assert!(ask().is_ok(), "on time");
+    assert!(ask().await.is_ok(), "on time");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_identifier_is_counted_across_phones_and_a_phone_across_identifiers() {
     let limits = only(|c| c.identifier_inquiries_per_hour = 3);
     for phone in ["989120000001", "989120000002", "989120000003"] {
-        assert!(limits.inquiry(phone, Some("ir:0012345679")).is_ok());
+        assert!(limits.inquiry(phone, Some("ir:0012345679")).await.is_ok());
     }
-    let held = limits.inquiry("989120000004", Some("ir:0012345679"));
+    let held = limits.inquiry("989120000004", Some("ir:0012345679")).await;
     assert_eq!(held.map_err(|l| l.limit), Err(Limit::Identifier));
     assert!(limits
         .inquiry("989120000004", Some("ir:0087654326"))
+        .await
         .is_ok());
 
     let limits = only(|c| c.msisdn_inquiries_per_hour = 2);
-    let walk = |code: &str| limits.inquiry("989120000001", Some(code));
-    assert!(walk("ir:0000000001").is_ok() && walk("ir:0000000002").is_ok());
-    let held = walk("ir:0000000003").expect_err("a walk is held back");
+    let walk = |code: &'static str| limits.inquiry("989120000001", Some(code));
+    assert!(walk("ir:0000000001").await.is_ok() && walk("ir:0000000002").await.is_ok());
+    let held = walk("ir:0000000003")
+        .await
+        .expect_err("a walk is held back");
     assert_eq!(held.limit, Limit::MsisdnInquiries);
     assert!(
-        limits.inquiry("989120000001", None).is_err(),
+        limits.inquiry("989120000001", None).await.is_err(),
         "own record counts too"
     );
 }
@@ -86,9 +90,10 @@ async fn a_source_address_is_held_to_its_rate_in_seconds() {
 async fn zero_is_off() {
     let limits = limits(LimitsConfig::off());
     for _ in 0..1_000 {
-        assert!(limits.step("989121234567").is_ok());
+        assert!(limits.step("989121234567").await.is_ok());
         assert!(limits
             .inquiry("989121234567", Some("ir:0012345679"))
+            .await
             .is_ok());
         assert!(limits.request("10.0.0.1".parse().unwrap()).is_ok());
     }
@@ -99,10 +104,10 @@ async fn zero_is_off() {
 async fn forgetting_keeps_only_the_callers_still_held_back() {
     let limits = only(|c| c.msisdn_steps_per_minute = 60);
     for n in 0..1_000 {
-        assert!(limits.step(&format!("98912{n:07}")).is_ok());
+        assert!(limits.step(&format!("98912{n:07}")).await.is_ok());
     }
     for _ in 0..60 {
-        let _ = limits.step("989121234567");
+        let _ = limits.step("989121234567").await;
     }
     assert_eq!(limits.keys(), 1_001);
     tokio::time::advance(Duration::from_secs(2)).await;
@@ -123,10 +128,10 @@ async fn every_limit_that_bites_is_counted_by_its_name_alone() {
         c.msisdn_steps_per_minute = 1;
         c.identifier_inquiries_per_hour = 1;
     });
-    let _ = limits.step("989121234567");
-    let _ = limits.step("989121234567");
-    let _ = limits.inquiry("989121234567", Some("ir:0012345679"));
-    let _ = limits.inquiry("989121234567", Some("ir:0012345679"));
+    let _ = limits.step("989121234567").await;
+    let _ = limits.step("989121234567").await;
+    let _ = limits.inquiry("989121234567", Some("ir:0012345679")).await;
+    let _ = limits.inquiry("989121234567", Some("ir:0012345679")).await;
     limits.count(Limit::SourceConnections);
     assert_eq!(limits.counter(Limit::MsisdnSteps).get(), 1);
     assert_eq!(limits.counter(Limit::Identifier).get(), 1);
@@ -165,4 +170,31 @@ async fn with_providers_only_the_general_inquiry_is_theirs_alone() {
         Ok(()),
         "off unless providers_only"
     );
+}
+
+/// Redis does not answer (nothing listens on the port): each check falls back to the node's
+/// own limiter, which still holds the caller to the node's quota, neither refusing everyone
+/// nor letting anyone through.
+#[tokio::test]
+async fn with_the_shared_redis_down_the_node_holds_callers_to_its_own_limits() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let url = format!("redis://{closed}/0");
+    let limits = only(|c| {
+        c.msisdn_steps_per_minute = 3;
+        c.identifier_inquiries_per_hour = 1;
+    })
+    .shared_in(&url, Duration::from_millis(200))
+    .expect("a lazy connection");
+    for _ in 0..3 {
+        assert_eq!(limits.step("989121234567").await, Ok(()));
+    }
+    let held = limits.step("989121234567").await.expect_err("the fourth");
+    assert_eq!(held.limit, Limit::MsisdnSteps);
+    assert_eq!(limits.step("989127654321").await, Ok(()), "another phone");
+    assert!(limits.inquiry("989127654321", Some("ir:1")).await.is_ok());
+    let held = limits.inquiry("989121234567", Some("ir:1")).await;
+    assert_eq!(held.map_err(|l| l.limit), Err(Limit::Identifier));
+    assert_eq!(limits.counter(Limit::MsisdnSteps).get(), 1);
 }
