@@ -78,6 +78,16 @@ impl TestRedis {
 
     /// Every key and every value it holds (hash fields and values, set members, strings), as
     /// bytes: what anyone reading this Redis would see.
+    /// The names of the keys that match `pattern` (Redis `KEYS`).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let client = ::redis::Client::open(self.url()).expect("client");
+        let mut connection = client.get_connection().expect("connection");
+        ::redis::cmd("KEYS")
+            .arg(pattern)
+            .query(&mut connection)
+            .expect("keys")
+    }
+
     pub fn everything(&self) -> Vec<Vec<u8>> {
         let client = ::redis::Client::open(self.url()).expect("client");
         let mut connection = client.get_connection().expect("connection");
