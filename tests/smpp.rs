@@ -743,10 +743,18 @@ fn a_session_whose_steps_come_on_two_nodes_binds_goes_on_wherever_they_land() {
         assert_eq!(op(&menu), 2, "{menu}");
         assert_eq!(menu["conn"].as_u64(), Some(first), "answered on its bind");
         let question = gateway.hop_on(second, PHONE, [session, 2], 18, "2");
-        assert_eq!(op(&question), 2, "the other node knows the session: {question}");
+        assert_eq!(
+            op(&question),
+            2,
+            "the other node knows the session: {question}"
+        );
         assert_eq!(question["conn"].as_u64(), Some(second));
         let end = gateway.hop_on(first, PHONE, [session, 4], 18, &code);
-        assert_eq!((op(&end), its(&end)), (17, [u64::from(session), 5]), "{end}");
+        assert_eq!(
+            (op(&end), its(&end)),
+            (17, [u64::from(session), 5]),
+            "{end}"
+        );
         assert!(text(&end).contains("حمایت درمانی"), "{end}");
         assert_eq!(bin::tracking_codes(text(&end)).len(), 1, "{end}");
     }
@@ -771,7 +779,11 @@ fn a_node_stopping_leaves_its_waiting_sessions_to_the_other_nodes() {
         e["event"] == "closed" && e["conn"].as_u64() == Some(a)
     });
     let question = gateway.hop_on(b, PHONE, [70, 2], 18, "2");
-    assert_eq!(op(&question), 2, "the session goes on on node b: {question}");
+    assert_eq!(
+        op(&question),
+        2,
+        "the session goes on on node b: {question}"
+    );
     let end = gateway.hop_on(b, PHONE, [70, 4], 18, &code);
     assert!(text(&end).contains("حمایت درمانی"), "{end}");
     let farewells: Vec<&Value> = gateway
@@ -779,5 +791,8 @@ fn a_node_stopping_leaves_its_waiting_sessions_to_the_other_nodes() {
         .iter()
         .filter(|e| e["event"] == "submit_sm" && e["conn"].as_u64() == Some(a))
         .collect();
-    assert!(farewells.is_empty(), "node a ended a session it left: {farewells:?}");
+    assert!(
+        farewells.is_empty(),
+        "node a ended a session it left: {farewells:?}"
+    );
 }

@@ -90,7 +90,11 @@ pub struct Redis {
 impl Redis {
     fn start(dir: &Path) -> Redis {
         let port = free_port();
-        let text = replaced(&deploy_file("redis.conf"), "port 6379", &format!("port {port}"));
+        let text = replaced(
+            &deploy_file("redis.conf"),
+            "port 6379",
+            &format!("port {port}"),
+        );
         let text = replaced(
             &text,
             "dir /var/lib/redis",
@@ -226,7 +230,11 @@ impl Node {
         let deadline = Instant::now() + Duration::from_secs(90);
         self.spawn();
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 assert!(
                     Instant::now() < deadline,
                     "node {} ended with {status}:\n{}",
