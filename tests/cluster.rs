@@ -135,6 +135,44 @@ fn load_run(
     })
 }
 
+/// A raw POST through HAProxy: the status (0 when the connection failed).
+fn post_raw(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> u16 {
+    agent
+        .post(url)
+        .header("Content-Type", content_type)
+        .send(body)
+        .map_or(0, |response| response.status().as_u16())
+}
+
+/// Garbage, empty and huge bodies get the node's 4xx through HAProxy (never its 502 or 503,
+/// never a retry that turns them into one); input in the wrong script gets a screen.
+fn bad_input_gets_the_nodes_own_answer_through_haproxy(agent: &ureq::Agent, base: &str) {
+    let url = format!("{base}/ussd/hubtel");
+    let huge = serde_json::json!({
+        "Mobile": caller(0).0, "SessionId": "huge", "ServiceCode": "4*1420",
+        "Type": "Initiation", "Message": "1".repeat(64 << 10), "Operator": "mtn",
+        "Sequence": 1, "ClientState": ""
+    })
+    .to_string();
+    for (name, body) in [
+        ("garbage", b"\x00\xff{{not json".to_vec()),
+        ("empty", Vec::new()),
+        ("huge", huge.into_bytes()),
+    ] {
+        let status = post_raw(agent, &url, "application/json", &body);
+        assert!(
+            (400..500).contains(&status),
+            "{name}: {status}, not the node's 4xx"
+        );
+    }
+    let (phone, _) = caller(1);
+    assert!(hubtel(agent, base, "script", &phone, 1, "*4*1420#").goes_on);
+    assert!(hubtel(agent, base, "script", &phone, 2, "1").goes_on);
+    let wrong = hubtel(agent, base, "script", &phone, 3, "пять семь");
+    assert_eq!(wrong.status, 200, "{wrong:?}");
+    assert!(!wrong.message.is_empty(), "{wrong:?}");
+}
+
 #[test]
 fn three_nodes_behind_haproxy_share_sessions_survive_a_node_killed_and_redis_restarted() {
     let Some(mut cluster) = Cluster::start(3, &feed()) else {
@@ -160,6 +198,8 @@ fn three_nodes_behind_haproxy_share_sessions_survive_a_node_killed_and_redis_res
         let nodes: BTreeSet<&str> = hops.iter().map(|h| h.node.as_str()).collect();
         assert_eq!(nodes.len(), 3, "each step on another node: {hops:?}");
     }
+
+    bad_input_gets_the_nodes_own_answer_through_haproxy(&agent, &base);
 
     // Node 2 killed with SIGKILL in a load run.
     let (threads, rounds) = (6, 16);
