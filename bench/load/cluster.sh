@@ -30,6 +30,8 @@ wait_ok() { until curl -sf "$1" >/dev/null; do sleep 0.1; done; }
 for code in 0012345679 0030000017 0040000011 0050000012 0060000015 0010000119 0020000111 0099999994; do
   echo "general $code"
 done > "$W/callers.txt"
+# sessions.lua wants every kind listed; mode `general` draws none of these.
+printf 'own 0012345679 989120000001\ndeps 989120000001\nosms 000000000000 -\n' >> "$W/callers.txt"
 
 start_redis() {
   sed -e "s/^port 6379/port $REDIS_PORT/" -e "s#^dir .*#dir $W#" deploy/redis.conf > "$W/redis.conf"
@@ -102,6 +104,9 @@ round_trips() { # the commands Redis served (scripts apart) per step of the last
   redis-cli -p $REDIS_PORT info commandstats | awk -F'[=,:]' -v s="$LAST_STEPS" \
     '/^cmdstat_/ && $1 != "cmdstat_info" { all += $3; if ($1 ~ /eval/) lua += $3 }
      END { printf "         redis: %d commands (%d scripts) for %d steps: %.2f per step\n", all, lua, s, all / s }'
+  # Each command's share per step, the largest first (a script's own calls count here too).
+  redis-cli -p $REDIS_PORT info commandstats | awk -F'[=,:]' -v s="$LAST_STEPS" \
+    '/^cmdstat_/ && $1 != "cmdstat_info" { printf "           %-24s %.2f per step\n", substr($1, 9), $3 / s }' | sort -k2 -rn | head -8
 }
 round_trips
 stop_all
