@@ -712,19 +712,26 @@ fn cluster_node(
     (served, bound["conn"].as_u64().expect("conn"))
 }
 
+/// A node of [`smpp_cluster`]: its temp dir, the process, the connection number of its bind.
+struct SmppNode {
+    _dir: tempfile::TempDir,
+    served: bin::Served,
+    conn: u64,
+}
+
 /// A gateway, a Redis and two nodes bound to it; `None` without node or redis-server.
-fn smpp_cluster() -> Option<(
-    Gateway,
-    common::redis_server::TestRedis,
-    Vec<(tempfile::TempDir, bin::Served, u64)>,
-)> {
+fn smpp_cluster() -> Option<(Gateway, common::redis_server::TestRedis, Vec<SmppNode>)> {
     let mut gateway = Gateway::start()?;
     let redis = common::redis_server::TestRedis::start()?;
     let nodes = (1..=2)
         .map(|node| {
             let dir = tempfile::tempdir().expect("temp dir");
             let (served, conn) = cluster_node(dir.path(), &redis, &mut gateway, node);
-            (dir, served, conn)
+            SmppNode {
+                _dir: dir,
+                served,
+                conn,
+            }
         })
         .collect();
     Some((gateway, redis, nodes))
@@ -735,7 +742,7 @@ fn a_session_whose_steps_come_on_two_nodes_binds_goes_on_wherever_they_land() {
     let Some((mut gateway, _redis, nodes)) = smpp_cluster() else {
         return;
     };
-    let (a, b) = (nodes[0].2, nodes[1].2);
+    let (a, b) = (nodes[0].conn, nodes[1].conn);
     let code = world().0;
     for (round, (first, second)) in [(a, b), (b, a), (a, b)].into_iter().enumerate() {
         let session = 60 + round as u8;
@@ -769,11 +776,11 @@ fn a_node_stopping_leaves_its_waiting_sessions_to_the_other_nodes() {
     let Some((mut gateway, _redis, mut nodes)) = smpp_cluster() else {
         return;
     };
-    let (a, b) = (nodes[0].2, nodes[1].2);
+    let (a, b) = (nodes[0].conn, nodes[1].conn);
     let code = world().0;
     let menu = gateway.hop_on(a, PHONE, [70, 0], 1, "*4*1420#");
     assert_eq!(op(&menu), 2, "{menu}");
-    let (status, _) = nodes[0].1.terminate(Duration::from_secs(15));
+    let (status, _) = nodes[0].served.terminate(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{status}");
     gateway.wait_for("node a's unbind", |e| {
         e["event"] == "closed" && e["conn"].as_u64() == Some(a)
