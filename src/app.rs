@@ -656,7 +656,8 @@ fn start_smpp_binds(
     for (name, gateway) in &config.smpp {
         let idle = Duration::from_secs(config.sessions.idle_s);
         let gateway =
-            smpp::Gateway::new(name, gateway.clone(), engine.clone(), metrics.clone(), idle);
+            smpp::Gateway::new(name, gateway.clone(), engine.clone(), metrics.clone(), idle)
+                .with_shared_sessions(config.sessions.store != "memory");
         // The supervisor names tasks with static strings; a gateway's name lives as long as
         // the process, and there are as many as configured sections.
         let task: &'static str = Box::leak(format!("smpp.{name}").into_boxed_str());

@@ -663,3 +663,143 @@ fn a_trace_log_holds_no_msisdn_or_national_code() {
         );
     }
 }
+
+// SMPP in a cluster (issue 13): several nodes bound to one gateway, sessions in Redis; the
+// gateway delivers each step on whichever bind it likes.
+
+/// Every node over the test's Redis shares it (`DAFTAR_HASH_KEY`).
+const CLUSTER_HASH_KEY: &str = "the shared secret of the smpp cluster";
+
+impl Gateway {
+    /// [`Gateway::hop`] with the `deliver_sm` sent on the bound connection `conn`.
+    fn hop_on(&mut self, conn: u64, msisdn: &str, its: [u8; 2], op: u8, message: &str) -> Value {
+        let status = self.deliver(json!({
+            "conn": conn, "msisdn": msisdn, "its": its, "op": op, "message": message,
+            "dest": "1420"
+        }));
+        assert_eq!(status, 0, "deliver_sm_resp status");
+        self.submit_to(msisdn, its[0])
+    }
+}
+
+/// A node of the cluster: the real binary as node `node`, its sessions in `redis`, bound to
+/// `gateway` as `[smpp.mtn]`, over the one-holder `tamin` feed; with the connection number
+/// of its bind.
+fn cluster_node(
+    dir: &std::path::Path,
+    redis: &common::redis_server::TestRedis,
+    gateway: &mut Gateway,
+    node: u8,
+) -> (bin::Served, u64) {
+    let config = dir.join("daftar.toml");
+    let text = format!(
+        "[sessions]\nstore = \"{}\"\nstore_timeout_ms = 300\n[audit]\nnode = {node}\n\
+         [smpp.mtn]\naddress = \"127.0.0.1:{}\"\nsystem_id = \"{SYSTEM_ID}\"\n\
+         password = \"{PASSWORD}\"\nreconnect_min_ms = 50\nreconnect_max_ms = 400\n",
+        redis.url(),
+        gateway.port
+    );
+    std::fs::write(&config, text).expect("config written");
+    let feed = dir.join("feed.ndjson");
+    std::fs::write(&feed, world().1.join("\n") + "\n").expect("feed written");
+    let served = bin::Served::start_configured(
+        dir,
+        Some(&config),
+        &feed,
+        &[("DAFTAR_HASH_KEY", CLUSTER_HASH_KEY)],
+    );
+    let bound = gateway.wait_bound();
+    (served, bound["conn"].as_u64().expect("conn"))
+}
+
+/// A node of [`smpp_cluster`]: its temp dir, the process, the connection number of its bind.
+struct SmppNode {
+    _dir: tempfile::TempDir,
+    served: bin::Served,
+    conn: u64,
+}
+
+/// A gateway, a Redis and two nodes bound to it; `None` without node or redis-server.
+fn smpp_cluster() -> Option<(Gateway, common::redis_server::TestRedis, Vec<SmppNode>)> {
+    let mut gateway = Gateway::start()?;
+    let redis = common::redis_server::TestRedis::start()?;
+    let nodes = (1..=2)
+        .map(|node| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let (served, conn) = cluster_node(dir.path(), &redis, &mut gateway, node);
+            SmppNode {
+                _dir: dir,
+                served,
+                conn,
+            }
+        })
+        .collect();
+    Some((gateway, redis, nodes))
+}
+
+#[test]
+fn a_session_whose_steps_come_on_two_nodes_binds_goes_on_wherever_they_land() {
+    let Some((mut gateway, _redis, nodes)) = smpp_cluster() else {
+        return;
+    };
+    let (a, b) = (nodes[0].conn, nodes[1].conn);
+    let code = world().0;
+    for (round, (first, second)) in [(a, b), (b, a), (a, b)].into_iter().enumerate() {
+        let session = 60 + round as u8;
+        let menu = gateway.hop_on(first, PHONE, [session, 0], 1, "*4*1420#");
+        assert_eq!(op(&menu), 2, "{menu}");
+        assert_eq!(menu["conn"].as_u64(), Some(first), "answered on its bind");
+        let question = gateway.hop_on(second, PHONE, [session, 2], 18, "2");
+        assert_eq!(
+            op(&question),
+            2,
+            "the other node knows the session: {question}"
+        );
+        assert_eq!(question["conn"].as_u64(), Some(second));
+        let end = gateway.hop_on(first, PHONE, [session, 4], 18, &code);
+        assert_eq!(
+            (op(&end), its(&end)),
+            (17, [u64::from(session), 5]),
+            "{end}"
+        );
+        assert!(text(&end).contains("حمایت درمانی"), "{end}");
+        assert_eq!(bin::tracking_codes(text(&end)).len(), 1, "{end}");
+    }
+    gateway.never_saw("no_bind");
+}
+
+/// A node that stops while a session it served waits for its caller leaves the session to
+/// the other binds: with sessions in Redis the caller's next step goes on there, so the
+/// stopping node sends no farewell END and aborts nothing.
+#[test]
+fn a_node_stopping_leaves_its_waiting_sessions_to_the_other_nodes() {
+    let Some((mut gateway, _redis, mut nodes)) = smpp_cluster() else {
+        return;
+    };
+    let (a, b) = (nodes[0].conn, nodes[1].conn);
+    let code = world().0;
+    let menu = gateway.hop_on(a, PHONE, [70, 0], 1, "*4*1420#");
+    assert_eq!(op(&menu), 2, "{menu}");
+    let (status, _) = nodes[0].served.terminate(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status}");
+    gateway.wait_for("node a's unbind", |e| {
+        e["event"] == "closed" && e["conn"].as_u64() == Some(a)
+    });
+    let question = gateway.hop_on(b, PHONE, [70, 2], 18, "2");
+    assert_eq!(
+        op(&question),
+        2,
+        "the session goes on on node b: {question}"
+    );
+    let end = gateway.hop_on(b, PHONE, [70, 4], 18, &code);
+    assert!(text(&end).contains("حمایت درمانی"), "{end}");
+    let farewells: Vec<&Value> = gateway
+        .held
+        .iter()
+        .filter(|e| e["event"] == "submit_sm" && e["conn"].as_u64() == Some(a))
+        .collect();
+    assert!(
+        farewells.is_empty(),
+        "node a ended a session it left: {farewells:?}"
+    );
+}

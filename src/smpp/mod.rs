@@ -17,8 +17,11 @@
 //! and the gateway's session, so a session whose next `deliver_sm` arrives after a reconnect
 //! continues from the session store. When daftar stops, the steps under way finish, then each
 //! session waiting for its caller's answer is ended politely (the service's "unavailable"
-//! words, and an abort in the engine, which leaves the resume offer) before the unbind. What
-//! it must never do: log an MSISDN or what a caller typed.
+//! words, and an abort in the engine, which leaves the resume offer) before the unbind —
+//! unless sessions are shared (`[sessions] store = "redis://…"`): then other nodes are bound
+//! to the same gateway, the caller's next step comes on one of their binds and the session
+//! goes on there, so a stopping node leaves its waiting sessions alone. What it must never
+//! do: log an MSISDN or what a caller typed.
 
 pub mod config;
 
@@ -57,6 +60,8 @@ pub(crate) struct Gateway {
     open: Arc<DashMap<String, Waiting>>,
     /// `sessions.idle_s`: past it the engine has forgotten a session, and so does `open`.
     idle: Duration,
+    /// Whether sessions live in a store other nodes share: a session then outlives this bind.
+    shared_sessions: bool,
 }
 
 /// A session waiting for its caller: where its reply goes, and the dialled string of its
@@ -95,7 +100,15 @@ impl Gateway {
             metrics,
             open: Arc::new(DashMap::new()),
             idle,
+            shared_sessions: false,
         }
+    }
+
+    /// The gateway with sessions shared by several nodes (see the module comment): stopping,
+    /// it leaves its waiting sessions to the other nodes' binds.
+    pub(crate) fn with_shared_sessions(mut self, shared: bool) -> Gateway {
+        self.shared_sessions = shared;
+        self
     }
 
     /// Forgets the waiting sessions idle past `idle`: their callers have gone.
@@ -193,7 +206,11 @@ async fn serve(
             }
             () = stop.cancelled() => {
                 while steps.join_next().await.is_some() {}
-                end_waiting_sessions(gateway, client).await;
+                if gateway.shared_sessions {
+                    gateway.open.clear();
+                } else {
+                    end_waiting_sessions(gateway, client).await;
+                }
                 let _ = client.unbind().await;
                 let _ = client.close().await;
                 return Unbound::Stopped;

@@ -12,7 +12,8 @@
 // and reads JSON lines on stdin, one command each:
 //   {"cmd":"deliver","tag":T,"msisdn":"…","dest":"…","message":"…" | "hex":"…",
 //    "payload_hex":"…","op":1,"its":[42,0],"umr":5,"data_coding":0}
-//                                  sends a deliver_sm on the newest bound connection
+//                                  sends a deliver_sm on the newest bound connection, or with
+//                                  "conn":C on that bound connection (several daftar nodes)
 //   {"cmd":"drop"}                 destroys every connection (a gateway that falls over)
 //   {"cmd":"unbind"}               sends an unbind on every bound connection
 'use strict';
@@ -95,7 +96,9 @@ function submitted(conn, pdu) {
 
 // The deliver_sm a command asks for.
 function deliver(command) {
-	const session = bound[bound.length - 1];
+	const session = command.conn === undefined
+		? bound[bound.length - 1]
+		: bound.find((s) => s.conn === command.conn);
 	if (!session) {
 		say({event: 'no_bind', tag: command.tag});
 		return;
