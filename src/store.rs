@@ -169,8 +169,9 @@ impl Store {
         if !is_key_part(insurer) || !is_key_part(person_id) {
             return Ok(None);
         }
-        let key = key(&[insurer, person_id]);
-        self.people.get(&key)?.map(|v| decode(&key, &v)).transpose()
+        let mut buf = [0u8; PAIR_KEY_MAX];
+        let key = pair_key(&mut buf, insurer, person_id);
+        self.people.get(key)?.map(|v| decode(key, &v)).transpose()
     }
 
     /// The people whose record names `holder_id` as their holder, in identifier order.
@@ -638,6 +639,19 @@ fn key(parts: &[&str]) -> Vec<u8> {
     k
 }
 
+/// The longest key of two parts: two parts of at most `MAX_KEY_PART` bytes and a NUL.
+const PAIR_KEY_MAX: usize = 2 * MAX_KEY_PART + 1;
+
+/// `key(&[a, b])` written into `buf` (a lookup's key on the stack, no allocation). Both parts
+/// must have passed `is_key_part`.
+fn pair_key<'b>(buf: &'b mut [u8; PAIR_KEY_MAX], a: &str, b: &str) -> &'b [u8] {
+    let len = a.len() + 1 + b.len();
+    buf[..a.len()].copy_from_slice(a.as_bytes());
+    buf[a.len()] = 0;
+    buf[a.len() + 1..len].copy_from_slice(b.as_bytes());
+    &buf[..len]
+}
+
 fn decode(key: &[u8], v: &IVec) -> Result<Person, StoreError> {
     postcard::from_bytes(v).map_err(|source| StoreError::Corrupt {
         // The insurer only: the rest of the key is a national identifier.
@@ -727,6 +741,19 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_key_on_the_stack_is_the_joined_key() {
+        let longest = "x".repeat(MAX_KEY_PART);
+        for (a, b) in [
+            ("tamin", "0012345679"),
+            ("a", "b"),
+            (longest.as_str(), longest.as_str()),
+        ] {
+            let mut buf = [0u8; PAIR_KEY_MAX];
+            assert_eq!(pair_key(&mut buf, a, b), key(&[a, b]).as_slice());
+        }
+    }
+
+    #[test]
     fn key_parts_are_checked() {
         for (s, ok) in [
             ("0012345679", true),
@@ -736,6 +763,32 @@ mod tests {
             (&"9".repeat(65), false),
         ] {
             assert_eq!(is_key_part(s), ok, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_lookup_by_an_impossible_key_finds_no_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        store
+            .apply(&person("0012345679", "0012345679", &[]))
+            .expect("apply");
+        let huge = "1".repeat(1 << 20);
+        for (insurer, id) in [
+            ("tamin", "0012345679"),
+            ("tamin", ""),
+            ("tamin", "00123\0"),
+            ("tamin", &"9".repeat(MAX_KEY_PART + 1)),
+            ("tamin", huge.as_str()),
+            ("", "0012345679"),
+            ("تامین", "۰۰۱۲۳۴۵۶۷۹"),
+        ] {
+            let found = store.person(insurer, id).expect("lookup");
+            assert_eq!(
+                found.is_some(),
+                (insurer, id) == ("tamin", "0012345679"),
+                "{insurer:?} {id:.20?}"
+            );
         }
     }
 
