@@ -222,13 +222,17 @@ impl Engine {
                 Err(Again::Changed) => conflicts += 1,
                 Err(Again::Claimed(version)) => {
                     if !claims.wait(version).await {
-                        tracing::warn!("a claim held its session past the wait; the caller is told to retry");
+                        tracing::warn!(
+                            "a claim held its session past the wait; the caller is told to retry"
+                        );
                         return self.unavailable(turn);
                     }
                 }
             }
             if conflicts >= MAX_CONFLICTS {
-                tracing::warn!("a session kept changing under its step; the caller is told to retry");
+                tracing::warn!(
+                    "a session kept changing under its step; the caller is told to retry"
+                );
                 return self.unavailable(turn);
             }
         }

@@ -750,7 +750,10 @@ async fn a_step_that_loses_the_claim_race_runs_no_action_and_replays_the_winners
     let (on_a, on_b) = (Arc::new(Counting::default()), Arc::new(Counting::default()));
     let a = node(store.clone(), on_a.clone());
     let b = node(store.clone(), on_b.clone());
-    assert!(matches!(a.step(&at("lose", PHONE, "2")).await, Reply::Continue(_)));
+    assert!(matches!(
+        a.step(&at("lose", PHONE, "2")).await,
+        Reply::Continue(_)
+    ));
     let last = at("lose", PHONE, "2*0012345679");
     // `a` reaches its action first, and its claim is held until `b`'s is accepted.
     let first = tokio::spawn({
@@ -764,7 +767,11 @@ async fn a_step_that_loses_the_claim_race_runs_no_action_and_replays_the_winners
     let lost = first.await.expect("step");
     assert!(won.is_end(), "{won:?}");
     assert_eq!(lost, won, "the loser replays the winner's reply");
-    assert_eq!(on_b.calls.load(Ordering::SeqCst), 1, "the winner ran the action");
+    assert_eq!(
+        on_b.calls.load(Ordering::SeqCst),
+        1,
+        "the winner ran the action"
+    );
     assert_eq!(on_a.calls.load(Ordering::SeqCst), 0, "the loser ran none");
     assert_eq!(store.claims.load(Ordering::SeqCst), 2);
     assert_eq!(store.refused.load(Ordering::SeqCst), 1, "the loser's claim");
@@ -772,7 +779,11 @@ async fn a_step_that_loses_the_claim_race_runs_no_action_and_replays_the_winners
         store.claimed_reads.load(Ordering::SeqCst) >= 1,
         "the loser found the claim and waited for it"
     );
-    let held = store.inner.load(&last_key("lose"), None).await.expect("read");
+    let held = store
+        .inner
+        .load(&last_key("lose"), None)
+        .await
+        .expect("read");
     let held = held.session.expect("held");
     assert!(held.session.is_ended(), "the result replaced the claim");
 }
@@ -821,7 +832,10 @@ async fn a_final_step_sent_to_two_nodes_at_once_runs_its_action_once() {
 /// The session of `id` after its first two steps, claimed as a node that died mid-action
 /// would have left it.
 async fn claimed_and_abandoned(rig: &Rig, id: &str) {
-    assert!(matches!(rig.step(&at(id, PHONE, "2")).await, Reply::Continue(_)));
+    assert!(matches!(
+        rig.step(&at(id, PHONE, "2")).await,
+        Reply::Continue(_)
+    ));
     let held = rig.store.load(&last_key(id), None).await.expect("read");
     let held = held.session.expect("held");
     let write = Write {
@@ -843,7 +857,11 @@ async fn a_claim_whose_holder_died_is_taken_over_after_its_lease() {
     let began = tokio::time::Instant::now();
     let reply = rig.step(&at("died", PHONE, "2*0012345679")).await;
     assert!(reply.is_end(), "the step was taken over: {reply:?}");
-    assert_eq!(rig.calls(), 1, "the action ran once, on the node that took over");
+    assert_eq!(
+        rig.calls(),
+        1,
+        "the action ran once, on the node that took over"
+    );
     assert!(
         began.elapsed() >= claim::LEASE,
         "not taken over before the lease: {:?}",
