@@ -29,6 +29,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod claim;
+
 use crate::audit::KeyedHasher;
 use crate::flow::{ActionRunner, Walk, MAX_TRIES};
 use crate::funnel::{EndReason, Funnel};
@@ -41,6 +43,7 @@ use crate::session_store::{
 };
 use crate::text::gsm7::Budget;
 use crate::turn::{Reply, Retry, Turn, TurnKind};
+use claim::{ClaimWatch, Claiming};
 
 /// The most inputs a replayed path may hold: a real menu path is a handful.
 const MAX_REPLAY: usize = 32;
@@ -117,8 +120,13 @@ pub struct Engine {
     funnel: Arc<Funnel>,
 }
 
-/// The step was refused because the session changed under it: step again.
-struct Changed;
+/// Why a step is tried again.
+enum Again {
+    /// The store refused the step's write: the session changed under it.
+    Changed,
+    /// Another step claimed the session, at this version, to run its action (`claim`).
+    Claimed(Version),
+}
 
 impl Engine {
     pub(crate) fn new(
@@ -204,15 +212,30 @@ impl Engine {
     pub async fn step(&self, turn: &Turn) -> Reply {
         let key = SessionKey::new(&turn.dialect, &turn.session_id);
         let _one_at_a_time = self.in_flight.enter(&key).await;
-        for _ in 0..MAX_CONFLICTS {
+        let mut conflicts = 0;
+        let mut claims = ClaimWatch::default();
+        loop {
             // Boxed: the walk's state is kilobytes, and a future that size would be copied
             // each time the step's future moves (into its task, say).
-            if let Ok(reply) = Box::pin(self.try_step(&key, turn)).await {
-                return reply;
+            match Box::pin(self.try_step(&key, turn, claims.expired())).await {
+                Ok(reply) => return reply,
+                Err(Again::Changed) => conflicts += 1,
+                Err(Again::Claimed(version)) => {
+                    if !claims.wait(version).await {
+                        tracing::warn!(
+                            "a claim held its session past the wait; the caller is told to retry"
+                        );
+                        return self.unavailable(turn);
+                    }
+                }
+            }
+            if conflicts >= MAX_CONFLICTS {
+                tracing::warn!(
+                    "a session kept changing under its step; the caller is told to retry"
+                );
+                return self.unavailable(turn);
             }
         }
-        tracing::warn!("a session kept changing under its step; the caller is told to retry");
-        self.unavailable(turn)
     }
 
     /// Steps `turn` in a task of its own, so that a caller or aggregator who hangs up while an
@@ -263,7 +286,13 @@ impl Engine {
     /// One try at a step, on the menu version its session is on: read once (the session with
     /// its caller's offer and locale), and the version chosen from what the read brought; an
     /// open session ends on the version it started on, anything else goes on the current one.
-    async fn try_step(&self, key: &SessionKey, turn: &Turn) -> Result<Reply, Changed> {
+    /// `expired`: a claim whose lease ran out while this step waited, which it takes over.
+    async fn try_step(
+        &self,
+        key: &SessionKey,
+        turn: &Turn,
+        expired: Option<Version>,
+    ) -> Result<Reply, Again> {
         let (current, menus) = self.menu_set.current();
         let newer = (current != self.version).then(|| self.on_version(current, menus));
         let engine = newer.as_ref().unwrap_or(self);
@@ -279,7 +308,7 @@ impl Engine {
         };
         if started_on == engine.version {
             return engine
-                .step_loaded(key, turn, &caller_hash, route, loaded)
+                .step_loaded(key, turn, &caller_hash, route, loaded, expired)
                 .await;
         }
         let Some(menus) = self.menu_set.get(started_on) else {
@@ -295,7 +324,7 @@ impl Engine {
             older.load(key, older_route.as_ref(), &caller_hash).await
         };
         older
-            .step_loaded(key, turn, &caller_hash, older_route, loaded)
+            .step_loaded(key, turn, &caller_hash, older_route, loaded, expired)
             .await
     }
 
@@ -311,7 +340,8 @@ impl Engine {
         self.store.load(key, caller.as_ref()).await
     }
 
-    /// A step on this engine's menu version, after its read.
+    /// A step on this engine's menu version, after its read; a session claimed by another
+    /// step is waited for, unless its claim is `expired` (then it is taken over).
     async fn step_loaded(
         &self,
         key: &SessionKey,
@@ -319,7 +349,8 @@ impl Engine {
         caller_hash: &str,
         route: Option<(&Service, Vec<String>)>,
         loaded: Result<Loaded, StoreError>,
-    ) -> Result<Reply, Changed> {
+        expired: Option<Version>,
+    ) -> Result<Reply, Again> {
         let mut loaded = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
@@ -329,7 +360,18 @@ impl Engine {
             }
         };
         // The session moves out of the read; what a new session needs of it is its version.
-        let held = loaded.session.take();
+        let held = match loaded.session.take() {
+            Some(held) if is_claimed(&held) && turn.kind != TurnKind::Status => {
+                if expired != Some(held.version) {
+                    return Err(Again::Claimed(held.version));
+                }
+                Some(Held {
+                    session: claim::taken_over(held.session),
+                    version: held.version,
+                })
+            }
+            held => held,
+        };
         let opened = Opened {
             loaded: &loaded,
             caller: caller_hash,
@@ -387,7 +429,7 @@ impl Engine {
         full: String,
         held: Held,
         opened: Opened<'_>,
-    ) -> Result<Reply, Changed> {
+    ) -> Result<Reply, Again> {
         if held.session.path == full {
             if let Some(last) = held.session.last.clone() {
                 return Ok(last);
@@ -411,7 +453,7 @@ impl Engine {
         service: &Service,
         path: String,
         opened: Opened<'_>,
-    ) -> Result<Reply, Changed> {
+    ) -> Result<Reply, Again> {
         if let Err(limited) = self.limits.step(&turn.msisdn).await {
             return Ok(self.held_back(key, turn, &limited).await);
         }
@@ -435,20 +477,28 @@ impl Engine {
             let words = service.words(&session.place.locale);
             return Ok(Reply::End(words.get("error.too_many").to_string()));
         }
-        let walk = self.walk(service, turn);
-        let mut reply = walk.open(&mut session).await;
-        let mut was_offer = session.phase == Phase::Offer;
-        for input in inputs {
-            if session.is_ended() {
-                break;
+        let claiming = self.claiming(key, &session, expected);
+        let walk = self.walk(service, turn, &claiming);
+        let walking = async {
+            let mut reply = walk.open(&mut session).await;
+            let mut was_offer = session.phase == Phase::Offer;
+            for input in inputs {
+                if session.is_ended() {
+                    break;
+                }
+                reply = walk.input(&mut session, input).await;
+                was_offer = was_offer || session.phase == Phase::Offer;
             }
-            reply = walk.input(&mut session, input).await;
-            was_offer = was_offer || session.phase == Phase::Offer;
-        }
+            (reply, was_offer)
+        };
+        let (reply, was_offer) = match claiming.unless_lost(walking).await {
+            Ok(walked) => walked,
+            Err(refused) => return self.claim_refused(service.id(), refused),
+        };
         session.path = path;
         session.last_mark = mark_of(turn);
         let step = Settled {
-            expected,
+            expected: claiming.expected_after(expected),
             was_open: true,
             was_offer,
             shown,
@@ -465,7 +515,7 @@ impl Engine {
         held: Held,
         turn: &Turn,
         inputs: &[String],
-    ) -> Result<Reply, Changed> {
+    ) -> Result<Reply, Again> {
         if let Err(limited) = self.limits.step(&turn.msisdn).await {
             return Ok(self.held_back(key, turn, &limited).await);
         }
@@ -478,17 +528,25 @@ impl Engine {
         };
         let was_offer = session.phase == Phase::Offer;
         let was_open = !session.is_ended();
-        let walk = self.walk(service, turn);
-        let mut reply = session.last.clone().unwrap_or(Reply::Ack);
-        for input in inputs.iter().take(MAX_REPLAY) {
-            reply = walk.input(&mut session, input).await;
-            if session.is_ended() {
-                break;
+        let claiming = self.claiming(key, &session, Some(version));
+        let walk = self.walk(service, turn, &claiming);
+        let walking = async {
+            let mut reply = session.last.clone().unwrap_or(Reply::Ack);
+            for input in inputs.iter().take(MAX_REPLAY) {
+                reply = walk.input(&mut session, input).await;
+                if session.is_ended() {
+                    break;
+                }
             }
-        }
+            reply
+        };
+        let reply = match claiming.unless_lost(walking).await {
+            Ok(reply) => reply,
+            Err(refused) => return self.claim_refused(service.id(), refused),
+        };
         session.last_mark = mark_of(turn);
         let step = Settled {
-            expected: Some(version),
+            expected: claiming.expected_after(Some(version)),
             was_open,
             was_offer,
             shown: None,
@@ -504,7 +562,7 @@ impl Engine {
         mut session: Session,
         step: Settled,
         reply: Reply,
-    ) -> Result<Reply, Changed> {
+    ) -> Result<Reply, Again> {
         let caller = CallerKey::new(&session.service, &session.caller);
         let locale = session.locale_chosen.then(|| {
             let choice = LocaleChoice {
@@ -540,7 +598,7 @@ impl Engine {
                 }
                 Ok(reply)
             }
-            Err(StoreError::Conflict) => Err(Changed),
+            Err(StoreError::Conflict) => Err(Again::Changed),
             Err(StoreError::Full) => Ok(self.words_end(Some(&service), "error.busy")),
             Err(StoreError::Unavailable(error)) => {
                 tracing::error!(%error, "session store unwritable");
@@ -601,7 +659,7 @@ impl Engine {
         key: &SessionKey,
         held: Option<Held>,
         why: EndReason,
-    ) -> Result<Reply, Changed> {
+    ) -> Result<Reply, Again> {
         let Some(Held { session, version }) = held else {
             return Ok(Reply::Ack);
         };
@@ -626,7 +684,7 @@ impl Engine {
             )),
         };
         match self.store.save(write).await {
-            Err(StoreError::Conflict) => Err(Changed),
+            Err(StoreError::Conflict) => Err(Again::Changed),
             Err(error) => {
                 tracing::error!(%error, "a dropped session could not be closed");
                 Ok(Reply::Ack)
@@ -680,10 +738,40 @@ impl Engine {
         (session, Some(shown))
     }
 
-    fn walk<'a>(&'a self, service: &'a Service, turn: &'a Turn) -> Walk<'a> {
+    /// The action runner of a step from `before` (read at `expected`): it claims the session
+    /// before the first action runs.
+    fn claiming(
+        &self,
+        key: &SessionKey,
+        before: &Session,
+        expected: Option<Version>,
+    ) -> Claiming<'_> {
+        let (actions, store) = (self.actions.as_ref(), self.store.as_ref());
+        Claiming::new(actions, store, key, before, expected, self.settings.idle)
+    }
+
+    /// What a step whose claim the store refused answers: another node claimed the session
+    /// first (step again, and wait for it), the store is full, or it cannot be reached.
+    fn claim_refused(&self, service: &str, refused: StoreError) -> Result<Reply, Again> {
+        match refused {
+            StoreError::Conflict => Err(Again::Changed),
+            StoreError::Full => Ok(self.words_end(Some(service), "error.busy")),
+            StoreError::Unavailable(error) => {
+                tracing::error!(%error, "session store unwritable");
+                Ok(self.words_end(Some(service), "error.unavailable"))
+            }
+        }
+    }
+
+    fn walk<'a>(
+        &'a self,
+        service: &'a Service,
+        turn: &'a Turn,
+        runner: &'a dyn ActionRunner,
+    ) -> Walk<'a> {
         Walk {
             service,
-            runner: self.actions.as_ref(),
+            runner,
             budget: self.dialects.screen_of(turn, self.settings.budget),
             dialect: &turn.dialect,
             msisdn: &turn.msisdn,
@@ -778,6 +866,11 @@ fn open_or_over(held: Option<&Held>) -> Reply {
         Some(held) if !held.session.is_ended() => Reply::Continue(String::new()),
         _ => Reply::End(String::new()),
     }
+}
+
+/// Whether another step claimed `held` to run its action.
+fn is_claimed(held: &Held) -> bool {
+    matches!(held.session.phase, Phase::Acting { .. })
 }
 
 /// Whether a latest input marked `retry` is a resend of the step that made the held

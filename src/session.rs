@@ -90,6 +90,11 @@ pub(crate) enum Phase {
     Offer,
     /// Finished; `result` when an answer was reached. The last reply is kept for retries.
     Ended { result: bool },
+    /// A node claimed the session to run an action of its step (`engine::claim`): the rest of
+    /// the session is as the step found it, and `from_offer` says whether it was showing the
+    /// resume offer (else it was open). Other steps wait for the result; a claim that outlives
+    /// its lease is taken over from this state.
+    Acting { from_offer: bool },
 }
 
 /// The part of a session that a resume brings back.

@@ -301,7 +301,6 @@ fn three_nodes_behind_haproxy_share_sessions_survive_a_node_killed_and_redis_res
 /// A final step sent to two nodes at once (an aggregator's retry racing its first try): one
 /// reply, one tracking code, one inquiry over the whole cluster.
 #[test]
-#[ignore = "needs the engine's claim (issue 13)"]
 fn a_step_sent_to_two_nodes_at_once_runs_its_action_once() {
     let Some(mut cluster) = Cluster::start(3, &feed()) else {
         return;

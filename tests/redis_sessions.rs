@@ -195,13 +195,10 @@ fn two_nodes_share_sessions_wherever_their_steps_land() {
     assert_eq!(entries, rounds, "one inquiry per session over both nodes");
 }
 
-/// A final step sent to two nodes at once: one reply, and it should run its inquiry once.
-/// KNOWN GAP (issue 13): it runs on both (17 and 20 audit entries for 10 rounds in two runs). The
-/// store's version check refuses the second write, and that node answers with the first's
-/// reply, but the engine runs the action before it writes; the engine needs to claim the step
-/// (a versioned write before the action) for the action to run once across nodes.
+/// A final step sent to two nodes at once: one reply, and its inquiry runs once (issue 13).
+/// Before the engine claimed a step (a versioned write before the action), it ran on both: 17
+/// and 20 audit entries for 10 rounds in two runs.
 #[test]
-#[ignore = "known gap: the engine runs the action before its versioned write (see the comment)"]
 fn a_step_sent_to_two_nodes_at_once_runs_its_inquiry_once() {
     let Some(redis) = TestRedis::start() else {
         return;

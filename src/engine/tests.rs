@@ -651,3 +651,268 @@ async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_vers
         "a new session opens on the current one"
     );
 }
+
+// One action per step across nodes (`claim`): engines that share a store but not their turn
+// locks, as two nodes over one Redis do.
+
+/// An engine over `store` with `actions`: another node of the same deployment.
+fn node(store: Arc<dyn SessionStore>, actions: Arc<Counting>) -> Arc<Engine> {
+    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
+    let settings = EngineSettings {
+        budget: Budget::default(),
+        idle: IDLE,
+        ended: Duration::from_secs(30),
+        resume_for: RESUME,
+        locale_for: Duration::from_secs(86_400),
+    };
+    let engine = Engine::new(
+        Arc::new(menus),
+        store,
+        actions,
+        KeyedHasher::new([7; 32]),
+        settings,
+        PerDialect::default(),
+    );
+    Arc::new(engine)
+}
+
+fn is_claim(write: &Write) -> bool {
+    matches!(&write.session, SessionWrite::Put { session, .. }
+        if matches!(session.phase, Phase::Acting { .. }))
+}
+
+/// A memory store where the first claim waits until a second claim has been accepted: the
+/// step that reached its action first loses the race to claim it. It counts the claims it
+/// refused and the reads that found a session claimed.
+struct LateClaim {
+    inner: MemoryStore,
+    claims: AtomicU64,
+    refused: AtomicU64,
+    claimed_reads: AtomicU64,
+    second_accepted: tokio::sync::Notify,
+}
+
+impl SessionStore for LateClaim {
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        caller: Option<&'a CallerKey>,
+    ) -> crate::session_store::StoreFuture<'a, Loaded> {
+        Box::pin(async move {
+            let loaded = self.inner.load(key, caller).await?;
+            if loaded.session.as_ref().is_some_and(is_claimed) {
+                self.claimed_reads.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(loaded)
+        })
+    }
+
+    fn save(&self, write: Write) -> crate::session_store::StoreFuture<'_, Option<Version>> {
+        Box::pin(async move {
+            let claim = is_claim(&write);
+            let nth = if claim {
+                self.claims.fetch_add(1, Ordering::SeqCst)
+            } else {
+                u64::MAX
+            };
+            if nth == 0 {
+                self.second_accepted.notified().await;
+            }
+            let saved = self.inner.save(write).await;
+            if claim && saved == Err(StoreError::Conflict) {
+                self.refused.fetch_add(1, Ordering::SeqCst);
+            }
+            if nth == 1 && saved.is_ok() {
+                self.second_accepted.notify_one();
+            }
+            saved
+        })
+    }
+
+    fn count(&self) -> crate::session_store::StoreFuture<'_, usize> {
+        self.inner.count()
+    }
+
+    fn open_by_service(&self) -> crate::session_store::StoreFuture<'_, BTreeMap<String, usize>> {
+        self.inner.open_by_service()
+    }
+}
+
+#[tokio::test]
+async fn a_step_that_loses_the_claim_race_runs_no_action_and_replays_the_winners_reply() {
+    let store = Arc::new(LateClaim {
+        inner: MemoryStore::new(1_000),
+        claims: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        claimed_reads: AtomicU64::new(0),
+        second_accepted: tokio::sync::Notify::new(),
+    });
+    let (on_a, on_b) = (Arc::new(Counting::default()), Arc::new(Counting::default()));
+    let a = node(store.clone(), on_a.clone());
+    let b = node(store.clone(), on_b.clone());
+    assert!(matches!(
+        a.step(&at("lose", PHONE, "2")).await,
+        Reply::Continue(_)
+    ));
+    let last = at("lose", PHONE, "2*0012345679");
+    // `a` reaches its action first, and its claim is held until `b`'s is accepted.
+    let first = tokio::spawn({
+        let (a, last) = (a.clone(), last.clone());
+        async move { a.step(&last).await }
+    });
+    while store.claims.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let won = b.step(&last).await;
+    let lost = first.await.expect("step");
+    assert!(won.is_end(), "{won:?}");
+    assert_eq!(lost, won, "the loser replays the winner's reply");
+    assert_eq!(
+        on_b.calls.load(Ordering::SeqCst),
+        1,
+        "the winner ran the action"
+    );
+    assert_eq!(on_a.calls.load(Ordering::SeqCst), 0, "the loser ran none");
+    assert_eq!(store.claims.load(Ordering::SeqCst), 2);
+    assert_eq!(store.refused.load(Ordering::SeqCst), 1, "the loser's claim");
+    assert!(
+        store.claimed_reads.load(Ordering::SeqCst) >= 1,
+        "the loser found the claim and waited for it"
+    );
+    let held = store
+        .inner
+        .load(&last_key("lose"), None)
+        .await
+        .expect("read");
+    let held = held.session.expect("held");
+    assert!(held.session.is_ended(), "the result replaced the claim");
+}
+
+fn last_key(session: &str) -> SessionKey {
+    SessionKey::new("at", session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_final_step_sent_to_two_nodes_at_once_runs_its_action_once() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new(1_000));
+    let actions = Arc::new(Counting::default());
+    let nodes = [
+        node(store.clone(), actions.clone()),
+        node(store.clone(), actions.clone()),
+    ];
+    for round in 0..40 {
+        let id = format!("two-{round}");
+        nodes[round % 2].step(&at(&id, PHONE, "2")).await;
+        let before = actions.calls.load(Ordering::SeqCst);
+        let barrier = Arc::new(tokio::sync::Barrier::new(4));
+        let tasks: Vec<_> = (0..4)
+            .map(|i| {
+                let (engine, barrier) = (nodes[i % 2].clone(), barrier.clone());
+                let turn = at(&id, PHONE, "2*0012345679");
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    engine.step(&turn).await
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for task in tasks {
+            replies.push(task.await.expect("step"));
+        }
+        let calls = actions.calls.load(Ordering::SeqCst) - before;
+        assert_eq!(calls, 1, "round {round}: one action over both nodes");
+        assert!(replies[0].is_end(), "{:?}", replies[0]);
+        assert!(
+            replies.iter().all(|r| *r == replies[0]),
+            "round {round}: one reply on both nodes: {replies:?}"
+        );
+    }
+}
+
+/// The session of `id` after its first two steps, claimed as a node that died mid-action
+/// would have left it.
+async fn claimed_and_abandoned(rig: &Rig, id: &str) {
+    assert!(matches!(
+        rig.step(&at(id, PHONE, "2")).await,
+        Reply::Continue(_)
+    ));
+    let held = rig.store.load(&last_key(id), None).await.expect("read");
+    let held = held.session.expect("held");
+    let write = Write {
+        key: last_key(id),
+        session: SessionWrite::Put {
+            session: claim::claim_of(&held.session),
+            expected: Some(held.version),
+            ttl: IDLE,
+        },
+        caller: None,
+    };
+    rig.store.save(write).await.expect("claimed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_claim_whose_holder_died_is_taken_over_after_its_lease() {
+    let rig = rig();
+    claimed_and_abandoned(&rig, "died").await;
+    let began = tokio::time::Instant::now();
+    let reply = rig.step(&at("died", PHONE, "2*0012345679")).await;
+    assert!(reply.is_end(), "the step was taken over: {reply:?}");
+    assert_eq!(
+        rig.calls(),
+        1,
+        "the action ran once, on the node that took over"
+    );
+    assert!(
+        began.elapsed() >= claim::LEASE,
+        "not taken over before the lease: {:?}",
+        began.elapsed()
+    );
+    // A retry now is a retry: no second action.
+    assert_eq!(rig.step(&at("died", PHONE, "2*0012345679")).await, reply);
+    assert_eq!(rig.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_that_finds_a_claim_waits_for_its_result_within_the_lease() {
+    let rig = rig();
+    claimed_and_abandoned(&rig, "busy").await;
+    // The claiming node writes its result a second later (within the lease).
+    let result = Reply::End("the winner's reply".into());
+    let writer = {
+        let (store, result) = (rig.store.clone(), result.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let held = store.load(&last_key("busy"), None).await.expect("read");
+            let held = held.session.expect("held");
+            let mut session = held.session;
+            session.phase = Phase::Ended { result: true };
+            session.path = "2*0012345679".into();
+            session.last = Some(result);
+            let write = Write {
+                key: last_key("busy"),
+                session: SessionWrite::Put {
+                    session,
+                    expected: Some(held.version),
+                    ttl: IDLE,
+                },
+                caller: None,
+            };
+            store.save(write).await.expect("the result")
+        })
+    };
+    let reply = rig.step(&at("busy", PHONE, "2*0012345679")).await;
+    writer.await.expect("writer");
+    assert_eq!(reply, result, "the winner's reply, replayed");
+    assert_eq!(rig.calls(), 0, "no action on the waiting node");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_status_question_is_not_held_up_by_a_claim() {
+    let rig = rig();
+    claimed_and_abandoned(&rig, "asked").await;
+    let mut status = at("asked", PHONE, "");
+    status.kind = TurnKind::Status;
+    let began = tokio::time::Instant::now();
+    assert_eq!(rig.step(&status).await, Reply::Continue(String::new()));
+    assert!(began.elapsed() < claim::LEASE, "answered without waiting");
+}

@@ -121,7 +121,8 @@ impl Walk<'_> {
                     .unwrap_or_else(|| self.unavailable(session))
             }
             Phase::Offer => return self.answer_offer(session, &key).await,
-            Phase::Open => {}
+            // The engine hands no claimed session to a walk (it waits, or takes it over).
+            Phase::Open | Phase::Acting { .. } => {}
         }
         match key.as_str() {
             "00" => return self.home(session).await,
