@@ -20,6 +20,7 @@
 
 mod expiry;
 pub(crate) mod memory;
+mod packed;
 pub(crate) mod probe;
 pub(crate) mod redis;
 mod seal;
@@ -40,13 +41,34 @@ use crate::session::{Place, Session};
 pub(crate) type StoreFuture<'a, T> =
     Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// The key of a session: its dialect and the aggregator's session id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SessionKey(String);
+/// The key of a session: its dialect and the aggregator's session id. One allocation shared
+/// (`Arc<str>`) by every place that holds it: the memory store's table, its expiry queue and
+/// its per-caller index, an offer's `left_by`. Written as the string it holds (the format a
+/// `String` key had, so that values already in a shared store read back).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey(Arc<str>);
 
 impl SessionKey {
     pub fn new(dialect: &str, session_id: &str) -> SessionKey {
-        SessionKey(format!("{dialect}\u{0}{session_id}"))
+        SessionKey(format!("{dialect}\u{0}{session_id}").into())
+    }
+}
+
+// By hand rather than with serde's `rc` feature: switching that feature on rebuilds every
+// crate that depends on serde, for two short impls.
+impl Serialize for SessionKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("SessionKey", &*self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "SessionKey")]
+        struct Written(String);
+        let Written(key) = Written::deserialize(deserializer)?;
+        Ok(SessionKey(key.into()))
     }
 }
 
@@ -167,16 +189,6 @@ pub enum StoreError {
 pub(crate) struct Expired {
     pub(crate) service: String,
     pub(crate) screen: String,
-}
-
-impl Expired {
-    /// The expiry of `session`, if it was open.
-    pub(crate) fn of(session: &Session) -> Option<Expired> {
-        (!session.is_ended()).then(|| Expired {
-            service: session.service.clone(),
-            screen: session.place.screen.clone(),
-        })
-    }
 }
 
 /// Told once of each open session a store drops at its deadline. It runs where the store gives
