@@ -305,7 +305,9 @@ pub fn build_core(config: &Config, parts: &Parts, menus: Menus) -> anyhow::Resul
         },
     )
     .with_limits(limits.clone())
-    .with_funnel(funnel.clone());
+    .with_funnel(funnel.clone())
+    // Sessions only this node writes need no claim before an action (issue 13).
+    .with_claims(memory.is_none());
     // The API reads the engine's current menus, so a live reload reaches it too.
     let fhir = Arc::new(Fhir::new(
         &config.fhir,

@@ -118,6 +118,9 @@ pub struct Engine {
     limits: Arc<Limits>,
     /// Where sessions end, and why.
     funnel: Arc<Funnel>,
+    /// Whether a step claims its session before an action runs (`claim`): needed where other
+    /// nodes step the same sessions; a node's own steps of a session already take turns.
+    claims: bool,
 }
 
 /// Why a step is tried again.
@@ -149,7 +152,15 @@ impl Engine {
             settings,
             dialects: Arc::new(dialects),
             in_flight: Arc::default(),
+            claims: true,
         }
+    }
+
+    /// The engine claiming sessions before their actions (`true`, the default), or not: a
+    /// store no other node writes needs no claim (the per-session turn lock orders its steps).
+    pub(crate) fn with_claims(mut self, claims: bool) -> Engine {
+        self.claims = claims;
+        self
     }
 
     /// The engine with the steps of each MSISDN held to `limits`.
@@ -205,6 +216,7 @@ impl Engine {
             in_flight: self.in_flight.clone(),
             limits: self.limits.clone(),
             funnel: self.funnel.clone(),
+            claims: self.claims,
         }
     }
 
@@ -747,7 +759,8 @@ impl Engine {
         expected: Option<Version>,
     ) -> Claiming<'_> {
         let (actions, store) = (self.actions.as_ref(), self.store.as_ref());
-        Claiming::new(actions, store, key, before, expected, self.settings.idle)
+        let claim = self.claims.then_some((key, before));
+        Claiming::new(actions, store, claim, expected, self.settings.idle)
     }
 
     /// What a step whose claim the store refused answers: another node claimed the session

@@ -67,17 +67,17 @@ pub(super) struct Claiming<'a> {
 }
 
 impl<'a> Claiming<'a> {
-    /// Claims `key` as `before` (the session the step found, at `expected`) when an action
-    /// is about to run; the claim lives `ttl` unless its step writes its result.
+    /// Claims `key` as `before` (`claim`: the session the step found, at `expected`) when an
+    /// action is about to run; the claim lives `ttl` unless its step writes its result. With
+    /// no `claim`, the actions run as they come (a store only this node writes).
     pub(super) fn new(
         actions: &'a dyn ActionRunner,
         store: &'a dyn SessionStore,
-        key: &SessionKey,
-        before: &Session,
+        claim: Option<(&SessionKey, &Session)>,
         expected: Option<Version>,
         ttl: Duration,
     ) -> Claiming<'a> {
-        let write = Write {
+        let write = claim.map(|(key, before)| Write {
             key: key.clone(),
             session: SessionWrite::Put {
                 session: claim_of(before),
@@ -85,11 +85,11 @@ impl<'a> Claiming<'a> {
                 ttl,
             },
             caller: None,
-        };
+        });
         Claiming {
             actions,
             store,
-            pending: Mutex::new(Some(write)),
+            pending: Mutex::new(write),
             outcome: Mutex::new(None),
             lost: Notify::new(),
         }

@@ -572,6 +572,7 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
 struct CountingReads {
     inner: MemoryStore,
     loads: AtomicU64,
+    saves: AtomicU64,
 }
 
 impl SessionStore for CountingReads {
@@ -585,6 +586,7 @@ impl SessionStore for CountingReads {
     }
 
     fn save(&self, write: Write) -> crate::session_store::StoreFuture<'_, Option<Version>> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
         self.inner.save(write)
     }
 
@@ -612,6 +614,7 @@ async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_vers
     let store = Arc::new(CountingReads {
         inner: MemoryStore::new(100),
         loads: AtomicU64::new(0),
+        saves: AtomicU64::new(0),
     });
     let settings = EngineSettings {
         budget: Budget::default(),
@@ -915,4 +918,39 @@ async fn a_status_question_is_not_held_up_by_a_claim() {
     let began = tokio::time::Instant::now();
     assert_eq!(rig.step(&status).await, Reply::Continue(String::new()));
     assert!(began.elapsed() < claim::LEASE, "answered without waiting");
+}
+
+/// The writes of a step that runs an action: its claim and its result where other nodes share
+/// the store, its result alone where none does.
+#[tokio::test]
+async fn a_step_claims_before_its_action_only_where_other_nodes_share_the_store() {
+    for (claims, writes) in [(true, 2), (false, 1)] {
+        let rig = rig_with(100, &[("at", "tamin")]);
+        let store = Arc::new(CountingReads {
+            inner: MemoryStore::new(100),
+            loads: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+        });
+        let actions = Arc::new(Counting::default());
+        let engine = Engine::new(
+            rig.engine.menus.clone(),
+            store.clone(),
+            actions.clone(),
+            KeyedHasher::new([7; 32]),
+            rig.engine.settings,
+            (*rig.engine.dialects).clone(),
+        )
+        .with_claims(claims);
+        engine.step(&at("c", PHONE, "")).await;
+        engine.step(&at("c", PHONE, "2")).await;
+        let before = store.saves.load(Ordering::SeqCst);
+        let answer = engine.step(&at("c", PHONE, "2*0012345679")).await;
+        assert!(answer.is_end(), "{answer:?}");
+        assert_eq!(actions.calls.load(Ordering::SeqCst), 1, "claims {claims}");
+        assert_eq!(
+            store.saves.load(Ordering::SeqCst) - before,
+            writes,
+            "claims {claims}"
+        );
+    }
 }
