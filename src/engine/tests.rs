@@ -54,17 +54,22 @@ struct Rig {
     store: Arc<MemoryStore>,
 }
 
-fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
-    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
-    let store = Arc::new(MemoryStore::new(max));
-    let actions = Arc::new(Counting::default());
-    let settings = EngineSettings {
+/// The engine settings every test engine runs on.
+fn settings() -> EngineSettings {
+    EngineSettings {
         budget: Budget::default(),
         idle: IDLE,
         ended: Duration::from_secs(30),
         resume_for: RESUME,
         locale_for: Duration::from_secs(86_400),
-    };
+    }
+}
+
+fn rig_with(max: usize, defaults: &[(&str, &str)]) -> Rig {
+    let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
+    let store = Arc::new(MemoryStore::new(max));
+    let actions = Arc::new(Counting::default());
+    let settings = settings();
     let defaults = PerDialect {
         default_services: defaults
             .iter()
@@ -106,6 +111,18 @@ fn latest(session: &str, kind: TurnKind) -> Turn {
 }
 
 impl Rig {
+    /// Another engine on this rig's menus, settings and dialects, over `store` and `actions`.
+    fn engine_over(&self, store: Arc<dyn SessionStore>, actions: Arc<dyn ActionRunner>) -> Engine {
+        Engine::new(
+            self.engine.menus.clone(),
+            store,
+            actions,
+            KeyedHasher::new([7; 32]),
+            self.engine.settings,
+            (*self.engine.dialects).clone(),
+        )
+    }
+
     async fn step(&self, turn: &Turn) -> Reply {
         self.engine.step(turn).await
     }
@@ -506,15 +523,8 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
     let funnel = Arc::new(Funnel::default());
     let rig = rig_with(1_000, &[("stub", "tamin")]);
     let engine = Arc::new(
-        Engine::new(
-            rig.engine.menus.clone(),
-            rig.store.clone(),
-            rig.actions.clone(),
-            KeyedHasher::new([7; 32]),
-            rig.engine.settings,
-            (*rig.engine.dialects).clone(),
-        )
-        .with_funnel(funnel.clone()),
+        rig.engine_over(rig.store.clone(), rig.actions.clone())
+            .with_funnel(funnel.clone()),
     );
     let step = |turn: Turn| {
         let engine = engine.clone();
@@ -550,15 +560,9 @@ async fn each_end_is_counted_once_on_its_screen_with_its_reason() {
     assert_eq!(ends_at(&funnel, "own_covered"), [("result", 1)]);
 
     // An action that fails ends the session with an error where the caller stood.
-    let failing = Engine::new(
-        rig.engine.menus.clone(),
-        Arc::new(MemoryStore::new(10)),
-        Arc::new(Failing),
-        KeyedHasher::new([7; 32]),
-        rig.engine.settings,
-        (*rig.engine.dialects).clone(),
-    )
-    .with_funnel(funnel.clone());
+    let failing = rig
+        .engine_over(Arc::new(MemoryStore::new(10)), Arc::new(Failing))
+        .with_funnel(funnel.clone());
     failing.step(&at("e", PHONE, "")).await;
     failing.step(&at("e", PHONE, "1")).await;
     assert!(failing.step(&at("e", PHONE, "1*0012345679")).await.is_end());
@@ -616,13 +620,7 @@ async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_vers
         loads: AtomicU64::new(0),
         saves: AtomicU64::new(0),
     });
-    let settings = EngineSettings {
-        budget: Budget::default(),
-        idle: IDLE,
-        ended: Duration::from_secs(30),
-        resume_for: RESUME,
-        locale_for: Duration::from_secs(86_400),
-    };
+    let settings = settings();
     let engine = Engine::new(
         Arc::new(menus.clone()),
         store.clone(),
@@ -661,13 +659,7 @@ async fn after_a_menu_reload_each_step_reads_its_session_once_and_keeps_its_vers
 /// An engine over `store` with `actions`: another node of the same deployment.
 fn node(store: Arc<dyn SessionStore>, actions: Arc<Counting>) -> Arc<Engine> {
     let menus = load_menus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("menus")).expect("menus");
-    let settings = EngineSettings {
-        budget: Budget::default(),
-        idle: IDLE,
-        ended: Duration::from_secs(30),
-        resume_for: RESUME,
-        locale_for: Duration::from_secs(86_400),
-    };
+    let settings = settings();
     let engine = Engine::new(
         Arc::new(menus),
         store,
@@ -932,15 +924,9 @@ async fn a_step_claims_before_its_action_only_where_other_nodes_share_the_store(
             saves: AtomicU64::new(0),
         });
         let actions = Arc::new(Counting::default());
-        let engine = Engine::new(
-            rig.engine.menus.clone(),
-            store.clone(),
-            actions.clone(),
-            KeyedHasher::new([7; 32]),
-            rig.engine.settings,
-            (*rig.engine.dialects).clone(),
-        )
-        .with_claims(claims);
+        let engine = rig
+            .engine_over(store.clone(), actions.clone())
+            .with_claims(claims);
         engine.step(&at("c", PHONE, "")).await;
         engine.step(&at("c", PHONE, "2")).await;
         let before = store.saves.load(Ordering::SeqCst);
